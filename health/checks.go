@@ -27,7 +27,9 @@ func SQL(db Pinger) Checker {
 
 // Redis returns a Checker that sends PING through rdb (a *redis.Client,
 // *redis.ClusterClient, *redis.Ring or failover client). For a cluster or
-// ring the PING reaches one node.
+// ring the PING reaches one node. go-redis retries a failed dial (5 times,
+// 100ms apart, by default), so with a short timeout an unreachable server
+// shows as [ErrTimeout] rather than "connection refused"; both fail the check.
 func Redis(rdb redis.UniversalClient) Checker {
 	return CheckerFunc(func(ctx context.Context) error {
 		if err := rdb.Ping(ctx).Err(); err != nil {

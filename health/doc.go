@@ -8,7 +8,7 @@
 // with Critical(false). [SQL] checks a *sql.DB or *sqlx.DB, [Redis] any
 // redis.UniversalClient, and [CheckerFunc] turns a function into a check:
 //
-//	reg := health.New(health.Config{Production: settings.IsProduction()})
+//	reg := health.New(health.Config{Production: settings.Environment == "production"})
 //	reg.Register("postgres", health.SQL(db))
 //	reg.Register("redis", health.Redis(rdb), health.Timeout(500*time.Millisecond))
 //	reg.Register("mailer", health.CheckerFunc(pingSMTP), health.Critical(false))
@@ -51,8 +51,7 @@
 // Routing and JSON come from echo v4; concurrent probes are collapsed with
 // golang.org/x/sync/singleflight; the built-in checks use database/sql's
 // PingContext and go-redis's PING. The rest (timeouts that do not trust the
-// check, the cache, the status rules) is small enough to be written here:
-// the health libraries we looked at either hold global registries or run
-// checks in the background on their own schedule, which this package avoids
-// so that checks run only when probed.
+// check, the cache, the status rules) is a few hundred lines and written
+// here; it keeps no global registry and runs checks only when probed, never
+// on a background schedule.
 package health
