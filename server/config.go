@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/config"
+	"github.com/gantry-dev/gantry/health"
 )
 
 // Config configures a [Server]. The zero value is valid: every zero field
@@ -59,6 +60,15 @@ type Config struct {
 
 	// Now is the clock used for envelope timestamps. Default time.Now.
 	Now func() time.Time
+
+	// Health is the registry served at /health, /health/ready and
+	// /health/detailed; its readiness turns 503 when the drain begins. Nil
+	// means a new, empty registry (add checks through [Server.Health]).
+	Health *health.Registry
+
+	// DisableHealthRoutes leaves the health routes unmounted, for apps that
+	// serve them elsewhere.
+	DisableHealthRoutes bool
 
 	// Settings, when set, gives the default middleware stack the settings it
 	// reads (CORS origins, allowed hosts, trusted proxies, rate limits, log

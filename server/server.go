@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gantry-dev/gantry/health"
 )
 
 // Hook is a named piece of the server's lifespan, the seed's `lifespan`:
@@ -36,10 +38,11 @@ type Hook struct {
 // Routes and hooks must be registered before Run; after that a Server is safe
 // for concurrent use.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	echo  *echo.Echo
-	hooks []Hook
+	cfg    Config
+	log    *slog.Logger
+	echo   *echo.Echo
+	health *health.Registry
+	hooks  []Hook
 
 	draining []func(bool) // told when the drain begins
 	running  atomic.Bool
@@ -71,6 +74,14 @@ func New(cfg Config) (*Server, error) {
 	if err := s.installStack(); err != nil {
 		return nil, fmt.Errorf("server: middleware: %w", err)
 	}
+	s.health = cfg.Health
+	if s.health == nil {
+		s.health = health.New(health.Config{Production: cfg.Production, Logger: cfg.Logger, Now: cfg.Now})
+	}
+	s.OnDrain(s.health.SetDraining)
+	if !cfg.DisableHealthRoutes {
+		s.health.Mount(e)
+	}
 	return s, nil
 }
 
@@ -82,6 +93,9 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 func (s *Server) Group(prefix string, m ...echo.MiddlewareFunc) *echo.Group {
 	return s.echo.Group(prefix, m...)
 }
+
+// Health returns the server's health registry, to register checks on.
+func (s *Server) Health() *health.Registry { return s.health }
 
 // Logger returns the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.log }

@@ -138,11 +138,11 @@ func TestErrorEnvelope(t *testing.T) {
 	big := `{"username":"` + strings.Repeat("a", 2000) + `"}`
 	tests := []struct {
 		name, method, path, ctype, body string
-		bodyReader                       io.Reader
-		wantStatus                       int
-		wantType                         string
-		wantMsg                          string // substring
-		wantDetails                      int
+		bodyReader                      io.Reader
+		wantStatus                      int
+		wantType                        string
+		wantMsg                         string // substring
+		wantDetails                     int
 	}{
 		{name: "unknown route", method: "GET", path: "/nope", wantStatus: 404, wantType: "not_found"},
 		{name: "wrong method", method: "DELETE", path: "/api/v1/users", wantStatus: 405, wantType: "method_not_allowed"},
@@ -420,8 +420,6 @@ func TestLifespanOrder(t *testing.T) {
 func TestGracefulDrain(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestServer(t, server.Config{ShutdownTimeout: 5 * time.Second, PreDrainDelay: 300 * time.Millisecond})
-	var draining atomic.Bool
-	s.OnDrain(draining.Store)
 	var started sync.WaitGroup
 	started.Add(50)
 	s.Echo().GET("/slow", func(c echo.Context) error {
@@ -429,12 +427,6 @@ func TestGracefulDrain(t *testing.T) {
 		d := time.Second + time.Duration(c.QueryParam("i")[0]-'0')*100*time.Millisecond
 		time.Sleep(d)
 		return c.JSON(http.StatusOK, map[string]string{"done": "yes"})
-	})
-	s.Echo().GET("/ready", func(c echo.Context) error {
-		if draining.Load() {
-			return echo.NewHTTPError(http.StatusServiceUnavailable, "draining")
-		}
-		return c.NoContent(http.StatusOK)
 	})
 	stopped := make(chan struct{})
 	s.AddHook(server.Hook{Name: "flag", Stop: func(context.Context) error { close(stopped); return nil }})
@@ -450,7 +442,7 @@ func TestGracefulDrain(t *testing.T) {
 
 	// Readiness is probed on its own connection that stays open (keep-alive).
 	probe := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-	if res, err := probe.Get(base + "/ready"); err != nil || res.StatusCode != 200 {
+	if res, err := probe.Get(base + "/health/ready"); err != nil || res.StatusCode != 200 {
 		t.Fatalf("ready before drain: %v %v", res, err)
 	} else {
 		res.Body.Close()
@@ -483,12 +475,17 @@ func TestGracefulDrain(t *testing.T) {
 
 	// During the pre-drain delay the listener still answers, with readiness 503.
 	time.Sleep(100 * time.Millisecond)
-	if res, err := probe.Get(base + "/ready"); err != nil {
+	if res, err := probe.Get(base + "/health/ready"); err != nil {
 		t.Errorf("ready during pre-drain delay: %v", err)
 	} else {
 		res.Body.Close()
 		if res.StatusCode != 503 {
 			t.Errorf("ready during drain = %d; want 503", res.StatusCode)
+		}
+		if live, err := probe.Get(base + "/health"); err != nil || live.StatusCode != 200 {
+			t.Errorf("liveness during drain = %v, %v; want 200", live, err)
+		} else {
+			live.Body.Close()
 		}
 	}
 	// After the delay the listener is closed: new connections are refused.

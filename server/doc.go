@@ -1,0 +1,57 @@
+// Package server builds a production HTTP server on echo v4: lifespan hooks,
+// a default middleware stack, versioned route groups, one error envelope,
+// JSON binding with validation, health routes and a graceful drain.
+//
+// # Building
+//
+// [New] takes a [Config] whose zero value is valid; [FromSettings] fills one
+// from [config.Settings]. Register routes on [Server.Group] (e.g. "/api/v1")
+// or on [Server.Echo] for anything Server does not wrap, add [Hook]s, then
+// call [Server.Run] from main with a context that signal.NotifyContext ends.
+// The library never installs signal handlers or exits the process.
+//
+// # Lifespan
+//
+// Hooks start in registration order before the listener opens. If one fails,
+// the hooks already started stop in reverse and Run returns the error. When
+// Run's context ends: readiness turns 503, Config.PreDrainDelay passes so
+// load balancers notice, the listener closes, in-flight requests finish
+// within Config.ShutdownTimeout (stragglers are then cut), and every stop
+// hook runs in reverse, each bounded by its timeout; their errors are joined.
+//
+// # Errors
+//
+// Every non-2xx response, echo's own 404/405/413 included, is one JSON
+// envelope:
+//
+//	{"error": {"code": 422, "type": "validation_error", "message": "...",
+//	  "details": [...], "request_id": "...", "path": "...", "timestamp": "..."}}
+//
+// Errors choose their status without importing this package: the handler
+// looks through the error chain (errors.As) for the first error with a
+// method HTTPStatus() int, and reads ErrorType() string, ErrorDetails() any
+// and PublicMessage() string from it when present. [Error] is such a type
+// for handlers. A 5xx other than 503/504 always says "internal server
+// error"; its cause is logged with the request id and never sent.
+//
+// # Binding
+//
+// [Bind] decodes a JSON body only (query parameters never leak into it) and
+// validates it with go-playground/validator tags, reporting fields by their
+// JSON names. Types that implement [StrictJSON] refuse unknown fields.
+//
+// # Middleware
+//
+// The default stack, outermost first, is documented on the installStack
+// function in stack.go; routes and groups add their own after it.
+//
+// # Health
+//
+// Each Server has a [health.Registry] ([Server.Health]) mounted at /health,
+// /health/ready and /health/detailed; its readiness answers 503 as soon as
+// the drain begins.
+//
+// Echo is reused for routing, its Recover and ContextTimeout middleware and
+// its HTTPError; go-playground/validator for validation. The request id
+// middleware is our own because echo's accepts any incoming value.
+package server
