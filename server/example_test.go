@@ -74,4 +74,3 @@ func ExampleServer_Run() {
 	// 200 true
 	// close database
 }
-

@@ -24,4 +24,3 @@ func TestStart(t *testing.T) {
 		t.Errorf("GET /health = %d; want 200", res.StatusCode)
 	}
 }
-
