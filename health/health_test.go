@@ -640,3 +640,61 @@ func TestRegisterPanicsOnWiringMistakes(t *testing.T) {
 		})
 	}
 }
+
+// --- logging ---------------------------------------------------------------
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLogsTransitionsOnly(t *testing.T) {
+	var logs syncBuffer
+	var failing atomic.Bool
+	reg := health.New(health.Config{
+		CacheTTL:   -1,
+		Production: true, // hidden from responses, still logged
+		Logger:     slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	reg.Register("db", health.CheckerFunc(func(context.Context) error {
+		if failing.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	}))
+
+	steps := []struct {
+		failing bool
+		want    string // substring of the new log output; "" means none
+	}{
+		{failing: false, want: ""},
+		{failing: true, want: `"level":"WARN","msg":"health check failing","component":"health","check":"db","critical":true,"error":"connection refused"`},
+		{failing: true, want: ""},
+		{failing: false, want: `"level":"INFO","msg":"health check recovered","component":"health","check":"db"`},
+		{failing: false, want: ""},
+	}
+	seen := 0
+	for i, s := range steps {
+		failing.Store(s.failing)
+		reg.Check(t.Context())
+		out := logs.String()
+		got := out[seen:]
+		seen = len(out)
+		if (s.want == "") != (got == "") || !strings.Contains(got, s.want) {
+			t.Errorf("step %d (failing=%v) logged %q; want %q", i, s.failing, got, s.want)
+		}
+	}
+}
