@@ -3,79 +3,86 @@ package config
 import "time"
 
 // Settings holds every setting a Gantry service reads. Apps embed it in their
-// own settings struct. Each field's environment variable is its `env` tag;
-// its default is its `default` tag.
+// own settings struct and add fields with the same tags; [Load] fills them all.
 //
-// NOTE for the implementer of Load: field names and types here are the
-// contract other packages build on; add tags and methods freely, but tell the
-// lead before renaming a field.
+// Each field's environment variable is its `env` tag and its default is its
+// `default` tag; `doc` is the one-line meaning used by [Table] and
+// SETTINGS.md, and `secret` marks values that never print ("true": the whole
+// value; "url": the password inside a URL). Secret fields are also left out of
+// JSON.
+//
+// The zero value is not a usable configuration (no defaults are applied):
+// build Settings with [Load]. Settings is a plain value and safe to read
+// concurrently; do not mutate it after the server started.
+//
+// Field names and types are the contract other packages build on.
 type Settings struct {
 	// Project
-	ProjectName string // PROJECT_NAME, default "Gantry App"
-	Version     string // VERSION, default "1.0.0"
-	Description string // DESCRIPTION
-	Environment string // ENVIRONMENT: development (default), staging, production, test
-	Debug       bool   // DEBUG
+	ProjectName string `env:"PROJECT_NAME" default:"Gantry App" doc:"Service name, shown in docs and logs"`
+	Version     string `env:"VERSION" default:"1.0.0" doc:"Service version"`
+	Description string `env:"DESCRIPTION" doc:"One-line service description for the API docs"`
+	Environment string `env:"ENVIRONMENT" default:"development" doc:"development, staging, production or test; production turns on the production rules"`
+	Debug       bool   `env:"DEBUG" default:"false" doc:"Debug mode; refused in production"`
 
 	// HTTP server
-	HTTPAddr          string        // HTTP_ADDR, default ":8000"
-	ReadHeaderTimeout time.Duration // HTTP_READ_HEADER_TIMEOUT, default 10s
-	ReadTimeout       time.Duration // HTTP_READ_TIMEOUT, default 30s
-	WriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT, default 30s
-	IdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT, default 120s
-	MaxHeaderBytes    int           // HTTP_MAX_HEADER_BYTES, default 65536
-	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default 15s
-	PreDrainDelay     time.Duration // SHUTDOWN_PRE_DRAIN_DELAY, default 0
-	RequestTimeout    time.Duration // REQUEST_TIMEOUT, default 30s (handler context deadline)
-	MaxBodySize       int64         // MAX_BODY_SIZE, default 1 MiB (non-upload bodies)
-	TrustedProxies    []string      // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; default none
+	HTTPAddr          string        `env:"HTTP_ADDR" default:":8000" doc:"Listen address host:port"`
+	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" default:"10s" doc:"http.Server ReadHeaderTimeout"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"30s" doc:"http.Server ReadTimeout"`
+	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" default:"30s" doc:"http.Server WriteTimeout"`
+	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" default:"120s" doc:"http.Server IdleTimeout (keep-alive)"`
+	MaxHeaderBytes    int           `env:"HTTP_MAX_HEADER_BYTES" default:"65536" doc:"http.Server MaxHeaderBytes"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" default:"15s" doc:"How long the graceful drain may take"`
+	PreDrainDelay     time.Duration `env:"SHUTDOWN_PRE_DRAIN_DELAY" default:"0s" doc:"Delay between readiness turning 503 and the drain, for load balancers"`
+	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT" default:"30s" doc:"Handler context deadline"`
+	MaxBodySize       int64         `env:"MAX_BODY_SIZE" default:"1048576" doc:"Largest request body in bytes (uploads excepted)"`
+	TrustedProxies    []string      `env:"TRUSTED_PROXIES" doc:"CIDRs (or IPs) of proxies whose X-Forwarded-For is believed; none by default"`
 
 	// API
-	APIV1Prefix string // API_V1_STR, default "/api/v1"
-	APIV2Prefix string // API_V2_STR, default "/api/v2"
-	DocsEnabled *bool  // DOCS_ENABLED: default on outside production, off in production
+	APIV1Prefix string `env:"API_V1_STR" default:"/api/v1" doc:"Path prefix of API version 1"`
+	APIV2Prefix string `env:"API_V2_STR" default:"/api/v2" doc:"Path prefix of API version 2"`
+	DocsEnabled *bool  `env:"DOCS_ENABLED" doc:"Serve API docs; unset means on outside production, off in production"`
 
 	// Security
-	SecretKey                string        // SECRET_KEY; required (>= 32 bytes) in production
-	AccessTokenExpireMinutes int           // ACCESS_TOKEN_EXPIRE_MINUTES, default 30
-	RefreshTokenExpireDays   int           // REFRESH_TOKEN_EXPIRE_DAYS, default 7
-	Algorithm                string        // ALGORITHM, default "HS256"
-	SessionMaxAge            time.Duration // SESSION_MAX_AGE (bare integers are seconds), default 1h
-	CORSOrigins              []string      // BACKEND_CORS_ORIGINS
-	CORSAllowCredentials     bool          // CORS_ALLOW_CREDENTIALS
-	AllowedHosts             []string      // ALLOWED_HOSTS, default ["*"] (refused in production)
+	SecretKey                string        `env:"SECRET_KEY" secret:"true" json:"-" doc:"Signing key for tokens and sessions; required (>= 32 bytes) in staging and production, generated at random in development and test"`
+	AccessTokenExpireMinutes int           `env:"ACCESS_TOKEN_EXPIRE_MINUTES" default:"30" doc:"Access token lifetime in minutes"`
+	RefreshTokenExpireDays   int           `env:"REFRESH_TOKEN_EXPIRE_DAYS" default:"7" doc:"Refresh token lifetime in days"`
+	Algorithm                string        `env:"ALGORITHM" default:"HS256" doc:"JWT signing algorithm: HS256, HS384 or HS512"`
+	SessionMaxAge            time.Duration `env:"SESSION_MAX_AGE" default:"1h" doc:"Session cookie lifetime"`
+	CORSOrigins              []string      `env:"BACKEND_CORS_ORIGINS" doc:"Allowed CORS origins (scheme://host[:port]) or *; none by default"`
+	CORSAllowCredentials     bool          `env:"CORS_ALLOW_CREDENTIALS" default:"false" doc:"Allow credentials in CORS; refused together with origin *"`
+	AllowedHosts             []string      `env:"ALLOWED_HOSTS" default:"*" doc:"Host names the server answers to (*.example.com allowed); * is refused in production"`
 
 	// Database
-	DatabaseURL         string        // DATABASE_URL; empty means the embedded SQLite default of the app
-	DatabasePoolSize    int           // DATABASE_POOL_SIZE, default 5
-	DatabaseMaxOverflow int           // DATABASE_MAX_OVERFLOW, default 10
-	DatabasePoolTimeout time.Duration // DATABASE_POOL_TIMEOUT (bare integers are seconds), default 30s
+	DatabaseURL         string        `env:"DATABASE_URL" secret:"url" json:"-" doc:"postgres:// or sqlite:// URL; empty means the app's embedded SQLite default"`
+	DatabasePoolSize    int           `env:"DATABASE_POOL_SIZE" default:"5" doc:"Idle connections kept open"`
+	DatabaseMaxOverflow int           `env:"DATABASE_MAX_OVERFLOW" default:"10" doc:"Connections allowed above the pool size"`
+	DatabasePoolTimeout time.Duration `env:"DATABASE_POOL_TIMEOUT" default:"30s" doc:"How long to wait for a free connection"`
 
 	// Redis
-	RedisURL      string // REDIS_URL; empty means memory backends
-	RedisPoolSize int    // REDIS_POOL_SIZE, default 10
+	RedisURL      string `env:"REDIS_URL" secret:"url" json:"-" doc:"redis://, rediss:// or unix:// URL; empty means in-memory backends"`
+	RedisPoolSize int    `env:"REDIS_POOL_SIZE" default:"10" doc:"Redis connection pool size"`
 
 	// Logging
-	LogLevel  string // LOG_LEVEL: debug, info (default), warn, error
-	LogFormat string // LOG_FORMAT: json (default) or text
+	LogLevel  string `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
+	LogFormat string `env:"LOG_FORMAT" default:"json" doc:"json or text"`
 
 	// Rate limiting
-	RateLimitRequests int           // RATE_LIMIT_REQUESTS, default 100
-	RateLimitWindow   time.Duration // RATE_LIMIT_WINDOW (bare integers are seconds), default 60s
+	RateLimitRequests int           `env:"RATE_LIMIT_REQUESTS" default:"100" doc:"Requests allowed per client per window"`
+	RateLimitWindow   time.Duration `env:"RATE_LIMIT_WINDOW" default:"60s" doc:"Rate-limit window"`
 
 	// Uploads
-	MaxFileSize       int64    // MAX_FILE_SIZE, default 10 MiB
-	AllowedExtensions []string // ALLOWED_EXTENSIONS, default jpg,jpeg,png,gif,pdf
+	MaxFileSize       int64    `env:"MAX_FILE_SIZE" default:"10485760" doc:"Largest uploaded file in bytes"`
+	AllowedExtensions []string `env:"ALLOWED_EXTENSIONS" default:"jpg,jpeg,png,gif,pdf" doc:"Upload file extensions accepted (lower case, no dot)"`
 
 	// Email
-	SMTPHost     string // EMAIL_SMTP_HOST
-	SMTPPort     int    // EMAIL_SMTP_PORT
-	SMTPUser     string // EMAIL_SMTP_USER
-	SMTPPassword string // EMAIL_SMTP_PASSWORD (secret)
-	SMTPFrom     string // EMAIL_SMTP_FROM
+	SMTPHost     string `env:"EMAIL_SMTP_HOST" doc:"SMTP server host; empty disables email"`
+	SMTPPort     int    `env:"EMAIL_SMTP_PORT" default:"0" doc:"SMTP server port"`
+	SMTPUser     string `env:"EMAIL_SMTP_USER" doc:"SMTP user name"`
+	SMTPPassword string `env:"EMAIL_SMTP_PASSWORD" secret:"true" json:"-" doc:"SMTP password"`
+	SMTPFrom     string `env:"EMAIL_SMTP_FROM" doc:"Sender address of outgoing mail"`
 
 	// Monitoring
-	SentryDSN         string // SENTRY_DSN (secret)
-	PrometheusEnabled bool   // PROMETHEUS_ENABLED, default true
-	MetricsAddr       string // METRICS_ADDR: serve /metrics on its own listener when set
+	SentryDSN         string `env:"SENTRY_DSN" secret:"true" json:"-" doc:"Sentry DSN; empty disables Sentry"`
+	PrometheusEnabled bool   `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
+	MetricsAddr       string `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
 }

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// IsProduction reports whether ENVIRONMENT is production.
+func (s Settings) IsProduction() bool { return s.Environment == EnvProduction }
+
+// IsDevelopment reports whether ENVIRONMENT is development.
+func (s Settings) IsDevelopment() bool { return s.Environment == EnvDevelopment }
+
+// DocsOn reports whether API docs are served: DOCS_ENABLED when set, else on
+// everywhere but production (the seed's behaviour).
+func (s Settings) DocsOn() bool {
+	if s.DocsEnabled != nil {
+		return *s.DocsEnabled
+	}
+	return !s.IsProduction()
+}
+
+// AccessTokenTTL is the access token lifetime (ACCESS_TOKEN_EXPIRE_MINUTES).
+func (s Settings) AccessTokenTTL() time.Duration {
+	return time.Duration(s.AccessTokenExpireMinutes) * time.Minute
+}
+
+// RefreshTokenTTL is the refresh token lifetime (REFRESH_TOKEN_EXPIRE_DAYS).
+func (s Settings) RefreshTokenTTL() time.Duration {
+	return time.Duration(s.RefreshTokenExpireDays) * 24 * time.Hour
+}
+
+// SlogLevel is LOG_LEVEL as a slog.Level; an unknown or empty level is Info.
+func (s Settings) SlogLevel() slog.Level {
+	switch s.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// NewLogger returns a logger writing to w at LOG_LEVEL, as JSON or text per
+// LOG_FORMAT (JSON unless LOG_FORMAT is text). main calls it and decides
+// whether to make it the default; this package never calls slog.SetDefault.
+func (s Settings) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: s.SlogLevel()}
+	if s.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// TrustedProxyNets returns TRUSTED_PROXIES parsed, in the form echo's
+// TrustIPRange takes. Entries that do not parse are skipped (Load refuses
+// them).
+func (s Settings) TrustedProxyNets() []*net.IPNet {
+	out := make([]*net.IPNet, 0, len(s.TrustedProxies))
+	for _, p := range s.TrustedProxies {
+		if _, n, err := net.ParseCIDR(p); err == nil {
+			out = append(out, n)
+		} else if ip := net.ParseIP(p); ip != nil {
+			bits := 8 * len(ip.To16())
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+		}
+	}
+	return out
+}
