@@ -10,13 +10,13 @@ import (
 
 // field is one tagged leaf of a settings struct.
 type field struct {
-	name   string   // Go field path, e.g. "Settings.DatabaseURL"
-	env    string   // variable name without prefix, e.g. "DATABASE_URL"
-	def    string   // default tag
-	hasDef bool     // whether a default tag is present
-	doc    string   // doc tag
-	secret string   // "", "true" or "url"
-	index  []int    // reflect field index path from the root struct
+	name   string // Go field path, e.g. "Settings.DatabaseURL"
+	env    string // variable name without prefix, e.g. "DATABASE_URL"
+	def    string // default tag
+	hasDef bool   // whether a default tag is present
+	doc    string // doc tag
+	secret string // "", "true" or "url"
+	index  []int  // reflect field index path from the root struct
 	typ    reflect.Type
 }
 

@@ -149,7 +149,7 @@ type loader struct {
 	// undecoded holds the variables whose value could not be parsed; later
 	// checks skip them so each problem is reported once.
 	undecoded map[string]bool
-	errs    []FieldError
+	errs      []FieldError
 }
 
 // name returns the variable name the user sets: prefix + env.
