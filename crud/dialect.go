@@ -1,0 +1,145 @@
+package crud
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Dialect is the SQL dialect a [Repository] speaks. The zero value means
+// "detect from the handle's driver name".
+type Dialect string
+
+// The supported dialects.
+const (
+	// Postgres is PostgreSQL through github.com/jackc/pgx/v5/stdlib
+	// (driver names "pgx", "pgx/v5" and "postgres").
+	Postgres Dialect = "postgres"
+	// SQLite is SQLite through modernc.org/sqlite (driver names "sqlite" and
+	// "sqlite3"); it needs SQLite 3.35 or later for RETURNING.
+	SQLite Dialect = "sqlite"
+)
+
+// DialectOf returns the dialect of a database/sql driver name.
+func DialectOf(driverName string) (Dialect, error) {
+	switch driverName {
+	case "pgx", "pgx/v5", "postgres", "postgresql":
+		return Postgres, nil
+	case "sqlite", "sqlite3":
+		return SQLite, nil
+	}
+	return "", fmt.Errorf("crud: unsupported driver %q (want pgx or sqlite)", driverName)
+}
+
+// SQLiteDSN returns a modernc.org/sqlite data source name for the file at
+// path with the settings a [Repository] expects: foreign keys enforced, WAL
+// journal, a 5 s busy timeout and times written as sortable UTC text.
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// quoteIdent quotes an identifier for both dialects ("name", with embedded
+// quotes doubled).
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// placeholder returns the n-th (1-based) bind parameter of d: $n on
+// PostgreSQL, ?n on SQLite, so a parameter may be used twice.
+func (d Dialect) placeholder(n int) string {
+	if d == Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?" + strconv.Itoa(n)
+}
+
+// sqlStater is implemented by *pgconn.PgError.
+type sqlStater interface{ SQLState() string }
+
+// sqliteCoder is implemented by *sqlite.Error (modernc.org/sqlite), whose
+// Code is the extended result code.
+type sqliteCoder interface{ Code() int }
+
+// Extended SQLite result codes (sqlite3.h).
+const (
+	sqliteConstraintCheck      = 275
+	sqliteConstraintForeignKey = 787
+	sqliteConstraintNotNull    = 1299
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// op says what a statement was doing, to pick the status of a foreign-key
+// violation.
+type op uint8
+
+const (
+	opRead op = iota
+	opWrite
+	opDelete
+)
+
+// mapError turns a driver error into a crud *Error when it is a constraint
+// violation or sql.ErrNoRows; other errors are wrapped as they are.
+func (d Dialect) mapError(err error, o op) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("crud: %w", err)
+	}
+	kind := ""
+	var ss sqlStater
+	var sc sqliteCoder
+	switch {
+	case errors.As(err, &ss):
+		switch ss.SQLState() {
+		case "23505":
+			kind = "unique"
+		case "23503":
+			kind = "fk"
+		case "23502":
+			kind = "notnull"
+		case "23514":
+			kind = "check"
+		}
+	case d == SQLite && errors.As(err, &sc):
+		switch sc.Code() {
+		case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
+			kind = "unique"
+		case sqliteConstraintForeignKey:
+			kind = "fk"
+		case sqliteConstraintNotNull:
+			kind = "notnull"
+		case sqliteConstraintCheck:
+			kind = "check"
+		}
+	}
+	switch kind {
+	case "unique":
+		return newError(ErrConflict, 0, "a row with the same unique value already exists", nil, err)
+	case "fk":
+		if o == opDelete {
+			return newError(ErrForeignKey, http.StatusConflict, "the row is still referenced by other rows", nil, err)
+		}
+		return newError(ErrForeignKey, http.StatusUnprocessableEntity, "a referenced row does not exist", nil, err)
+	case "notnull":
+		return newError(ErrInvalidValue, 0, "a required value is missing", nil, err)
+	case "check":
+		return newError(ErrInvalidValue, 0, "a value breaks a check constraint", nil, err)
+	}
+	return fmt.Errorf("crud: %w", err)
+}

@@ -1,0 +1,719 @@
+package crud
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Store is the small interface that handlers consume: [Repository]
+// implements it on PostgreSQL and SQLite, and crudtest.MemStore in memory,
+// with the same semantics (crudtest.RunStoreTests checks both).
+//
+// Ids are the primary-key value: an int64 (or any integer), a string, or a
+// value of the id field's type such as uuid.UUID; strings are parsed into
+// the id field's type. An id that cannot be one of the table's ids yields
+// [ErrNotFound].
+type Store[T any] interface {
+	// Get returns the live row with the id, or ErrNotFound (also for a
+	// soft-deleted row).
+	Get(ctx context.Context, id any) (T, error)
+	// List returns a page of rows; see [Query]. Invalid queries fail with
+	// ErrInvalidQuery before reaching the database.
+	List(ctx context.Context, q Query) (Page[T], error)
+	// Count returns the number of rows matching q's Filters and Deleted;
+	// the rest of q is ignored.
+	Count(ctx context.Context, q Query) (int64, error)
+	// Exists reports whether a live row has the id.
+	Exists(ctx context.Context, id any) (bool, error)
+	// Create inserts item and fills in its id (when zero), created_at,
+	// updated_at and version. A unique violation is ErrConflict.
+	Create(ctx context.Context, item *T) error
+	// CreateMany inserts items, all or none, filling them in as Create
+	// does, with one statement per batch of rows.
+	CreateMany(ctx context.Context, items []T) error
+	// Update applies p to the live row with the id and returns the row as
+	// stored. It refuses (ErrInvalidPatch, nothing written) unknown,
+	// id, managed and read-only columns and values of the wrong type; a
+	// stale p.Version is ErrConflict.
+	Update(ctx context.Context, id any, p Patch) (T, error)
+	// Delete removes the row with the id for good (live or soft-deleted).
+	Delete(ctx context.Context, id any) error
+	// SoftDelete marks the live row with the id as deleted.
+	SoftDelete(ctx context.Context, id any) error
+	// Restore brings back the soft-deleted row with the id.
+	Restore(ctx context.Context, id any) error
+}
+
+var _ Store[struct {
+	ID int64 `db:"id"`
+}] = (*Repository[struct {
+	ID int64 `db:"id"`
+}])(nil)
+
+// Config configures a [Repository]. Only Table is required; every other
+// zero value means the default.
+type Config struct {
+	// Table is the table name (quoted in SQL, so use it as created).
+	Table string
+	// Dialect is detected from the handle's driver name when empty.
+	Dialect Dialect
+	// IDColumn is the primary key (default "id"): an integer filled in by
+	// the database, or any other type (string, UUID) filled in by the
+	// caller or by a column default.
+	IDColumn string
+	// CreatedAtColumn and UpdatedAtColumn are managed timestamps (defaults
+	// "created_at", "updated_at"), set by the repository in UTC with
+	// microsecond precision. A column the struct does not have is simply
+	// not managed; "-" turns management off.
+	CreatedAtColumn string
+	UpdatedAtColumn string
+	// DeletedAtColumn is the nullable soft-delete timestamp (default
+	// "deleted_at"; the struct field must be a pointer such as *time.Time).
+	// Without it SoftDelete and Restore fail and every row is live.
+	DeletedAtColumn string
+	// VersionColumn is the optimistic-locking counter (default "version"),
+	// 1 on create and incremented by every update.
+	VersionColumn string
+	// ReadOnly lists further columns that Update never writes, whatever a
+	// patch says (for example "is_superuser", "hashed_password" on a users
+	// table whose admin endpoints use a separate repository or SQL).
+	ReadOnly []string
+	// CursorKey signs list cursors (HMAC-SHA256). Empty means a random key
+	// per repository: cursors then stop working after a restart and across
+	// instances, so set it in production (32 random bytes).
+	CursorKey []byte
+	// MaxLimit is the largest Query.Limit accepted (default 100).
+	MaxLimit int
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Repository is a table of rows of type T over sqlx, on PostgreSQL or
+// SQLite. T is a struct whose fields map to columns by `db:"..."` tags (as
+// sqlx maps them); the layout is computed once per type and cached.
+//
+// A Repository is safe for concurrent use. It never closes the handle it was
+// given. It joins the transaction carried by the ctx of an [InTx] on the
+// same *sqlx.DB, or the one given to [Repository.WithTx].
+type Repository[T any] struct {
+	db  *sqlx.DB
+	ext sqlx.ExtContext // set by WithTx
+	m   *model
+}
+
+// model is the compiled, immutable description of a repository's table.
+type model struct {
+	d         Dialect
+	table     string // quoted
+	si        *structInfo
+	id        *field
+	createdAt *field
+	updatedAt *field
+	deletedAt *field
+	version   *field
+	readOnly  map[string]bool
+	cursorKey []byte
+	maxLimit  int
+	now       func() time.Time
+
+	cols       string    // quoted, comma-separated, in field order
+	insertNoID []int     // field positions inserted when the id is zero
+	insertAll  []int     // field positions inserted when the id is set
+	getSQL     string    // live row by id
+	existsSQL  string    // live row by id
+	anySQL     string    // any row by id (for the stale-version check)
+	deleteSQL  string    // hard delete
+	softSQL    string    // soft delete
+	restoreSQL string    // restore
+	insertSQL  [2]string // [0] without id, [1] with id
+	manySQL    sync.Map  // batch statement by "rows/withID"
+	maxParams  int
+}
+
+// NewRepository returns a repository of T for cfg.Table on db.
+func NewRepository[T any](db *sqlx.DB, cfg Config) (*Repository[T], error) {
+	if db == nil {
+		return nil, errors.New("crud: nil db")
+	}
+	m, err := newModel(reflect.TypeFor[T](), db.DriverName(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Repository[T]{db: db, m: m}, nil
+}
+
+// WithTx returns a copy of r that runs every statement on tx (a *sqlx.Tx,
+// usually the one [InTx] passes). The copy must not be used after the
+// transaction ends.
+func (r *Repository[T]) WithTx(tx sqlx.ExtContext) *Repository[T] {
+	return &Repository[T]{db: r.db, ext: tx, m: r.m}
+}
+
+// Dialect returns the repository's SQL dialect.
+func (r *Repository[T]) Dialect() Dialect { return r.m.d }
+
+func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
+	if cfg.Table == "" {
+		return nil, errors.New("crud: Config.Table is required")
+	}
+	d := cfg.Dialect
+	if d == "" {
+		var err error
+		if d, err = DialectOf(driverName); err != nil {
+			return nil, err
+		}
+	} else if d != Postgres && d != SQLite {
+		return nil, fmt.Errorf("crud: unknown dialect %q", d)
+	}
+	si, err := infoOf(t)
+	if err != nil {
+		return nil, err
+	}
+	m := &model{d: d, table: quoteIdent(cfg.Table), si: si, readOnly: map[string]bool{},
+		cursorKey: cfg.CursorKey, maxLimit: cfg.MaxLimit, now: cfg.Now}
+	if m.maxLimit <= 0 {
+		m.maxLimit = 100
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if len(m.cursorKey) == 0 {
+		m.cursorKey = make([]byte, 32)
+		_, _ = rand.Read(m.cursorKey)
+	}
+	col := func(name, def string) *field {
+		if name == "-" {
+			return nil
+		}
+		if name == "" {
+			name = def
+		}
+		if i, ok := si.byCol[name]; ok {
+			return &si.fields[i]
+		}
+		return nil
+	}
+	idName := cfg.IDColumn
+	if idName == "" {
+		idName = "id"
+	}
+	if m.id = col(idName, "id"); m.id == nil {
+		return nil, fmt.Errorf("crud: %v has no id column %q", t, idName)
+	}
+	m.createdAt = col(cfg.CreatedAtColumn, "created_at")
+	m.updatedAt = col(cfg.UpdatedAtColumn, "updated_at")
+	m.deletedAt = col(cfg.DeletedAtColumn, "deleted_at")
+	m.version = col(cfg.VersionColumn, "version")
+	for _, f := range []*field{m.createdAt, m.updatedAt, m.deletedAt} {
+		if f != nil && f.kind != kindTime {
+			return nil, fmt.Errorf("crud: column %q must be a time.Time or *time.Time", f.column)
+		}
+	}
+	if m.deletedAt != nil && !m.deletedAt.nullable {
+		return nil, fmt.Errorf("crud: column %q must be nullable (*time.Time)", m.deletedAt.column)
+	}
+	if m.version != nil && m.version.kind != kindInt {
+		return nil, fmt.Errorf("crud: column %q must be an integer", m.version.column)
+	}
+	for _, c := range cfg.ReadOnly {
+		m.readOnly[c] = true
+	}
+	m.maxParams = 32766
+	if d == Postgres {
+		m.maxParams = 65535
+	}
+	m.compileStatements()
+	return m, nil
+}
+
+func (m *model) compileStatements() {
+	q := quoteIdent
+	names := make([]string, len(m.si.fields))
+	for i, f := range m.si.fields {
+		names[i] = q(f.column)
+		if f.column != m.id.column {
+			m.insertNoID = append(m.insertNoID, i)
+		}
+		m.insertAll = append(m.insertAll, i)
+	}
+	m.cols = strings.Join(names, ", ")
+	idc := q(m.id.column)
+	live := ""
+	if m.deletedAt != nil {
+		live = " AND " + q(m.deletedAt.column) + " IS NULL"
+	}
+	p := m.d.placeholder
+	m.getSQL = "SELECT " + m.cols + " FROM " + m.table + " WHERE " + idc + " = " + p(1) + live
+	m.existsSQL = "SELECT 1 FROM " + m.table + " WHERE " + idc + " = " + p(1) + live
+	m.anySQL = "SELECT 1 FROM " + m.table + " WHERE " + idc + " = " + p(1)
+	m.deleteSQL = "DELETE FROM " + m.table + " WHERE " + idc + " = " + p(1)
+	if m.deletedAt != nil {
+		set := func(val string) string {
+			s := q(m.deletedAt.column) + " = " + val
+			if m.updatedAt != nil {
+				s += ", " + q(m.updatedAt.column) + " = " + p(1)
+			}
+			if m.version != nil {
+				s += ", " + q(m.version.column) + " = " + q(m.version.column) + " + 1"
+			}
+			return s
+		}
+		m.softSQL = "UPDATE " + m.table + " SET " + set(p(1)) + " WHERE " + idc + " = " + p(2) + live
+		idAt := p(2)
+		if m.updatedAt == nil {
+			idAt = p(1) // restore then binds the id only
+		}
+		m.restoreSQL = "UPDATE " + m.table + " SET " + set("NULL") + " WHERE " + idc + " = " + idAt +
+			" AND " + q(m.deletedAt.column) + " IS NOT NULL"
+	}
+	m.insertSQL[0] = m.insertStatement(m.insertNoID, 1, true)
+	m.insertSQL[1] = m.insertStatement(m.insertAll, 1, false)
+}
+
+// insertStatement returns INSERT ... VALUES (...) x rows [RETURNING id].
+func (m *model) insertStatement(fields []int, rows int, returning bool) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(m.table)
+	b.WriteString(" (")
+	for i, fi := range fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(m.si.fields[fi].column))
+	}
+	b.WriteString(") VALUES ")
+	n := 0
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for i := range fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n++
+			b.WriteString(m.d.placeholder(n))
+		}
+		b.WriteByte(')')
+	}
+	if returning {
+		b.WriteString(" RETURNING ")
+		b.WriteString(quoteIdent(m.id.column))
+	}
+	return b.String()
+}
+
+// handle returns the statement runner: WithTx's, ctx's InTx, or the pool.
+func (r *Repository[T]) handle(ctx context.Context) sqlx.ExtContext {
+	if r.ext != nil {
+		return r.ext
+	}
+	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == r.db {
+		return st.tx
+	}
+	return r.db
+}
+
+// idValue converts an id argument; ok is false when it cannot be an id.
+func (m *model) idValue(id any) (any, bool) {
+	if id == nil {
+		return nil, false
+	}
+	if reflect.TypeOf(id) == m.id.base {
+		return id, true
+	}
+	v, err := m.id.convert(id)
+	return v, err == nil
+}
+
+func (m *model) nowUTC() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
+
+// Get returns the live row with the id, or [ErrNotFound].
+func (r *Repository[T]) Get(ctx context.Context, id any) (T, error) {
+	var out T
+	idv, ok := r.m.idValue(id)
+	if !ok {
+		return out, ErrNotFound
+	}
+	if err := sqlx.GetContext(ctx, r.handle(ctx), &out, r.m.getSQL, idv); err != nil {
+		return out, r.m.d.mapError(err, opRead)
+	}
+	return out, nil
+}
+
+// Exists reports whether a live row has the id.
+func (r *Repository[T]) Exists(ctx context.Context, id any) (bool, error) {
+	idv, ok := r.m.idValue(id)
+	if !ok {
+		return false, nil
+	}
+	return r.exists(ctx, r.m.existsSQL, idv)
+}
+
+func (r *Repository[T]) exists(ctx context.Context, query string, idv any) (bool, error) {
+	var one int
+	err := r.handle(ctx).QueryRowxContext(ctx, query, idv).Scan(&one)
+	if err != nil {
+		if err = r.m.d.mapError(err, opRead); errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// prepareCreate sets the managed fields of v and returns whether its id is
+// set.
+func (m *model) prepareCreate(v reflect.Value, now time.Time) bool {
+	for _, f := range []*field{m.createdAt, m.updatedAt} {
+		if f != nil {
+			setTime(v.FieldByIndex(f.index), now)
+		}
+	}
+	if m.version != nil {
+		v.FieldByIndex(m.version.index).SetInt(1)
+	}
+	return !v.FieldByIndex(m.id.index).IsZero()
+}
+
+func setTime(fv reflect.Value, t time.Time) {
+	if fv.Kind() == reflect.Pointer {
+		fv.Set(reflect.ValueOf(&t))
+		return
+	}
+	fv.Set(reflect.ValueOf(t))
+}
+
+// appendArgs appends the bound values of v's fields, normalizing times.
+func (m *model) appendArgs(args []any, v reflect.Value, fields []int) []any {
+	for _, fi := range fields {
+		f := &m.si.fields[fi]
+		fv := v.FieldByIndex(f.index)
+		if f.kind == kindTime {
+			if f.nullable {
+				if !fv.IsNil() {
+					t := fv.Elem().Interface().(time.Time).UTC().Truncate(time.Microsecond)
+					fv.Elem().Set(reflect.ValueOf(t))
+				}
+			} else {
+				fv.Set(reflect.ValueOf(fv.Interface().(time.Time).UTC().Truncate(time.Microsecond)))
+			}
+		}
+		args = append(args, fv.Interface())
+	}
+	return args
+}
+
+// Create inserts item, filling in its id (when zero: generated by the
+// database, so integer keys or keys with a column default), created_at,
+// updated_at and version. A unique violation is [ErrConflict]; a missing
+// referenced row is [ErrForeignKey].
+func (r *Repository[T]) Create(ctx context.Context, item *T) error {
+	m := r.m
+	v := reflect.ValueOf(item).Elem()
+	if m.prepareCreate(v, m.nowUTC()) {
+		args := m.appendArgs(make([]any, 0, len(m.insertAll)), v, m.insertAll)
+		_, err := r.handle(ctx).ExecContext(ctx, m.insertSQL[1], args...)
+		return m.d.mapError(err, opWrite)
+	}
+	args := m.appendArgs(make([]any, 0, len(m.insertNoID)), v, m.insertNoID)
+	idf := v.FieldByIndex(m.id.index)
+	if err := r.handle(ctx).QueryRowxContext(ctx, m.insertSQL[0], args...).Scan(idf.Addr().Interface()); err != nil {
+		return m.d.mapError(err, opWrite)
+	}
+	return nil
+}
+
+// maxBatchRows bounds the rows of one CreateMany statement.
+const maxBatchRows = 1000
+
+// CreateMany inserts items in one transaction (joining the current one if
+// any) with one INSERT per batch of up to 1,000 rows, and fills them in as
+// Create does. Either every item has its id set or none has; integer ids
+// left zero are taken from the database in insertion order.
+func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
+	if len(items) == 0 {
+		return nil
+	}
+	m := r.m
+	now := m.nowUTC()
+	withID := false
+	for i := range items {
+		set := m.prepareCreate(reflect.ValueOf(&items[i]).Elem(), now)
+		if i == 0 {
+			withID = set
+		} else if set != withID {
+			return newError(ErrInvalidValue, 0, "either every item has an id or none has", nil, nil)
+		}
+	}
+	if !withID && m.id.kind != kindInt && m.id.kind != kindUint {
+		return newError(ErrInvalidValue, 0, "items need ids: the id column is not an integer", nil, nil)
+	}
+	fields := m.insertNoID
+	if withID {
+		fields = m.insertAll
+	}
+	per := min(maxBatchRows, m.maxParams/len(fields))
+	run := func(ctx context.Context, h sqlx.ExtContext) error {
+		for start := 0; start < len(items); start += per {
+			batch := items[start:min(start+per, len(items))]
+			if err := r.insertBatch(ctx, h, batch, fields, withID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	h := r.handle(ctx)
+	if len(items) <= per || h != sqlx.ExtContext(r.db) {
+		return run(ctx, h)
+	}
+	return InTx(ctx, r.db, func(ctx context.Context, tx *sqlx.Tx) error { return run(ctx, tx) })
+}
+
+func (r *Repository[T]) insertBatch(ctx context.Context, h sqlx.ExtContext, batch []T, fields []int, withID bool) error {
+	m := r.m
+	key := strconv.Itoa(len(batch)) + "/" + strconv.FormatBool(withID)
+	q, ok := m.manySQL.Load(key)
+	if !ok {
+		q, _ = m.manySQL.LoadOrStore(key, m.insertStatement(fields, len(batch), !withID))
+	}
+	args := make([]any, 0, len(batch)*len(fields))
+	for i := range batch {
+		args = m.appendArgs(args, reflect.ValueOf(&batch[i]).Elem(), fields)
+	}
+	if withID {
+		_, err := h.ExecContext(ctx, q.(string), args...)
+		return m.d.mapError(err, opWrite)
+	}
+	rows, err := h.QueryContext(ctx, q.(string), args...)
+	if err != nil {
+		return m.d.mapError(err, opWrite)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, len(batch))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return m.d.mapError(err, opWrite)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return m.d.mapError(err, opWrite)
+	}
+	if len(ids) != len(batch) {
+		return fmt.Errorf("crud: insert returned %d ids for %d rows", len(ids), len(batch))
+	}
+	slices.Sort(ids) // ids grow in VALUES order; RETURNING order is not promised
+	for i := range batch {
+		fv := reflect.ValueOf(&batch[i]).Elem().FieldByIndex(m.id.index)
+		if m.id.kind == kindUint {
+			fv.SetUint(uint64(ids[i]))
+		} else {
+			fv.SetInt(ids[i])
+		}
+	}
+	return nil
+}
+
+// patchProblems validates p against the model and returns the columns (in
+// a stable order) with their converted values.
+func (m *model) checkPatch(p Patch) ([]string, []any, error) {
+	var probs []Problem
+	cols := make([]string, 0, len(p.Set))
+	for c := range p.Set {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	vals := make([]any, len(cols))
+	for i, c := range cols {
+		shown := c
+		if len(shown) > maxParamName {
+			shown = shown[:maxParamName] + "…"
+		}
+		fi, ok := m.si.byCol[c]
+		if !ok || m.readOnly[c] || m.managed(c) {
+			probs = append(probs, Problem{Field: shown, Reason: "unknown or read-only field"})
+			continue
+		}
+		f := &m.si.fields[fi]
+		v := p.Set[c]
+		if v == nil || isJSONNull(v) {
+			if !f.nullable {
+				probs = append(probs, Problem{Field: shown, Reason: "cannot be null"})
+			}
+			continue
+		}
+		cv, err := f.convert(v)
+		if err != nil {
+			probs = append(probs, Problem{Field: shown, Reason: err.Error()})
+			continue
+		}
+		vals[i] = cv
+	}
+	if p.Version != 0 && m.version == nil {
+		probs = append(probs, Problem{Field: "version", Reason: "this resource has no version"})
+	}
+	if len(cols) == 0 {
+		probs = append(probs, Problem{Field: "body", Reason: "no fields to update"})
+	}
+	if len(probs) > 0 {
+		return nil, nil, newError(ErrInvalidPatch, 0, "invalid patch", probs, nil)
+	}
+	return cols, vals, nil
+}
+
+func isJSONNull(v any) bool {
+	raw, ok := v.([]byte)
+	if !ok {
+		if r, ok2 := v.(interface{ MarshalJSON() ([]byte, error) }); ok2 {
+			if b, err := r.MarshalJSON(); err == nil {
+				raw = b
+			}
+		}
+	}
+	return string(raw) == "null"
+}
+
+// managed reports whether c is the id or a column the repository manages.
+func (m *model) managed(c string) bool {
+	for _, f := range []*field{m.id, m.createdAt, m.updatedAt, m.deletedAt, m.version} {
+		if f != nil && f.column == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Update applies p to the live row with the id and returns the row as now
+// stored. Refused patches ([ErrInvalidPatch]) write nothing. With p.Version
+// set, a row at another version is [ErrConflict]; a missing row is
+// [ErrNotFound].
+func (r *Repository[T]) Update(ctx context.Context, id any, p Patch) (T, error) {
+	var out T
+	m := r.m
+	cols, vals, err := m.checkPatch(p)
+	if err != nil {
+		return out, err
+	}
+	idv, ok := m.idValue(id)
+	if !ok {
+		return out, ErrNotFound
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(cols)+4)
+	bind := func(v any) string {
+		args = append(args, v)
+		return m.d.placeholder(len(args))
+	}
+	b.WriteString("UPDATE ")
+	b.WriteString(m.table)
+	b.WriteString(" SET ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c))
+		b.WriteString(" = ")
+		b.WriteString(bind(vals[i]))
+	}
+	if m.updatedAt != nil {
+		b.WriteString(", " + quoteIdent(m.updatedAt.column) + " = " + bind(m.nowUTC()))
+	}
+	if m.version != nil {
+		vc := quoteIdent(m.version.column)
+		b.WriteString(", " + vc + " = " + vc + " + 1")
+	}
+	b.WriteString(" WHERE " + quoteIdent(m.id.column) + " = " + bind(idv))
+	if m.deletedAt != nil {
+		b.WriteString(" AND " + quoteIdent(m.deletedAt.column) + " IS NULL")
+	}
+	if p.Version != 0 {
+		b.WriteString(" AND " + quoteIdent(m.version.column) + " = " + bind(p.Version))
+	}
+	b.WriteString(" RETURNING " + m.cols)
+	h := r.handle(ctx)
+	err = h.QueryRowxContext(ctx, b.String(), args...).StructScan(&out)
+	if err == nil {
+		return out, nil
+	}
+	err = m.d.mapError(err, opWrite)
+	if errors.Is(err, ErrNotFound) && p.Version != 0 {
+		live, xerr := r.exists(ctx, m.existsSQL, idv)
+		if xerr != nil {
+			return out, xerr
+		}
+		if live {
+			return out, newError(ErrConflict, 0, "the row was changed by someone else; reload it and retry", nil, nil)
+		}
+	}
+	return out, err
+}
+
+// Delete removes the row with the id for good, live or soft-deleted. A row
+// still referenced by others is [ErrForeignKey] (409).
+func (r *Repository[T]) Delete(ctx context.Context, id any) error {
+	idv, ok := r.m.idValue(id)
+	if !ok {
+		return ErrNotFound
+	}
+	return r.execOne(ctx, r.m.deleteSQL, opDelete, idv)
+}
+
+// SoftDelete sets deleted_at on the live row with the id (and bumps
+// updated_at and version). The row disappears from Get, List, Count and
+// Exists unless a query asks for deleted rows.
+func (r *Repository[T]) SoftDelete(ctx context.Context, id any) error {
+	if r.m.deletedAt == nil {
+		return errors.New("crud: table has no deleted_at column")
+	}
+	idv, ok := r.m.idValue(id)
+	if !ok {
+		return ErrNotFound
+	}
+	return r.execOne(ctx, r.m.softSQL, opWrite, r.m.nowUTC(), idv)
+}
+
+// Restore clears deleted_at on the soft-deleted row with the id; a row that
+// is not soft-deleted is [ErrNotFound].
+func (r *Repository[T]) Restore(ctx context.Context, id any) error {
+	if r.m.deletedAt == nil {
+		return errors.New("crud: table has no deleted_at column")
+	}
+	idv, ok := r.m.idValue(id)
+	if !ok {
+		return ErrNotFound
+	}
+	if r.m.updatedAt == nil {
+		return r.execOne(ctx, r.m.restoreSQL, opWrite, idv)
+	}
+	return r.execOne(ctx, r.m.restoreSQL, opWrite, r.m.nowUTC(), idv)
+}
+
+func (r *Repository[T]) execOne(ctx context.Context, query string, o op, args ...any) error {
+	res, err := r.handle(ctx).ExecContext(ctx, query, args...)
+	if err != nil {
+		return r.m.d.mapError(err, o)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("crud: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
