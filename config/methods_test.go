@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite SETTINGS.md")
 func TestEnvironmentMethods(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		env, docs          string
+		env, docs         string
 		prod, dev, docsOn bool
 	}{
 		{env: "development", dev: true, docsOn: true},
