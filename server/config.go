@@ -74,6 +74,10 @@ type Config struct {
 	// reads (CORS origins, allowed hosts, trusted proxies, rate limits, log
 	// format, metrics). Nil means the defaults of [config.Settings].
 	Settings *config.Settings
+
+	// Middleware gives the default middleware stack what settings cannot
+	// (metrics registry, rate-limit store, subject func); see stack.go.
+	Middleware MiddlewareConfig
 }
 
 // FromSettings returns the Config the settings describe. Fields that the
