@@ -57,6 +57,9 @@ func fieldsOf(t reflect.Type) ([]field, error) {
 			if env == "" || env == "-" {
 				continue
 			}
+			if strings.ContainsAny(env, ". =") {
+				return fmt.Errorf("config: field %s: variable name %q must not contain '.', ' ' or '='", name, env)
+			}
 			if prev, ok := seen[env]; ok {
 				return fmt.Errorf("config: variable %s is used by both %s and %s", env, prev, name)
 			}

@@ -624,6 +624,9 @@ func TestLoadInvalidTarget(t *testing.T) {
 	type badSecretTag struct {
 		K string `env:"K" secret:"yes"`
 	}
+	type dottedName struct {
+		A string `env:"A.B"`
+	}
 	n := 3
 	for name, dst := range map[string]any{
 		"nil":              nil,
@@ -634,6 +637,7 @@ func TestLoadInvalidTarget(t *testing.T) {
 		"unsupported type": &unsupported{},
 		"embedded pointer": &embeddedPointer{},
 		"bad secret tag":   &badSecretTag{},
+		"dotted name":      &dottedName{},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
