@@ -80,11 +80,15 @@ type wrapped struct {
 	cause    error
 }
 
-func (w *wrapped) Error() string   { return w.sentinel.Error() + ": " + w.cause.Error() }
-func (w *wrapped) Unwrap() []error { return []error{w.sentinel, w.cause} }
+func (w *wrapped) Error() string { return w.sentinel.Error() + ": " + w.cause.Error() }
+
+// Unwrap returns the sentinel only: the cause (a jwt or Redis error, maybe
+// a context deadline) is text for the logs, so that no middleware mistakes
+// an auth failure for, say, a request timeout.
+func (w *wrapped) Unwrap() error { return w.sentinel }
 
 // wrap returns an error that is sentinel for errors.Is and the status
-// lookup, and keeps cause for logs.
+// lookup, and keeps cause's text for logs.
 func wrap(sentinel *Error, cause error) error {
 	if cause == nil {
 		return sentinel

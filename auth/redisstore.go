@@ -13,7 +13,9 @@ import (
 // RedisStoreConfig configures a [RedisStore].
 type RedisStoreConfig struct {
 	// Client is the Redis client or cluster client; required. The store
-	// never closes it.
+	// never closes it. Create it with ContextTimeoutEnabled: true so that
+	// Timeout also bounds a server that accepts connections but hangs;
+	// without it, go-redis falls back to its ReadTimeout (default 3s).
 	Client redis.UniversalClient
 	// Prefix starts every key; default "auth:".
 	Prefix string
