@@ -1,0 +1,171 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+)
+
+// sniffLen is how many bytes http.DetectContentType looks at.
+const sniffLen = 512
+
+// Policy says which uploads are accepted. The zero value accepts files up to
+// [DefaultMaxSize] with the extensions of [DefaultExtensions]. A Policy is
+// a value; it is safe to share.
+type Policy struct {
+	// MaxSize is the largest accepted file in bytes. Zero means
+	// [DefaultMaxSize].
+	MaxSize int64
+	// Extensions lists the accepted file name extensions, without the dot
+	// and in any case ("png", "JPG"). Each must be one this package knows
+	// the content of; see [Policy.CheckConfig]. Empty means
+	// [DefaultExtensions].
+	Extensions []string
+}
+
+// DefaultExtensions returns the extensions a zero [Policy] accepts: the
+// seed's ALLOWED_EXTENSIONS, jpg, jpeg, png, gif and pdf.
+func DefaultExtensions() []string { return []string{"jpg", "jpeg", "png", "gif", "pdf"} }
+
+// CheckConfig returns an error if the policy names an extension whose
+// content this package cannot recognise (and so could never accept), or a
+// negative size. Call it at start-up.
+func (p Policy) CheckConfig() error {
+	if p.MaxSize < 0 {
+		return fmt.Errorf("storage: invalid policy: MaxSize %d is negative", p.MaxSize)
+	}
+	var errs []error
+	for _, ext := range p.extensions() {
+		if _, _, ok := contentTypes(ext); !ok {
+			errs = append(errs, fmt.Errorf("storage: invalid policy: unknown extension %q", ext))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks an upload by its file name, its size in bytes (negative
+// if unknown: the [Store] still enforces its own limit) and its first 512
+// bytes (fewer if the file is shorter). It returns the content type to
+// store the file with, or an [*Error]:
+//
+//   - [ErrTooLarge] (413) if size is over MaxSize;
+//   - [ErrUnsupportedType] (415) if the name's extension is not in
+//     Extensions, or if the type sniffed from head with
+//     [http.DetectContentType] is not the one the extension implies (a PHP
+//     script or an HTML page named x.png).
+//
+// The client's Content-Type header plays no part: the returned type comes
+// from the extension, and only after the content agreed with it.
+func (p Policy) Validate(name string, size int64, head []byte) (contentType string, err error) {
+	maxSize := p.MaxSize
+	if maxSize == 0 {
+		maxSize = DefaultMaxSize
+	}
+	if size > maxSize {
+		return "", newError(http.StatusRequestEntityTooLarge, ErrTooLarge,
+			fmt.Sprintf("file is larger than %d bytes", maxSize))
+	}
+
+	allowed := p.extensions()
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(strings.ReplaceAll(name, `\`, "/")), "."))
+	if ext == "" || !slices.Contains(allowed, ext) {
+		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
+			fmt.Sprintf("file type %q is not allowed; allowed: %s", ext, strings.Join(allowed, ", ")))
+	}
+	want, serve, ok := contentTypes(ext)
+	if !ok {
+		return "", fmt.Errorf("storage: invalid policy: unknown extension %q", ext)
+	}
+
+	if len(head) > sniffLen {
+		head = head[:sniffLen]
+	}
+	if got := http.DetectContentType(head); !sameType(got, want) {
+		mediaType, _, _ := mime.ParseMediaType(got)
+		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
+			fmt.Sprintf("file content (%s) does not match its extension %q", mediaType, ext))
+	}
+	return serve, nil
+}
+
+// ValidateFile is [Policy.Validate] for a file of a multipart form: it
+// reads the first 512 bytes of fh and checks them with fh.Filename and
+// fh.Size.
+func (p Policy) ValidateFile(fh *multipart.FileHeader) (contentType string, err error) {
+	f, err := fh.Open()
+	if err != nil {
+		return "", fmt.Errorf("storage: open upload: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("storage: read upload: %w", err)
+	}
+	return p.Validate(fh.Filename, fh.Size, head[:n])
+}
+
+func (p Policy) extensions() []string {
+	if len(p.Extensions) == 0 {
+		return DefaultExtensions()
+	}
+	exts := make([]string, len(p.Extensions))
+	for i, e := range p.Extensions {
+		exts[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(e), "."))
+	}
+	return exts
+}
+
+// sameType compares a sniffed type with an expected one. Text must be
+// UTF-8: "text/plain; charset=utf-16be" does not match "text/plain;
+// charset=utf-8".
+func sameType(sniffed, want string) bool {
+	return strings.EqualFold(strings.ReplaceAll(sniffed, " ", ""), strings.ReplaceAll(want, " ", ""))
+}
+
+// contentTypes returns, for a known extension, the type
+// http.DetectContentType reports for such content and the type to serve
+// the file with. They differ where the sniffer sees only the container
+// (an .xlsx file is a zip archive).
+func contentTypes(ext string) (sniffed, serve string, ok bool) {
+	const text = "text/plain; charset=utf-8"
+	switch ext {
+	case "jpg", "jpeg":
+		return "image/jpeg", "image/jpeg", true
+	case "png":
+		return "image/png", "image/png", true
+	case "gif":
+		return "image/gif", "image/gif", true
+	case "webp":
+		return "image/webp", "image/webp", true
+	case "bmp":
+		return "image/bmp", "image/bmp", true
+	case "pdf":
+		return "application/pdf", "application/pdf", true
+	case "zip":
+		return "application/zip", "application/zip", true
+	case "xlsx":
+		return "application/zip", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", true
+	case "docx":
+		return "application/zip", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", true
+	case "txt", "md", "log":
+		return text, text, true
+	case "csv":
+		return text, "text/csv; charset=utf-8", true
+	case "json":
+		return text, "application/json", true
+	case "mp3":
+		return "audio/mpeg", "audio/mpeg", true
+	case "mp4":
+		return "video/mp4", "video/mp4", true
+	case "webm":
+		return "video/webm", "video/webm", true
+	}
+	return "", "", false
+}
