@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/config"
@@ -82,19 +81,28 @@ type Config struct {
 
 // FromSettings returns the Config the settings describe. Fields that the
 // settings do not cover (Logger, Now) are left for the caller to set.
+//
+// In settings a zero timeout means "none" (net/http's meaning), so it maps to
+// a negative Config value.
 func FromSettings(s *config.Settings) Config {
+	none := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
 	return Config{
 		Addr:              s.HTTPAddr,
-		ReadHeaderTimeout: s.ReadHeaderTimeout,
-		ReadTimeout:       s.ReadTimeout,
-		WriteTimeout:      s.WriteTimeout,
-		IdleTimeout:       s.IdleTimeout,
+		ReadHeaderTimeout: none(s.ReadHeaderTimeout),
+		ReadTimeout:       none(s.ReadTimeout),
+		WriteTimeout:      none(s.WriteTimeout),
+		IdleTimeout:       none(s.IdleTimeout),
 		MaxHeaderBytes:    s.MaxHeaderBytes,
 		ShutdownTimeout:   s.ShutdownTimeout,
 		PreDrainDelay:     s.PreDrainDelay,
 		MaxBodySize:       s.MaxBodySize,
-		RequestTimeout:    s.RequestTimeout,
-		Production:        strings.EqualFold(s.Environment, "production"),
+		RequestTimeout:    none(s.RequestTimeout),
+		Production:        s.IsProduction(),
 		Settings:          s,
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
@@ -565,5 +566,22 @@ func TestHeadErrorHasNoBody(t *testing.T) {
 	res, body := do(t, "HEAD", base+"/nope", "", nil, nil)
 	if res.StatusCode != 404 || len(body) != 0 {
 		t.Errorf("HEAD /nope = %d with %d bytes; want 404 and no body", res.StatusCode, len(body))
+	}
+}
+
+func TestFromSettings(t *testing.T) {
+	t.Parallel()
+	s := config.Settings{
+		HTTPAddr:        "127.0.0.1:9999",
+		Environment:     config.EnvProduction,
+		ReadTimeout:     0, // none
+		WriteTimeout:    7 * time.Second,
+		ShutdownTimeout: 3 * time.Second,
+		MaxBodySize:     2048,
+	}
+	cfg := server.FromSettings(&s)
+	if cfg.Addr != s.HTTPAddr || !cfg.Production || cfg.ReadTimeout >= 0 || cfg.WriteTimeout != 7*time.Second ||
+		cfg.ShutdownTimeout != 3*time.Second || cfg.MaxBodySize != 2048 || cfg.Settings != &s {
+		t.Errorf("FromSettings(%+v) = %+v", s, cfg)
 	}
 }
