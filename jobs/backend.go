@@ -1,0 +1,110 @@
+package jobs
+
+import (
+	"context"
+	"time"
+)
+
+// Backend stores queues and jobs. The two implementations are
+// [NewRedisBackend] (production, Redis Cluster safe) and [NewMemoryBackend]
+// (embedded default and tests); both pass the same behavioural suite. The
+// interface is sealed: its methods are unexported.
+type Backend interface {
+	enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error
+	fetch(ctx context.Context, f *fetchReq) (*fetchResp, error)
+	wait(ctx context.Context, queues []string, d time.Duration) error
+	heartbeat(ctx context.Context, queue string, leases []leaseRef, now time.Time, lease time.Duration) (lost, cancelled []string, err error)
+	setProgress(ctx context.Context, queue, id string, p Progress) error
+	job(ctx context.Context, queues []string, id string, now time.Time) (*JobInfo, error)
+	list(ctx context.Context, queue string, state State, offset, limit int, now time.Time) ([]*JobInfo, error)
+	retryDead(ctx context.Context, queue, id string) error
+	deleteDead(ctx context.Context, queue, id string) error
+	cancel(ctx context.Context, queue, id string, now time.Time) error
+	setPaused(ctx context.Context, queue string, paused bool) error
+	sizes(ctx context.Context, queue string, now time.Time) (QueueSizes, error)
+	queues(ctx context.Context) ([]string, error)
+	lastTick(ctx context.Context, queue, name string) (time.Time, error)
+}
+
+// QueueSizes counts a queue's jobs by state. Succeeded and Cancelled count
+// those still within their retention.
+type QueueSizes struct {
+	Queue     string `json:"queue"`
+	Pending   int64  `json:"pending"`
+	Scheduled int64  `json:"scheduled"`
+	Retrying  int64  `json:"retrying"`
+	Active    int64  `json:"active"`
+	Dead      int64  `json:"dead"`
+	Succeeded int64  `json:"succeeded"`
+	Paused    bool   `json:"paused"`
+}
+
+type guardMode int
+
+const (
+	guardNone   guardMode = iota
+	guardUnique           // SET NX with TTL
+	guardTick             // monotonic last-tick compare-and-set
+)
+
+type enqueueReq struct {
+	queue   string
+	msg     *message
+	raw     string
+	owner   string
+	due     time.Time // zero: runnable now
+	guard   guardMode
+	gkey    string        // unique key or schedule name
+	gttl    time.Duration // unique ttl
+	gtick   time.Time     // tick time
+	dup     bool          // out: refused by its guard
+	dupOfID string        // out: (memory only) id holding the unique key
+}
+
+type ackKind byte
+
+const (
+	ackSuccess   ackKind = 's'
+	ackRetry     ackKind = 'r'
+	ackDead      ackKind = 'd'
+	ackRequeue   ackKind = 'q' // hand back without counting an attempt
+	ackCancelled ackKind = 'c'
+)
+
+type ack struct {
+	id, token string
+	kind      ackKind
+	raw       string // message to store: retry (attempt counted), requeue (unchanged), dead
+	due       time.Time
+	errMsg    string
+	result    []byte
+	attempts  int
+	started   time.Time
+	retention time.Duration
+}
+
+type fetchReq struct {
+	queue    string
+	acks     []*ack
+	n        int // jobs to lease; 0 only acks
+	token    string
+	now      time.Time
+	lease    time.Duration
+	maint    bool // promote due scheduled/retry jobs, reclaim expired leases, trim
+	deadMax  int
+	deadAge  time.Duration
+}
+
+type leased struct {
+	raw   string
+	token string
+}
+
+type fetchResp struct {
+	jobs    []leased
+	paused  bool
+	nextDue time.Time // maint only: earliest scheduled/retry time, zero if none
+	refused int       // acks refused (stale token or expired lease)
+}
+
+type leaseRef struct{ id, token string }

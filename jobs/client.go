@@ -1,0 +1,172 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Enqueuer is what application code needs to start jobs. Both [*Client] and
+// the fake in package jobstest satisfy it: take an Enqueuer in handlers so
+// tests can swap in the fake.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, args Args, opts ...Option) (*JobInfo, error)
+	EnqueueMany(ctx context.Context, args []Args, opts ...Option) ([]*JobInfo, error)
+}
+
+var _ Enqueuer = (*Client)(nil)
+
+// ClientConfig configures a [Client]. The zero value is valid.
+type ClientConfig struct {
+	// Routes maps a job kind to its default queue (Celery's task_routes); the
+	// Queue option overrides it. Kinds not listed go to DefaultQueue.
+	Routes map[string]string
+	// DefaultQueue is the queue of unrouted jobs. Default "default".
+	DefaultQueue string
+	// MaxRetry is the default number of retries after the first attempt.
+	// Default 25; set -1 for none (MaxRetry(0) per call does the same).
+	MaxRetry int
+	// Retention is how long a finished job stays readable. Default 1 h.
+	Retention time.Duration
+	// Metrics, if set, counts enqueued jobs (see [NewMetrics]).
+	Metrics *Metrics
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (c ClientConfig) withDefaults() ClientConfig {
+	if c.DefaultQueue == "" {
+		c.DefaultQueue = "default"
+	}
+	switch {
+	case c.MaxRetry == 0:
+		c.MaxRetry = 25
+	case c.MaxRetry < 0:
+		c.MaxRetry = 0
+	}
+	if c.Retention <= 0 {
+		c.Retention = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Client enqueues jobs on a [Backend]. It is safe for concurrent use and
+// holds no resources of its own: closing the backend's Redis client is the
+// caller's job.
+type Client struct {
+	b   Backend
+	cfg ClientConfig
+}
+
+// NewClient returns a Client on b.
+func NewClient(b Backend, cfg ClientConfig) (*Client, error) {
+	if b == nil {
+		return nil, errors.New("jobs: invalid client config: nil backend")
+	}
+	return &Client{b: b, cfg: cfg.withDefaults()}, nil
+}
+
+// Enqueue stores a job with args and returns its info (the id is
+// JobInfo.ID). It returns [ErrDuplicate] when a [Unique] key is held.
+func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobInfo, error) {
+	now := c.cfg.Now()
+	r, err := c.request(args, now, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.b.enqueue(ctx, now, []*enqueueReq{r}); err != nil {
+		return nil, fmt.Errorf("jobs: enqueue %s: %w", r.msg.Kind, err)
+	}
+	if r.dup {
+		return nil, fmt.Errorf("jobs: enqueue %s: %w", r.msg.Kind, ErrDuplicate)
+	}
+	c.cfg.Metrics.enqueued(r.queue, r.msg.Kind, 1)
+	return r.info(), nil
+}
+
+// EnqueueMany stores many jobs with the same options in one pipelined round
+// trip per 1,000 jobs (per queue). Jobs refused by a [Unique] key get a nil
+// entry in the result; the other entries line up with args.
+func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) ([]*JobInfo, error) {
+	now := c.cfg.Now()
+	reqs := make([]*enqueueReq, len(args))
+	for i, a := range args {
+		r, err := c.request(a, now, opts)
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = r
+	}
+	if err := c.b.enqueue(ctx, now, reqs); err != nil {
+		return nil, fmt.Errorf("jobs: enqueue many: %w", err)
+	}
+	out := make([]*JobInfo, len(reqs))
+	for i, r := range reqs {
+		if !r.dup {
+			out[i] = r.info()
+			c.cfg.Metrics.enqueued(r.queue, r.msg.Kind, 1)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, error) {
+	if args == nil {
+		return nil, errors.New("jobs: enqueue nil args")
+	}
+	kind := args.Kind()
+	if kind == "" {
+		return nil, fmt.Errorf("jobs: %T has an empty Kind", args)
+	}
+	payload, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: marshal %s: %w", kind, err)
+	}
+	o := ResolveOptions(opts...)
+	queue := o.Queue
+	if queue == "" {
+		queue = c.cfg.Routes[kind]
+	}
+	if queue == "" {
+		queue = c.cfg.DefaultQueue
+	}
+	if o.MaxRetry < 0 {
+		o.MaxRetry = c.cfg.MaxRetry
+	}
+	if o.Retention <= 0 {
+		o.Retention = c.cfg.Retention
+	}
+	m := &message{ID: newID(), MaxRetry: o.MaxRetry, TimeoutMs: o.Timeout.Milliseconds(),
+		RetentionMs: o.Retention.Milliseconds(), EnqueuedMs: now.UnixMilli(), Kind: kind, Payload: payload}
+	r := &enqueueReq{queue: queue, msg: m, raw: m.encode(), owner: o.Owner}
+	switch {
+	case !o.ProcessAt.IsZero():
+		r.due = o.ProcessAt
+	case o.Delay > 0:
+		r.due = now.Add(o.Delay)
+	}
+	switch {
+	case o.tickName != "":
+		r.guard, r.gkey, r.gtick = guardTick, o.tickName, o.tickAt
+	case o.UniqueKey != "":
+		if o.UniqueTTL <= 0 {
+			return nil, fmt.Errorf("jobs: unique key %q needs a positive ttl", o.UniqueKey)
+		}
+		r.guard, r.gkey, r.gttl = guardUnique, o.UniqueKey, o.UniqueTTL
+	}
+	return r, nil
+}
+
+func (r *enqueueReq) info() *JobInfo {
+	st := StatePending
+	if !r.due.IsZero() && r.due.After(msToTime(r.msg.EnqueuedMs)) {
+		st = StateScheduled
+	}
+	return &JobInfo{ID: r.msg.ID, Kind: r.msg.Kind, Queue: r.queue, State: st, MaxRetry: r.msg.MaxRetry,
+		Payload: r.msg.Payload, Owner: r.owner, EnqueuedAt: msToTime(r.msg.EnqueuedMs), ProcessAt: r.due}
+}

@@ -1,0 +1,87 @@
+package jobs
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Error is the error type of the sentinels below that map to an HTTP status.
+// The server's error handler finds the status with errors.As through
+// HTTPStatus; compare with errors.Is against the sentinels.
+type Error struct {
+	status int
+	typ    string
+	msg    string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// HTTPStatus returns the HTTP status the error maps to.
+func (e *Error) HTTPStatus() int { return e.status }
+
+// ErrorType returns the error envelope's type.
+func (e *Error) ErrorType() string { return e.typ }
+
+// PublicMessage returns the message shown to API clients.
+func (e *Error) PublicMessage() string {
+	switch e.status {
+	case http.StatusNotFound:
+		return "job not found"
+	case http.StatusConflict:
+		return "job conflicts with its current state"
+	}
+	return e.msg
+}
+
+var (
+	// ErrNotFound is returned when no job (or queue entry) has the given id,
+	// or when the status handler's owner check refuses the caller. HTTP 404.
+	ErrNotFound = &Error{status: http.StatusNotFound, typ: "not_found", msg: "jobs: job not found"}
+	// ErrDuplicate is returned by Enqueue when a job with the same unique key
+	// is still held (see [Unique]). HTTP 409.
+	ErrDuplicate = &Error{status: http.StatusConflict, typ: "conflict", msg: "jobs: duplicate job"}
+	// ErrFinished is returned when cancelling a job that already finished,
+	// or retrying/deleting a job that is not dead. HTTP 409.
+	ErrFinished = &Error{status: http.StatusConflict, typ: "conflict", msg: "jobs: job not in a state that allows this"}
+
+	// ErrSkipRetry, wrapped by the error a worker returns (see [SkipRetry]),
+	// sends the job to the dead set at once, with no further retries.
+	ErrSkipRetry = errors.New("jobs: skip retry")
+	// ErrUnknownKind means no worker is registered for a job's kind; such a
+	// job goes to the dead set without retries.
+	ErrUnknownKind = errors.New("jobs: unknown kind")
+	// ErrInvalidPayload means a job's payload could not be decoded into its
+	// Args type; such a job goes to the dead set without retries.
+	ErrInvalidPayload = errors.New("jobs: invalid payload")
+	// ErrCancelled is the cause of a running job's context when the job is
+	// cancelled through the [Inspector] (see context.Cause).
+	ErrCancelled = errors.New("jobs: job cancelled")
+	// ErrLeaseLost is the cause of a running job's context when its worker
+	// lost the lease (it could not reach Redis in time, or was paused past the
+	// lease); another worker may run the job, and this attempt's ack is refused.
+	ErrLeaseLost = errors.New("jobs: lease lost")
+	// ErrShutdown is the cause of a running job's context when the runner's
+	// shutdown timeout ran out; the job is handed back without counting an attempt.
+	ErrShutdown = errors.New("jobs: runner shut down")
+)
+
+// SkipRetry wraps err so that the job goes to the dead set at once instead of
+// being retried. errors.Is(SkipRetry(err), ErrSkipRetry) and
+// errors.Is(SkipRetry(err), err) both hold.
+func SkipRetry(err error) error {
+	if err == nil {
+		err = errors.New("jobs: failed")
+	}
+	return &permanentError{&skipErr{err}}
+}
+
+type skipErr struct{ err error }
+
+func (e *skipErr) Error() string   { return e.err.Error() }
+func (e *skipErr) Unwrap() []error { return []error{e.err, ErrSkipRetry} }
+
+// permanentError marks a failure that must not be retried.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }

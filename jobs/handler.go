@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// StatusConfig configures the job status handler (the seed's
+// GET /task-status/{task_id}).
+type StatusConfig struct {
+	// Inspector reads the job (required).
+	Inspector *Inspector
+	// Param is the path parameter holding the job id. Default "id".
+	Param string
+	// Owner returns the caller's identity, compared with the job's [Owner]
+	// option; on a mismatch the handler answers 404 as if the job did not
+	// exist. Nil disables the check (any caller may read any job). An error
+	// it returns is passed on unchanged (e.g. a 401).
+	Owner func(c echo.Context) (string, error)
+}
+
+// ToHandler returns the echo handler. It answers 200 with the job's
+// [JobInfo] as JSON, or returns [ErrNotFound] (HTTP 404 in the error
+// envelope) for unknown, expired or foreign jobs.
+func (cfg StatusConfig) ToHandler() (echo.HandlerFunc, error) {
+	if cfg.Inspector == nil {
+		return nil, errors.New("jobs: invalid status config: nil Inspector")
+	}
+	if cfg.Param == "" {
+		cfg.Param = "id"
+	}
+	return func(c echo.Context) error {
+		info, err := cfg.Inspector.Job(c.Request().Context(), c.Param(cfg.Param))
+		if err != nil {
+			return err
+		}
+		if cfg.Owner != nil {
+			who, err := cfg.Owner(c)
+			if err != nil {
+				return err
+			}
+			if who == "" || who != info.Owner {
+				return ErrNotFound
+			}
+		}
+		return c.JSON(http.StatusOK, info)
+	}, nil
+}

@@ -1,0 +1,485 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MemoryBackend keeps queues and jobs in this process. It has the same
+// semantics as the Redis backend (leases with tokens, retries, dead set,
+// retention, schedules) and is the embedded default and the base of test
+// fakes; jobs do not survive a restart. Safe for concurrent use.
+type MemoryBackend struct {
+	mu   sync.Mutex
+	qs   map[string]*memQueue
+	jobs map[string]*memJob
+	wake chan struct{} // closed (and replaced) when a job becomes runnable
+}
+
+var _ Backend = (*MemoryBackend)(nil)
+
+type memQueue struct {
+	pending   []string // front is fetched first
+	sched     map[string]*memDelayed
+	leases    map[string]*memLease
+	dead      map[string]time.Time
+	cancelled map[string]bool
+	paused    bool
+	uniq      map[string]time.Time
+	ticks     map[string]int64
+}
+
+type memDelayed struct {
+	raw   string
+	due   time.Time
+	retry bool
+}
+
+type memLease struct {
+	token    string
+	raw      string
+	deadline time.Time
+}
+
+type memJob struct {
+	info    JobInfo
+	raw     string // dead jobs: their message, for RetryDead
+	expires time.Time
+}
+
+// NewMemoryBackend returns an empty in-process backend.
+func NewMemoryBackend() *MemoryBackend {
+	return &MemoryBackend{qs: map[string]*memQueue{}, jobs: map[string]*memJob{}, wake: make(chan struct{})}
+}
+
+func (b *MemoryBackend) q(name string) *memQueue {
+	q := b.qs[name]
+	if q == nil {
+		q = &memQueue{sched: map[string]*memDelayed{}, leases: map[string]*memLease{}, dead: map[string]time.Time{},
+			cancelled: map[string]bool{}, uniq: map[string]time.Time{}, ticks: map[string]int64{}}
+		b.qs[name] = q
+	}
+	return q
+}
+
+func (b *MemoryBackend) notify() {
+	close(b.wake)
+	b.wake = make(chan struct{})
+}
+
+func (b *MemoryBackend) enqueue(_ context.Context, now time.Time, reqs []*enqueueReq) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pushed := false
+	for _, r := range reqs {
+		q := b.q(r.queue)
+		switch r.guard {
+		case guardUnique:
+			if until, ok := q.uniq[r.gkey]; ok && until.After(now) {
+				r.dup = true
+				continue
+			}
+			q.uniq[r.gkey] = now.Add(r.gttl)
+		case guardTick:
+			if q.ticks[r.gkey] >= r.gtick.UnixMilli() {
+				r.dup = true
+				continue
+			}
+			q.ticks[r.gkey] = r.gtick.UnixMilli()
+		}
+		j := &memJob{info: JobInfo{ID: r.msg.ID, Kind: r.msg.Kind, Queue: r.queue, State: StatePending,
+			MaxRetry: r.msg.MaxRetry, Payload: r.msg.Payload, Owner: r.owner, EnqueuedAt: msToTime(r.msg.EnqueuedMs)}}
+		b.jobs[r.msg.ID] = j
+		if r.due.After(now) {
+			j.info.State, j.info.ProcessAt = StateScheduled, r.due
+			q.sched[r.msg.ID] = &memDelayed{raw: r.raw, due: r.due}
+		} else {
+			q.pending = append(q.pending, r.raw)
+			pushed = true
+		}
+	}
+	if pushed {
+		b.notify()
+	}
+	return nil
+}
+
+func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(f.queue)
+	resp := &fetchResp{}
+	now := f.now
+	var front []string // handed back or promoted: run next
+	for _, a := range f.acks {
+		l := q.leases[a.id]
+		if l == nil || l.token != a.token || l.deadline.Before(now) {
+			resp.refused++
+			continue
+		}
+		delete(q.leases, a.id)
+		j := b.jobs[a.id]
+		if j == nil {
+			continue
+		}
+		kind := a.kind
+		if q.cancelled[a.id] && kind != ackSuccess && kind != ackDead {
+			kind = ackCancelled
+		}
+		j.info.Attempts, j.info.StartedAt = a.attempts, a.started
+		switch kind {
+		case ackSuccess:
+			j.info.State, j.info.FinishedAt, j.info.Result, j.info.LastError = StateSucceeded, now, a.result, ""
+			j.expires = now.Add(a.retention)
+		case ackRetry:
+			j.info.State, j.info.LastError, j.info.ProcessAt = StateRetrying, a.errMsg, a.due
+			q.sched[a.id] = &memDelayed{raw: a.raw, due: a.due, retry: true}
+		case ackDead:
+			j.info.State, j.info.LastError, j.info.FinishedAt = StateDead, a.errMsg, now
+			j.raw, j.expires = a.raw, now.Add(f.deadAge)
+			delete(q.cancelled, a.id)
+			q.dead[a.id] = now
+			b.trimDead(q, f.deadMax, now.Add(-f.deadAge))
+		case ackRequeue:
+			j.info.State = StatePending
+			front = append(front, a.raw)
+		case ackCancelled:
+			delete(q.cancelled, a.id)
+			j.info.State, j.info.FinishedAt = StateCancelled, now
+			j.expires = now.Add(a.retention)
+		}
+	}
+	if f.maint {
+		var due []*memDelayed
+		for id, d := range q.sched {
+			if !d.due.After(now) {
+				due = append(due, d)
+				delete(q.sched, id)
+				if j := b.jobs[id]; j != nil {
+					j.info.State, j.info.ProcessAt = StatePending, time.Time{}
+				}
+			} else if resp.nextDue.IsZero() || d.due.Before(resp.nextDue) {
+				resp.nextDue = d.due
+			}
+		}
+		slices.SortFunc(due, func(x, y *memDelayed) int { return x.due.Compare(y.due) })
+		for _, d := range due {
+			front = append(front, d.raw)
+		}
+		for id, l := range q.leases {
+			if l.deadline.Before(now) {
+				delete(q.leases, id)
+				front = append(front, bumpRetried(l.raw))
+				if j := b.jobs[id]; j != nil && j.info.State == StateActive {
+					j.info.State = StatePending
+				}
+			}
+		}
+		for id, j := range b.jobs {
+			if !j.expires.IsZero() && j.expires.Before(now) {
+				delete(b.jobs, id)
+				if qq := b.qs[j.info.Queue]; qq != nil {
+					delete(qq.dead, id)
+				}
+			}
+		}
+		b.trimDead(q, f.deadMax, now.Add(-f.deadAge))
+	}
+	if len(front) > 0 {
+		q.pending = append(front, q.pending...)
+	}
+	if q.paused {
+		resp.paused = true
+		return resp, nil
+	}
+	for len(resp.jobs) < f.n && len(q.pending) > 0 {
+		raw := q.pending[0]
+		q.pending[0] = ""
+		q.pending = q.pending[1:]
+		id := messageID(raw)
+		if q.cancelled[id] {
+			delete(q.cancelled, id)
+			continue
+		}
+		q.leases[id] = &memLease{token: f.token, raw: raw, deadline: now.Add(f.lease)}
+		if j := b.jobs[id]; j != nil {
+			j.info.State, j.info.StartedAt = StateActive, now
+		}
+		resp.jobs = append(resp.jobs, leased{raw: raw, token: f.token})
+	}
+	return resp, nil
+}
+
+// bumpRetried counts one more used attempt in an encoded message.
+func bumpRetried(raw string) string {
+	id, rest, ok := strings.Cut(raw, sep)
+	if !ok {
+		return raw
+	}
+	r, rest2, ok := strings.Cut(rest, sep)
+	n, err := strconv.Atoi(r)
+	if !ok || err != nil {
+		return raw
+	}
+	return id + sep + strconv.Itoa(n+1) + sep + rest2
+}
+
+func (b *MemoryBackend) trimDead(q *memQueue, max int, before time.Time) {
+	for id, t := range q.dead {
+		if t.Before(before) {
+			delete(q.dead, id)
+			delete(b.jobs, id)
+		}
+	}
+	if max > 0 && len(q.dead) > max {
+		type e struct {
+			id string
+			t  time.Time
+		}
+		all := make([]e, 0, len(q.dead))
+		for id, t := range q.dead {
+			all = append(all, e{id, t})
+		}
+		slices.SortFunc(all, func(x, y e) int { return x.t.Compare(y.t) })
+		for _, x := range all[:len(all)-max] {
+			delete(q.dead, x.id)
+			delete(b.jobs, x.id)
+		}
+	}
+}
+
+func (b *MemoryBackend) wait(ctx context.Context, queues []string, d time.Duration) error {
+	b.mu.Lock()
+	for _, name := range queues {
+		if q := b.qs[name]; q != nil && !q.paused && len(q.pending) > 0 {
+			b.mu.Unlock()
+			return nil
+		}
+	}
+	ch := b.wake
+	b.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (b *MemoryBackend) heartbeat(_ context.Context, queue string, refs []leaseRef, now time.Time, lease time.Duration) (lost, cancelled []string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	for _, r := range refs {
+		l := q.leases[r.id]
+		if l == nil || l.token != r.token || l.deadline.Before(now) {
+			lost = append(lost, r.id)
+			continue
+		}
+		l.deadline = now.Add(lease)
+		if q.cancelled[r.id] {
+			cancelled = append(cancelled, r.id)
+		}
+	}
+	return lost, cancelled, nil
+}
+
+func (b *MemoryBackend) setProgress(_ context.Context, _ string, id string, p Progress) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j := b.jobs[id]; j != nil {
+		j.info.Progress = &p
+	}
+	return nil
+}
+
+func (b *MemoryBackend) get(id string, now time.Time) *memJob {
+	j := b.jobs[id]
+	if j == nil || (!j.expires.IsZero() && j.expires.Before(now)) {
+		return nil
+	}
+	return j
+}
+
+func (b *MemoryBackend) job(_ context.Context, _ []string, id string, now time.Time) (*JobInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.get(id, now)
+	if j == nil {
+		return nil, ErrNotFound
+	}
+	info := j.info
+	return &info, nil
+}
+
+func (b *MemoryBackend) list(_ context.Context, queue string, state State, offset, limit int, now time.Time) ([]*JobInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	var ids []string
+	switch state {
+	case StatePending:
+		for _, raw := range q.pending {
+			if id := messageID(raw); !q.cancelled[id] {
+				ids = append(ids, id)
+			}
+		}
+	default:
+		type e struct {
+			id string
+			t  time.Time
+		}
+		var all []e
+		for id, j := range b.jobs {
+			if j.info.Queue == queue && j.info.State == state && (j.expires.IsZero() || !j.expires.Before(now)) {
+				t := j.info.EnqueuedAt
+				switch state {
+				case StateScheduled, StateRetrying:
+					t = j.info.ProcessAt
+				case StateSucceeded, StateDead, StateCancelled:
+					t = now.Add(now.Sub(j.info.FinishedAt)) // newest first
+				}
+				all = append(all, e{id, t})
+			}
+		}
+		slices.SortFunc(all, func(x, y e) int { return cmp.Or(x.t.Compare(y.t), strings.Compare(x.id, y.id)) })
+		for _, x := range all {
+			ids = append(ids, x.id)
+		}
+	}
+	if offset > len(ids) {
+		offset = len(ids)
+	}
+	ids = ids[offset:min(len(ids), offset+limit)]
+	out := make([]*JobInfo, 0, len(ids))
+	for _, id := range ids {
+		if j := b.jobs[id]; j != nil {
+			info := j.info
+			out = append(out, &info)
+		}
+	}
+	return out, nil
+}
+
+func (b *MemoryBackend) retryDead(_ context.Context, queue, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	j := b.get(id, time.Now())
+	if j == nil {
+		return ErrNotFound
+	}
+	if _, ok := q.dead[id]; !ok {
+		return ErrFinished
+	}
+	delete(q.dead, id)
+	m, err := decodeMessage(j.raw)
+	if err != nil {
+		return err
+	}
+	m.Retried = 0
+	j.info.State, j.info.FinishedAt, j.expires, j.raw = StatePending, time.Time{}, time.Time{}, ""
+	q.pending = append(q.pending, m.encode())
+	b.notify()
+	return nil
+}
+
+func (b *MemoryBackend) deleteDead(_ context.Context, queue, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	if b.get(id, time.Now()) == nil {
+		return ErrNotFound
+	}
+	if _, ok := q.dead[id]; !ok {
+		return ErrFinished
+	}
+	delete(q.dead, id)
+	delete(b.jobs, id)
+	return nil
+}
+
+func (b *MemoryBackend) cancel(_ context.Context, queue, id string, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	j := b.get(id, now)
+	if j == nil {
+		return ErrNotFound
+	}
+	switch j.info.State {
+	case StateSucceeded, StateDead, StateCancelled:
+		return ErrFinished
+	}
+	retention := time.Hour
+	raw := ""
+	if d := q.sched[id]; d != nil {
+		raw = d.raw
+		delete(q.sched, id)
+	} else if l := q.leases[id]; l != nil {
+		raw = l.raw
+		q.cancelled[id] = true
+	} else {
+		q.cancelled[id] = true
+	}
+	if m, err := decodeMessage(raw); err == nil && m.RetentionMs > 0 {
+		retention = time.Duration(m.RetentionMs) * time.Millisecond
+	}
+	j.info.State, j.info.FinishedAt, j.expires = StateCancelled, now, now.Add(retention)
+	return nil
+}
+
+func (b *MemoryBackend) setPaused(_ context.Context, queue string, paused bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.q(queue).paused = paused
+	if !paused {
+		b.notify()
+	}
+	return nil
+}
+
+func (b *MemoryBackend) sizes(_ context.Context, queue string, now time.Time) (QueueSizes, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	s := QueueSizes{Queue: queue, Pending: int64(len(q.pending)), Active: int64(len(q.leases)), Dead: int64(len(q.dead)), Paused: q.paused}
+	for _, d := range q.sched {
+		if d.retry {
+			s.Retrying++
+		} else {
+			s.Scheduled++
+		}
+	}
+	for _, j := range b.jobs {
+		if j.info.Queue == queue && j.info.State == StateSucceeded && j.expires.After(now) {
+			s.Succeeded++
+		}
+	}
+	return s, nil
+}
+
+func (b *MemoryBackend) queues(context.Context) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.qs))
+	for name := range b.qs {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (b *MemoryBackend) lastTick(_ context.Context, queue, name string) (time.Time, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return msToTime(b.q(queue).ticks[name]), nil
+}

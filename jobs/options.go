@@ -1,0 +1,76 @@
+package jobs
+
+import "time"
+
+// Option is a per-call enqueue setting, e.g. jobs.Queue("email") or
+// jobs.MaxRetry(5). Options override the [ClientConfig] defaults and routes.
+type Option func(*EnqueueOptions)
+
+// EnqueueOptions is the resolved set of [Option] values. Fakes such as
+// jobstest read it through [ResolveOptions]; zero fields mean "use the
+// client's default".
+type EnqueueOptions struct {
+	Queue     string        // queue name; default from ClientConfig.Routes, then "default"
+	MaxRetry  int           // retries after the first attempt; -1 means unset
+	Timeout   time.Duration // per-attempt run time limit; 0 uses RunnerConfig.JobTimeout
+	ProcessAt time.Time     // earliest run time; zero means now
+	Delay     time.Duration // run no earlier than now+Delay (ignored when ProcessAt is set)
+	UniqueKey string        // if set, a second job with the same key in the same queue is refused while held
+	UniqueTTL time.Duration // how long the unique key is held
+	Retention time.Duration // how long state, progress and result stay readable after the job finishes
+	Owner     string        // opaque owner id checked by the status handler
+
+	tickName string    // scheduler: schedule name
+	tickAt   time.Time // scheduler: tick time
+}
+
+// ResolveOptions applies opts in order to an empty EnqueueOptions.
+func ResolveOptions(opts ...Option) EnqueueOptions {
+	o := EnqueueOptions{MaxRetry: -1}
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
+// Queue puts the job on the named queue.
+func Queue(name string) Option { return func(o *EnqueueOptions) { o.Queue = name } }
+
+// MaxRetry sets how many times a failed job is retried (0: run once).
+func MaxRetry(n int) Option {
+	if n < 0 {
+		n = 0
+	}
+	return func(o *EnqueueOptions) { o.MaxRetry = n }
+}
+
+// Timeout bounds each attempt: the job's context is cancelled after d.
+func Timeout(d time.Duration) Option { return func(o *EnqueueOptions) { o.Timeout = d } }
+
+// Delay makes the job runnable d from now.
+func Delay(d time.Duration) Option { return func(o *EnqueueOptions) { o.Delay = d } }
+
+// ProcessAt makes the job runnable at t.
+func ProcessAt(t time.Time) Option { return func(o *EnqueueOptions) { o.ProcessAt = t } }
+
+// Unique refuses (with [ErrDuplicate]) any other job enqueued with the same
+// key on the same queue during ttl from this enqueue. The key is held for the
+// whole ttl, whatever happens to the job.
+func Unique(key string, ttl time.Duration) Option {
+	return func(o *EnqueueOptions) { o.UniqueKey, o.UniqueTTL = key, ttl }
+}
+
+// Retention sets how long a finished job's state, progress and result stay
+// readable (default 1 h). Dead jobs are kept per RunnerConfig.DeadMaxAge.
+func Retention(d time.Duration) Option { return func(o *EnqueueOptions) { o.Retention = d } }
+
+// Owner records who started the job (e.g. a user id), for the status
+// handler's owner check.
+func Owner(owner string) Option { return func(o *EnqueueOptions) { o.Owner = owner } }
+
+// tick marks an enqueue by the scheduler: at most one job per (name, at).
+func tick(name string, at time.Time) Option {
+	return func(o *EnqueueOptions) { o.tickName, o.tickAt = name, at }
+}

@@ -1,0 +1,570 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// QueueConfig configures one queue a [Runner] serves.
+type QueueConfig struct {
+	// Priority is the queue's weight (weighted mode: a queue with priority 6
+	// gets about 6 of 10 fetches against one with 4) or its rank (strict mode:
+	// higher first). Default 1.
+	Priority int
+	// MaxConcurrency caps the jobs of this queue running at once, so slow jobs
+	// of one queue cannot take every slot. Default: the global Concurrency.
+	MaxConcurrency int
+}
+
+// RunnerConfig configures a [Runner]. Only Workers is required.
+type RunnerConfig struct {
+	// Workers holds the workers by kind (required).
+	Workers *Workers
+	// Queues to serve and their settings. Default {"default": {}}.
+	Queues map[string]QueueConfig
+	// StrictPriority serves queues strictly by Priority (a lower queue gets
+	// slots only when higher ones are empty or capped) instead of weighted.
+	StrictPriority bool
+	// Concurrency is the number of jobs run at once. Default 10.
+	Concurrency int
+	// FetchBatch is the most jobs leased in one fetch; a fetch never leases
+	// more than the free slots. Default 32.
+	FetchBatch int
+	// JobTimeout bounds an attempt when the job has no Timeout option.
+	// Default 30 min; negative means no limit.
+	JobTimeout time.Duration
+	// LeaseDuration is how long a fetched job stays leased without a
+	// heartbeat; jobs of a dead worker run again after at most
+	// LeaseDuration + MaintenanceInterval. Default 10 s.
+	LeaseDuration time.Duration
+	// HeartbeatInterval is how often leases of running jobs are extended, and
+	// cancellations of running jobs picked up. Default LeaseDuration/4.
+	HeartbeatInterval time.Duration
+	// MaintenanceInterval is how often this runner promotes due scheduled and
+	// retry jobs and returns expired leases to their queue. Default 1 s.
+	MaintenanceInterval time.Duration
+	// IdleWait is how long one blocking wait for new jobs lasts. Default 1 s.
+	IdleWait time.Duration
+	// ShutdownTimeout is how long Run waits for running jobs once its context
+	// is done; jobs still running then are cancelled and handed back to their
+	// queue without counting an attempt. Default 10 s.
+	ShutdownTimeout time.Duration
+	// Retry computes the wait before a retry. Default ExponentialBackoff(1s, 1h).
+	Retry RetryPolicy
+	// DeadMaxSize bounds each queue's dead set (oldest dropped). Default 10,000.
+	DeadMaxSize int
+	// DeadMaxAge drops dead jobs older than this. Default 7 days.
+	DeadMaxAge time.Duration
+	// Logger receives job failures and backend errors. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics, if set, records processed jobs (see [NewMetrics]).
+	Metrics *Metrics
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if len(c.Queues) == 0 {
+		c.Queues = map[string]QueueConfig{"default": {}}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 10
+	}
+	if c.FetchBatch <= 0 {
+		c.FetchBatch = 32
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = 30 * time.Minute
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 10 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = c.LeaseDuration / 4
+	}
+	if c.MaintenanceInterval <= 0 {
+		c.MaintenanceInterval = time.Second
+	}
+	if c.IdleWait <= 0 {
+		c.IdleWait = time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Retry == nil {
+		c.Retry = ExponentialBackoff(time.Second, time.Hour)
+	}
+	if c.DeadMaxSize <= 0 {
+		c.DeadMaxSize = 10000
+	}
+	if c.DeadMaxAge <= 0 {
+		c.DeadMaxAge = 7 * 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c RunnerConfig) validate() error {
+	if c.Workers == nil {
+		return errors.New("nil Workers")
+	}
+	if c.HeartbeatInterval >= c.LeaseDuration {
+		return errors.New("HeartbeatInterval must be shorter than LeaseDuration")
+	}
+	for name := range c.Queues {
+		if name == "" {
+			return errors.New("empty queue name")
+		}
+	}
+	return nil
+}
+
+// Runner fetches jobs from its queues and runs them through the registered
+// workers. Create it with [NewRunner] and call Run.
+type Runner struct {
+	b       Backend
+	cfg     RunnerConfig
+	log     *slog.Logger
+	id      string
+	seq     atomic.Uint64
+	running atomic.Bool
+
+	// dispatcher state (Run's goroutine only)
+	qs     []*rqueue
+	active int
+	done   chan *outcome
+	wakeCh chan *rqueue
+	waitWG sync.WaitGroup
+}
+
+type rqueue struct {
+	name      string
+	prio, max int
+	active    int
+	acks      []*ack
+	tasks     map[string]*task
+	empty     bool
+	paused    bool
+	waiting   bool
+	lastMaint time.Time
+	nextDue   time.Time
+}
+
+type task struct {
+	q      *rqueue
+	id     string
+	token  string
+	raw    string
+	m      *message
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	start  time.Time
+	rt     *jobRuntime
+	gone   bool // lease lost or handed back: no ack
+}
+
+type outcome struct {
+	t   *task
+	err error
+}
+
+// NewRunner returns a Runner on b, or an error if cfg is invalid.
+func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
+	cfg = cfg.withDefaults()
+	if b == nil {
+		return nil, errors.New("jobs: invalid runner config: nil backend")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("jobs: invalid runner config: %w", err)
+	}
+	var idb [6]byte
+	_, _ = rand.Read(idb[:])
+	r := &Runner{b: b, cfg: cfg, log: cfg.Logger.With("component", "jobs"), id: hex.EncodeToString(idb[:])}
+	for name, qc := range cfg.Queues {
+		q := &rqueue{name: name, prio: max(qc.Priority, 1), max: qc.MaxConcurrency, tasks: map[string]*task{}}
+		if q.max <= 0 || q.max > cfg.Concurrency {
+			q.max = cfg.Concurrency
+		}
+		r.qs = append(r.qs, q)
+	}
+	slices.SortFunc(r.qs, func(a, b *rqueue) int {
+		if a.prio != b.prio {
+			return b.prio - a.prio
+		}
+		if a.name < b.name {
+			return -1
+		}
+		return 1
+	})
+	return r, nil
+}
+
+// Run fetches and runs jobs until ctx is done, then shuts down gracefully:
+// it stops fetching, waits up to ShutdownTimeout for running jobs (still
+// acking them and extending their leases), then cancels the rest and hands
+// them back to their queues without counting an attempt. Run returns nil
+// after a shutdown; it must not be called twice at once.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("jobs: runner already running")
+	}
+	defer r.running.Store(false)
+	bctx := context.WithoutCancel(ctx)
+	jobBase, cancelJobs := context.WithCancelCause(bctx)
+	defer cancelJobs(ErrShutdown)
+	r.done = make(chan *outcome, r.cfg.Concurrency)
+	r.wakeCh = make(chan *rqueue, len(r.qs))
+	for _, q := range r.qs {
+		q.active, q.acks, q.empty, q.waiting, q.lastMaint = 0, nil, false, false, time.Time{}
+		clear(q.tasks)
+	}
+	r.active = 0
+	defer r.waitWG.Wait()
+
+	hb := time.NewTicker(r.cfg.HeartbeatInterval)
+	defer hb.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	stopC := ctx.Done()
+	var hardStop <-chan time.Time
+	stopping := false
+	var backoff time.Duration
+	for {
+		r.drain()
+		fetched, err := r.round(bctx, jobBase, stopping)
+		if err != nil {
+			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
+			r.log.LogAttrs(ctx, slog.LevelWarn, "jobs backend error", slog.String("err", err.Error()), slog.Duration("retry_in", backoff))
+		} else {
+			backoff = 0
+		}
+		if stopping && r.active == 0 && !r.acksPending() {
+			return nil
+		}
+		if err == nil && fetched > 0 && r.active < r.cfg.Concurrency && !stopping {
+			continue
+		}
+		wake := time.Hour
+		if err != nil {
+			wake = backoff
+		} else if !stopping {
+			wake = r.idle(bctx)
+		}
+		timer.Reset(wake)
+		select {
+		case o := <-r.done:
+			r.complete(o)
+		case q := <-r.wakeCh:
+			q.waiting, q.empty = false, false
+		case <-hb.C:
+			r.heartbeat(bctx)
+		case <-stopC:
+			stopping, stopC = true, nil
+			hardStop = time.After(r.cfg.ShutdownTimeout)
+		case <-hardStop:
+			r.handBack(bctx)
+			return nil
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (r *Runner) acksPending() bool {
+	for _, q := range r.qs {
+		if len(q.acks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// drain takes completed jobs without blocking.
+func (r *Runner) drain() {
+	for {
+		select {
+		case o := <-r.done:
+			r.complete(o)
+		default:
+			return
+		}
+	}
+}
+
+// order returns the queues in the order this round offers them free slots.
+func (r *Runner) order() []*rqueue {
+	if r.cfg.StrictPriority || len(r.qs) == 1 {
+		return r.qs
+	}
+	rest := slices.Clone(r.qs)
+	out := make([]*rqueue, 0, len(rest))
+	for len(rest) > 0 {
+		total := 0
+		for _, q := range rest {
+			total += q.prio
+		}
+		x := mrand.IntN(total)
+		i := 0
+		for ; x >= rest[i].prio; i++ {
+			x -= rest[i].prio
+		}
+		out = append(out, rest[i])
+		rest = slices.Delete(rest, i, i+1)
+	}
+	return out
+}
+
+// round acks finished jobs and fetches new ones, queue by queue.
+func (r *Runner) round(bctx, jobBase context.Context, stopping bool) (int, error) {
+	total := 0
+	now := time.Now()
+	for _, q := range r.order() {
+		n := min(r.cfg.Concurrency-r.active, q.max-q.active, r.cfg.FetchBatch)
+		if stopping || n < 0 {
+			n = 0
+		}
+		maint := !stopping && (now.Sub(q.lastMaint) >= r.cfg.MaintenanceInterval || (!q.nextDue.IsZero() && !now.Before(q.nextDue)))
+		if len(q.acks) == 0 && !maint && (n == 0 || q.empty) {
+			continue
+		}
+		if q.empty && !maint {
+			n = 0 // known empty: only ack; the waiter reports new work
+		}
+		f := &fetchReq{queue: q.name, acks: q.acks, n: n, token: r.id + strconv.FormatUint(r.seq.Add(1), 36),
+			now: now, lease: r.cfg.LeaseDuration, maint: maint, deadMax: r.cfg.DeadMaxSize, deadAge: r.cfg.DeadMaxAge}
+		resp, err := r.b.fetch(bctx, f)
+		if err != nil {
+			return total, err
+		}
+		if resp.refused > 0 {
+			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs acks refused (lease expired or job re-leased)", slog.String("queue", q.name), slog.Int("refused", resp.refused))
+		}
+		q.acks = nil
+		if maint {
+			q.lastMaint, q.nextDue = now, resp.nextDue
+		}
+		q.paused = resp.paused
+		if resp.paused {
+			q.empty = true
+		} else if n > 0 {
+			q.empty = len(resp.jobs) < n
+		}
+		for _, lj := range resp.jobs {
+			r.start(jobBase, q, lj, now)
+		}
+		total += len(resp.jobs)
+	}
+	return total, nil
+}
+
+// idle starts blocking waiters on empty queues with free slots and returns
+// how long the dispatcher may sleep before its next maintenance.
+func (r *Runner) idle(bctx context.Context) time.Duration {
+	now := time.Now()
+	wake := r.cfg.MaintenanceInterval
+	for _, q := range r.qs {
+		next := q.lastMaint.Add(r.cfg.MaintenanceInterval)
+		if !q.nextDue.IsZero() && q.nextDue.Before(next) {
+			next = q.nextDue
+		}
+		wake = min(wake, max(next.Sub(now), time.Millisecond))
+		if q.empty && !q.paused && !q.waiting && q.active < q.max && r.active < r.cfg.Concurrency {
+			q.waiting = true
+			r.waitWG.Add(1)
+			go func() {
+				defer r.waitWG.Done()
+				if err := r.b.wait(bctx, []string{q.name}, r.cfg.IdleWait); err != nil {
+					time.Sleep(100 * time.Millisecond)
+				}
+				r.wakeCh <- q
+			}()
+		}
+	}
+	return wake
+}
+
+func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.Time) {
+	t := &task{q: q, id: messageID(lj.raw), token: lj.token, raw: lj.raw, start: now, rt: &jobRuntime{}}
+	q.tasks[t.id] = t
+	q.active++
+	r.active++
+	m, err := decodeMessage(lj.raw)
+	t.m = m
+	t.ctx, t.cancel = context.WithCancelCause(jobBase)
+	if err != nil {
+		r.complete(&outcome{t, &permanentError{err}})
+		return
+	}
+	if m.Retried > m.MaxRetry {
+		r.complete(&outcome{t, &permanentError{fmt.Errorf("jobs: attempts used up: %w", ErrLeaseLost)}})
+		return
+	}
+	u := r.cfg.Workers.lookup(m.Kind)
+	if u == nil {
+		r.complete(&outcome{t, &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}})
+		return
+	}
+	timeout := time.Duration(m.TimeoutMs) * time.Millisecond
+	if timeout <= 0 {
+		timeout = r.cfg.JobTimeout
+	}
+	queue, id, b := q.name, t.id, r.b
+	t.rt.progress = func(ctx context.Context, p Progress) error { return b.setProgress(ctx, queue, id, p) }
+	go func() {
+		ctx := t.ctx
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		err := runSafely(ctx, u, m, queue, t.rt)
+		r.done <- &outcome{t, err}
+	}()
+}
+
+func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jobRuntime) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("jobs: panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return u.work(ctx, m, queue, rt)
+}
+
+func (r *Runner) complete(o *outcome) {
+	t, q := o.t, o.t.q
+	delete(q.tasks, t.id)
+	q.active--
+	r.active--
+	t.cancel(nil)
+	if t.gone {
+		return
+	}
+	now := time.Now()
+	a := &ack{id: t.id, token: t.token, attempts: 1, started: t.start, retention: time.Hour, raw: t.raw}
+	kind := "unknown"
+	if t.m != nil {
+		a.attempts = t.m.Retried + 1
+		a.retention = time.Duration(t.m.RetentionMs) * time.Millisecond
+		kind = t.m.Kind
+	}
+	var perm *permanentError
+	cause := context.Cause(t.ctx)
+	switch {
+	case o.err == nil:
+		a.kind, a.result = ackSuccess, t.rt.result
+	case errors.Is(cause, ErrCancelled):
+		a.kind = ackCancelled
+	case t.m == nil || errors.As(o.err, &perm):
+		a.kind = ackDead
+	case t.m.Retried < t.m.MaxRetry:
+		m2 := *t.m
+		m2.Retried++
+		a.kind, a.raw, a.due = ackRetry, m2.encode(), now.Add(r.cfg.Retry(a.attempts, o.err))
+	default:
+		a.kind = ackDead
+	}
+	if o.err != nil {
+		a.errMsg = o.err.Error()
+		if len(a.errMsg) > 2048 {
+			a.errMsg = a.errMsg[:2048]
+		}
+		lvl := slog.LevelInfo
+		if a.kind == ackDead {
+			lvl = slog.LevelWarn
+		}
+		r.log.LogAttrs(t.ctx, lvl, "job failed", slog.String("queue", q.name), slog.String("kind", kind),
+			slog.String("id", t.id), slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg))
+	}
+	r.cfg.Metrics.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
+	q.acks = append(q.acks, a)
+}
+
+func outcomeName(k ackKind) string {
+	switch k {
+	case ackSuccess:
+		return "succeeded"
+	case ackRetry:
+		return "retried"
+	case ackDead:
+		return "dead"
+	case ackCancelled:
+		return "cancelled"
+	}
+	return "requeued"
+}
+
+func (r *Runner) heartbeat(bctx context.Context) {
+	now := time.Now()
+	for _, q := range r.qs {
+		if len(q.tasks) == 0 {
+			continue
+		}
+		refs := make([]leaseRef, 0, len(q.tasks))
+		for _, t := range q.tasks {
+			if !t.gone {
+				refs = append(refs, leaseRef{t.id, t.token})
+			}
+		}
+		lost, cancelled, err := r.b.heartbeat(bctx, q.name, refs, now, r.cfg.LeaseDuration)
+		if err != nil {
+			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs heartbeat failed", slog.String("queue", q.name), slog.String("err", err.Error()))
+			continue
+		}
+		for _, id := range lost {
+			if t := q.tasks[id]; t != nil {
+				t.gone = true
+				t.cancel(ErrLeaseLost)
+			}
+		}
+		for _, id := range cancelled {
+			if t := q.tasks[id]; t != nil {
+				t.cancel(ErrCancelled)
+			}
+		}
+	}
+}
+
+// handBack cancels jobs still running at the shutdown deadline and returns
+// them to their queues without counting an attempt.
+func (r *Runner) handBack(bctx context.Context) {
+	for _, q := range r.qs {
+		for _, t := range q.tasks {
+			if t.gone {
+				continue
+			}
+			t.gone = true
+			t.cancel(ErrShutdown)
+			q.acks = append(q.acks, &ack{id: t.id, token: t.token, kind: ackRequeue, raw: t.raw})
+			r.cfg.Metrics.processed(q.name, kindOf(t), "requeued", time.Since(t.start))
+		}
+	}
+	for _, q := range r.qs {
+		if len(q.acks) == 0 {
+			continue
+		}
+		f := &fetchReq{queue: q.name, acks: q.acks, now: time.Now(), lease: r.cfg.LeaseDuration, deadMax: r.cfg.DeadMaxSize, deadAge: r.cfg.DeadMaxAge}
+		if _, err := r.b.fetch(bctx, f); err != nil {
+			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs hand-back failed; leases will expire", slog.String("queue", q.name), slog.String("err", err.Error()))
+		}
+		q.acks = nil
+	}
+}
+
+func kindOf(t *task) string {
+	if t.m != nil {
+		return t.m.Kind
+	}
+	return "unknown"
+}
