@@ -1,0 +1,480 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/middleware"
+)
+
+// storeSuite checks GCRA semantics every Store must share.
+func storeSuite(t *testing.T, newStore func(t *testing.T) (middleware.Store, string)) {
+	t.Run("burst then refuse", func(t *testing.T) {
+		st, key := newStore(t)
+		lim := middleware.Limit{Rate: 5, Period: time.Minute}
+		for i := range 5 {
+			r, err := st.Allow(t.Context(), key, lim)
+			if err != nil || !r.Allowed || r.Remaining != 4-i || r.Limit != 5 {
+				t.Fatalf("Allow #%d = %+v, %v; want allowed, remaining %d", i, r, err, 4-i)
+			}
+		}
+		r, err := st.Allow(t.Context(), key, lim)
+		if err != nil || r.Allowed || r.Remaining != 0 {
+			t.Fatalf("Allow #6 = %+v, %v; want refused", r, err)
+		}
+		// one request is admitted every 12s: retry within (0, 12s]
+		if r.RetryAfter <= 0 || r.RetryAfter > 12*time.Second {
+			t.Errorf("RetryAfter = %s; want in (0, 12s]", r.RetryAfter)
+		}
+		if r.ResetAfter <= 48*time.Second || r.ResetAfter > time.Minute {
+			t.Errorf("ResetAfter = %s; want about 1m", r.ResetAfter)
+		}
+	})
+	t.Run("keys are independent", func(t *testing.T) {
+		st, key := newStore(t)
+		lim := middleware.Limit{Rate: 1, Period: time.Minute}
+		for _, k := range []string{key + "a", key + "b"} {
+			if r, err := st.Allow(t.Context(), k, lim); err != nil || !r.Allowed {
+				t.Errorf("Allow(%s) = %+v, %v; want allowed", k, r, err)
+			}
+		}
+	})
+	t.Run("recovers after the interval", func(t *testing.T) {
+		st, key := newStore(t)
+		lim := middleware.Limit{Rate: 2, Period: 200 * time.Millisecond, Burst: 1}
+		if r, _ := st.Allow(t.Context(), key, lim); !r.Allowed {
+			t.Fatal("first refused")
+		}
+		if r, _ := st.Allow(t.Context(), key, lim); r.Allowed {
+			t.Fatal("second within the interval admitted")
+		}
+		time.Sleep(120 * time.Millisecond)
+		if r, _ := st.Allow(t.Context(), key, lim); !r.Allowed {
+			t.Fatalf("refused after the interval: %+v", r)
+		}
+	})
+	t.Run("invalid limit", func(t *testing.T) {
+		st, key := newStore(t)
+		if _, err := st.Allow(t.Context(), key, middleware.Limit{}); !errors.Is(err, middleware.ErrInvalidConfig) {
+			t.Errorf("Allow(zero limit) err = %v; want ErrInvalidConfig", err)
+		}
+	})
+}
+
+func TestMemoryStore(t *testing.T) {
+	t.Parallel()
+	storeSuite(t, func(t *testing.T) (middleware.Store, string) {
+		return middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), "k"
+	})
+}
+
+func TestMemoryStoreBounded(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	st := middleware.NewMemoryStore(middleware.MemoryStoreConfig{MaxKeys: 1000, Shards: 8, Now: clock})
+	lim := middleware.Limit{Rate: 10, Period: time.Second}
+	for i := range 10_000 {
+		if _, err := st.Allow(t.Context(), "ip-"+strconv.Itoa(i), lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.Len(); n > 1000 {
+		t.Errorf("Len after 10,000 keys with cap 1,000 = %d; want <= 1000", n)
+	}
+	// once expired, new keys replace old ones instead of growing
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	for i := range 1000 {
+		_, _ = st.Allow(t.Context(), "new-"+strconv.Itoa(i), lim)
+	}
+	if n := st.Len(); n > 1000 {
+		t.Errorf("Len = %d; want <= 1000", n)
+	}
+}
+
+func TestMemoryStoreConcurrentExact(t *testing.T) {
+	t.Parallel()
+	st := middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 500 {
+		wg.Go(func() {
+			if r, _ := st.Allow(t.Context(), "one", middleware.PerMinute(100)); r.Allowed {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 100 {
+		t.Errorf("admitted %d of 500 at limit 100; want exactly 100", ok.Load())
+	}
+}
+
+func TestRedisStore(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testenv.Redis(t)
+	storeSuite(t, func(t *testing.T) (middleware.Store, string) {
+		st, err := middleware.NewRedisStore(middleware.RedisStoreConfig{Client: rdb, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, testenv.Name("k")
+	})
+	requireTTLs(t, rdb, prefix)
+}
+
+// requireTTLs fails if any key under prefix has no TTL.
+func requireTTLs(t *testing.T, rdb redis.UniversalClient, prefix string) {
+	t.Helper()
+	keys, err := rdb.Keys(t.Context(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		ttl, err := rdb.PTTL(t.Context(), k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ttl < 0 {
+			t.Errorf("key %s has no TTL (PTTL %s)", k, ttl)
+		}
+	}
+}
+
+// limitedApp is an echo app limited by cfg behind a real listener.
+func limitedApp(t *testing.T, cfg middleware.RateLimitConfig, trusted []string) *httptest.Server {
+	t.Helper()
+	e := newEcho()
+	ipx, err := middleware.IPExtractor(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.IPExtractor = ipx
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
+	}
+	mw, err := cfg.ToMiddleware()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Use(mw)
+	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func TestRateLimitHeadersAnd429(t *testing.T) {
+	t.Parallel()
+	ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.PerMinute(3)}, nil)
+	for i := range 3 {
+		res, _ := get(t, ts.URL, nil)
+		if res.StatusCode != 200 || res.Header.Get("RateLimit-Limit") != "3" || res.Header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || res.Header.Get("RateLimit-Reset") == "" {
+			t.Fatalf("request %d: %d limit=%q remaining=%q reset=%q", i, res.StatusCode, res.Header.Get("RateLimit-Limit"), res.Header.Get("RateLimit-Remaining"), res.Header.Get("RateLimit-Reset"))
+		}
+	}
+	res, body := get(t, ts.URL, nil)
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th status = %d; want 429", res.StatusCode)
+	}
+	if ra, _ := strconv.Atoi(res.Header.Get("Retry-After")); ra < 1 || ra > 20 {
+		t.Errorf("Retry-After = %q; want 1..20 seconds", res.Header.Get("Retry-After"))
+	}
+	if env := decodeEnvelope(t, body); env.Error.Type != "rate_limited" {
+		t.Errorf("429 type = %q; want rate_limited", env.Error.Type)
+	}
+	if res.Header.Get("RateLimit-Remaining") != "0" {
+		t.Errorf("429 RateLimit-Remaining = %q; want 0", res.Header.Get("RateLimit-Remaining"))
+	}
+}
+
+func TestRateLimitKeys(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.RemoteAddr = "203.0.113.9:1234"
+	req.Header.Set("X-API-Key", "k1")
+	c := e.NewContext(req, httptest.NewRecorder())
+	tests := []struct {
+		name string
+		fn   middleware.KeyFunc
+		want string
+	}{
+		{"ip", middleware.KeyByIP(), "203.0.113.9"},
+		{"subject", middleware.KeyBySubject(func(echo.Context) string { return "user-7" }), "sub:user-7"},
+		{"no subject falls back to ip", middleware.KeyBySubject(func(echo.Context) string { return "" }), "203.0.113.9"},
+		{"api key", middleware.KeyByHeader("x-api-key"), "key:k1"},
+		{"no api key skips", middleware.KeyByHeader("X-Other"), ""},
+	}
+	e.IPExtractor = echo.ExtractIPDirect()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.fn(c); got != tt.want {
+				t.Errorf("key = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRateLimitRouteScoped(t *testing.T) {
+	t.Parallel()
+	store := middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+	general, err := middleware.RateLimitConfig{Store: store, Limit: middleware.PerMinute(100)}.ToMiddleware()
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := middleware.RateLimitConfig{Store: store, Name: "login", Limit: middleware.PerMinute(2), Policy: middleware.FailClosed}.ToMiddleware()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEcho()
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(general)
+	e.POST("/login", func(c echo.Context) error { return c.NoContent(204) }, login)
+	e.GET("/items", func(c echo.Context) error { return c.NoContent(204) })
+	ts := httptest.NewServer(e)
+	defer ts.Close()
+	codes := []int{}
+	for range 3 {
+		res, _ := doReq(t, nil, mustReq(t, http.MethodPost, ts.URL+"/login"))
+		codes = append(codes, res.StatusCode)
+	}
+	if codes[0] != 204 || codes[1] != 204 || codes[2] != 429 {
+		t.Errorf("login codes = %v; want [204 204 429]", codes)
+	}
+	if res, _ := get(t, ts.URL+"/items", nil); res.StatusCode != 204 {
+		t.Errorf("items after login limit = %d; want 204 (separate limit)", res.StatusCode)
+	}
+}
+
+func mustReq(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestRateLimitXFFRotation(t *testing.T) {
+	t.Parallel()
+	lim := middleware.PerMinute(5)
+	t.Run("untrusted client rotating X-Forwarded-For is one client", func(t *testing.T) {
+		// 127.0.0.1 (the test client) is not a trusted proxy here
+		ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: lim}, []string{"10.0.0.0/8"})
+		admitted := 0
+		for i := range 20 {
+			res, body := get(t, ts.URL, map[string]string{"X-Forwarded-For": "198.51.100." + strconv.Itoa(i)})
+			if res.StatusCode == 200 {
+				admitted++
+				if string(body) != "127.0.0.1" {
+					t.Errorf("RealIP = %q; want the peer 127.0.0.1", body)
+				}
+			}
+		}
+		if admitted != 5 {
+			t.Errorf("admitted %d of 20 rotating requests; want 5", admitted)
+		}
+	})
+	t.Run("trusted proxy forwards distinct clients", func(t *testing.T) {
+		ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: lim}, []string{"127.0.0.1/32"})
+		for i := range 20 {
+			ip := "198.51.100." + strconv.Itoa(i)
+			res, body := get(t, ts.URL, map[string]string{"X-Forwarded-For": ip})
+			if res.StatusCode != 200 || string(body) != ip {
+				t.Fatalf("request %d via trusted proxy = %d %q; want 200 %q", i, res.StatusCode, body, ip)
+			}
+		}
+		// the client a trusted proxy forwards cannot spoof further left
+		for range 6 {
+			get(t, ts.URL, map[string]string{"X-Forwarded-For": "1.2.3.4, 198.51.100.200"})
+		}
+		res, _ := get(t, ts.URL, map[string]string{"X-Forwarded-For": "9.9.9.9, 198.51.100.200"})
+		if res.StatusCode != 429 {
+			t.Errorf("spoofed left-most XFF = %d; want 429 (limited as 198.51.100.200)", res.StatusCode)
+		}
+	})
+}
+
+func TestIPExtractorConfig(t *testing.T) {
+	t.Parallel()
+	for _, in := range [][]string{{"nonsense"}, {"10.0.0.0/33"}} {
+		if _, err := middleware.IPExtractor(in); !errors.Is(err, middleware.ErrInvalidConfig) {
+			t.Errorf("IPExtractor(%q) err = %v; want ErrInvalidConfig", in, err)
+		}
+	}
+	ipx, err := middleware.IPExtractor([]string{"192.0.2.1", " 10.0.0.0/8 "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.RemoteAddr = "192.0.2.1:5555"
+	req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.1.1.1")
+	if got := ipx(req); got != "203.0.113.7" {
+		t.Errorf("via single trusted address and trusted hop = %q; want 203.0.113.7", got)
+	}
+}
+
+func TestRateLimitTwoInstancesOneRedis(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testenv.Redis(t)
+	var urls []string
+	for range 2 { // two server instances, each with its own client, one Redis
+		opt := rdb.Options()
+		own := redis.NewClient(&redis.Options{Addr: opt.Addr, DB: opt.DB, Password: opt.Password, PoolSize: 64})
+		t.Cleanup(func() { own.Close() })
+		st, err := middleware.NewRedisStore(middleware.RedisStoreConfig{Client: own, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := limitedApp(t, middleware.RateLimitConfig{Store: st, Limit: middleware.PerMinute(100), Timeout: 5 * time.Second, Policy: middleware.FailClosed}, nil)
+		urls = append(urls, ts.URL)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 300, MaxConnsPerHost: 250}}
+	defer client.CloseIdleConnections()
+	var ok, refused, other atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Go(func() {
+			res, err := client.Get(urls[i%2])
+			if err != nil {
+				other.Add(1)
+				return
+			}
+			res.Body.Close()
+			switch res.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				refused.Add(1)
+			default:
+				other.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 100 || refused.Load() != 400 || other.Load() != 0 {
+		t.Errorf("500 concurrent at limit 100 over two instances: %d admitted, %d refused, %d other; want 100/400/0", ok.Load(), refused.Load(), other.Load())
+	}
+	requireTTLs(t, rdb, prefix)
+}
+
+// roundTrips counts commands sent to Redis (one per process call).
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+func TestRedisStoreOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testenv.Redis(t)
+	hook := &roundTrips{}
+	opt := rdb.Options()
+	own := redis.NewClient(&redis.Options{Addr: opt.Addr, DB: opt.DB, Password: opt.Password})
+	defer own.Close()
+	st, _ := middleware.NewRedisStore(middleware.RedisStoreConfig{Client: own, Prefix: prefix})
+	if _, err := st.Allow(t.Context(), "warm", middleware.PerMinute(10)); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	own.AddHook(hook)
+	for i := range 50 {
+		if _, err := st.Allow(t.Context(), "k"+strconv.Itoa(i%3), middleware.PerMinute(10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := hook.n.Load(); n != 50 {
+		t.Errorf("50 checks took %d round trips; want 50", n)
+	}
+}
+
+func TestRedisUnavailablePolicy(t *testing.T) {
+	t.Parallel()
+	const timeout = 150 * time.Millisecond
+	// a listener that accepts and never answers: a hung Redis
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	stopped := startRedis(t)
+	stopped.Stop()
+
+	for _, target := range []struct{ name, addr string }{{"stopped", stopped.Addr}, {"hung", hung.Addr().String()}} {
+		for _, policy := range []struct {
+			name   string
+			p      middleware.FailurePolicy
+			status int
+		}{{"fail open", middleware.FailOpen, 200}, {"fail closed", middleware.FailClosed, 503}} {
+			t.Run(target.name+"/"+policy.name, func(t *testing.T) {
+				rdb := redis.NewClient(&redis.Options{Addr: target.addr, ContextTimeoutEnabled: true, MaxRetries: -1, DialTimeout: time.Second})
+				defer rdb.Close()
+				st, _ := middleware.NewRedisStore(middleware.RedisStoreConfig{Client: rdb})
+				ts := limitedApp(t, middleware.RateLimitConfig{Store: st, Limit: middleware.PerMinute(10), Policy: policy.p, Timeout: timeout}, nil)
+				for range 3 {
+					start := time.Now()
+					res, body := get(t, ts.URL, nil)
+					took := time.Since(start)
+					if res.StatusCode != policy.status {
+						t.Fatalf("status = %d %s; want %d", res.StatusCode, body, policy.status)
+					}
+					if took > timeout+250*time.Millisecond {
+						t.Errorf("answered in %s; want within the %s timeout (+slack)", took, timeout)
+					}
+					if policy.status == 503 && !containsAll(string(body), "503", "rate limiter unavailable") {
+						t.Errorf("503 body = %s; want the envelope", body)
+					}
+				}
+			})
+		}
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
