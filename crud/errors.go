@@ -128,3 +128,15 @@ func Problems(err error) []Problem {
 	}
 	return nil
 }
+
+// WithDetails returns a new error of e's kind (so errors.Is(err, e) holds)
+// with e's status and message and the given details. Stores and handlers
+// outside this package use it to report problems the way crud does, e.g.
+// crud.ErrInvalidQuery.WithDetails(crud.Problem{Field: "q", Reason: "too long"}).
+func (e *Error) WithDetails(details ...Problem) *Error {
+	kind := e
+	if e.kind != nil {
+		kind = e.kind
+	}
+	return newError(kind, e.status, e.message, details, nil)
+}
