@@ -84,15 +84,15 @@ type ack struct {
 }
 
 type fetchReq struct {
-	queue    string
-	acks     []*ack
-	n        int // jobs to lease; 0 only acks
-	token    string
-	now      time.Time
-	lease    time.Duration
-	maint    bool // promote due scheduled/retry jobs, reclaim expired leases, trim
-	deadMax  int
-	deadAge  time.Duration
+	queue   string
+	acks    []*ack
+	n       int // jobs to lease; 0 only acks
+	token   string
+	now     time.Time
+	lease   time.Duration
+	maint   bool // promote due scheduled/retry jobs, reclaim expired leases, trim
+	deadMax int
+	deadAge time.Duration
 }
 
 type leased struct {

@@ -230,7 +230,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		clear(q.tasks)
 	}
 	r.active = 0
+	waitCtx, stopWaiters := context.WithCancel(bctx)
 	defer r.waitWG.Wait()
+	defer stopWaiters()
 
 	hb := time.NewTicker(r.cfg.HeartbeatInterval)
 	defer hb.Stop()
@@ -259,7 +261,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err != nil {
 			wake = backoff
 		} else if !stopping {
-			wake = r.idle(bctx)
+			wake = r.idle(waitCtx)
 		}
 		timer.Reset(wake)
 		select {
@@ -370,7 +372,7 @@ func (r *Runner) round(bctx, jobBase context.Context, stopping bool) (int, error
 
 // idle starts blocking waiters on empty queues with free slots and returns
 // how long the dispatcher may sleep before its next maintenance.
-func (r *Runner) idle(bctx context.Context) time.Duration {
+func (r *Runner) idle(waitCtx context.Context) time.Duration {
 	now := time.Now()
 	wake := r.cfg.MaintenanceInterval
 	for _, q := range r.qs {
@@ -384,7 +386,7 @@ func (r *Runner) idle(bctx context.Context) time.Duration {
 			r.waitWG.Add(1)
 			go func() {
 				defer r.waitWG.Done()
-				if err := r.b.wait(bctx, []string{q.name}, r.cfg.IdleWait); err != nil {
+				if err := r.b.wait(waitCtx, []string{q.name}, r.cfg.IdleWait); err != nil && waitCtx.Err() == nil {
 					time.Sleep(100 * time.Millisecond)
 				}
 				r.wakeCh <- q

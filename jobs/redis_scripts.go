@@ -1,0 +1,276 @@
+package jobs
+
+import "github.com/redis/go-redis/v9"
+
+// Every script touches only keys of one queue, all sharing the queue's hash
+// tag, and all of them passed in KEYS (Redis Cluster safe). Times are Unix
+// milliseconds from the caller's clock. An encoded message starts with
+// "id\x1fretried\x1f"; lease values are "token\x1fmessage".
+
+// enqueueScript stores jobs.
+// KEYS: pending, scheduled, scheddata, then per job: jobhash, guard (or jobhash).
+// ARGV: now, count, then per job: id, message, due, guard mode, guard arg, kind, owner.
+var enqueueScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local res, push = {}, {}
+for i = 0, n - 1 do
+  local a = 3 + i * 7
+  local jk, gk = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local id, gm = ARGV[a], ARGV[a + 3]
+  local ok = true
+  if gm == '1' then
+    ok = redis.call('SET', gk, id, 'NX', 'PX', ARGV[a + 4])
+  elseif gm == '2' then
+    local last = redis.call('GET', gk)
+    if last and tonumber(last) >= tonumber(ARGV[a + 4]) then ok = false else redis.call('SET', gk, ARGV[a + 4]) end
+  end
+  if ok then
+    res[i + 1] = 1
+    if ARGV[a + 6] ~= '' then
+      redis.call('HSET', jk, 'k', ARGV[a + 5], 't', now, 'o', ARGV[a + 6])
+    else
+      redis.call('HSET', jk, 'k', ARGV[a + 5], 't', now)
+    end
+    local due = tonumber(ARGV[a + 2])
+    if due > now then
+      redis.call('ZADD', KEYS[2], due, id)
+      redis.call('HSET', KEYS[3], id, ARGV[a + 1])
+    else
+      push[#push + 1] = ARGV[a + 1]
+    end
+  else
+    res[i + 1] = 0
+  end
+end
+if #push > 0 then redis.call('LPUSH', KEYS[1], unpack(push)) end
+return res
+`)
+
+// fetchScript acks the previous batch, optionally does maintenance, and
+// leases up to n jobs.
+// KEYS: 1 pending, 2 leases, 3 leasedata, 4 scheduled, 5 retry, 6 scheddata,
+// 7 dead, 8 succeeded, 9 ctl, 10 cancelled, then one jobhash per ack.
+// ARGV: 1 now, 2 n, 3 lease deadline, 4 token, 5 maint, 6 dead max,
+// 7 dead age ms, 8 acks, then per ack: id, token, kind, message, due, error,
+// result, retention ms, attempts, started.
+// Returns {messages, paused, next due, refused}.
+var fetchScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local na = tonumber(ARGV[8])
+local refused = 0
+local function trimdead()
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
+  local c = redis.call('ZCARD', KEYS[7])
+  local mx = tonumber(ARGV[6])
+  if c > mx then redis.call('ZREMRANGEBYRANK', KEYS[7], 0, c - mx - 1) end
+end
+if na > 0 then
+  local ids = {}
+  for i = 1, na do ids[i] = ARGV[9 + (i - 1) * 10] end
+  local vals = redis.call('HMGET', KEYS[3], unpack(ids))
+  local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+  local rm, okz, front = {}, {}, {}
+  local dead = false
+  for i = 1, na do
+    local a = 9 + (i - 1) * 10
+    local id, tok, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    local v = vals[i]
+    if v and string.sub(v, 1, #tok + 1) == tok .. '\31' and scores[i] and tonumber(scores[i]) >= now then
+      rm[#rm + 1] = id
+      local h = KEYS[10 + i]
+      if kind ~= 's' and kind ~= 'd' and redis.call('HEXISTS', KEYS[9], id) == 1 then kind = 'c' end
+      if kind == 's' then
+        if ARGV[a + 6] ~= '' then
+          redis.call('HSET', h, 's', 'ok', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'f', now, 'r', ARGV[a + 6])
+        else
+          redis.call('HSET', h, 's', 'ok', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'f', now)
+        end
+        redis.call('PEXPIRE', h, ARGV[a + 7])
+        okz[#okz + 1] = now + tonumber(ARGV[a + 7])
+        okz[#okz + 1] = id
+      elseif kind == 'r' then
+        redis.call('ZADD', KEYS[5], ARGV[a + 4], id)
+        redis.call('HSET', KEYS[6], id, ARGV[a + 3])
+        redis.call('HSET', h, 's', 'rt', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'e', ARGV[a + 5])
+      elseif kind == 'd' then
+        redis.call('ZADD', KEYS[7], now, id)
+        redis.call('HDEL', KEYS[9], id)
+        redis.call('HSET', h, 's', 'dead', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'e', ARGV[a + 5], 'f', now, 'm', ARGV[a + 3])
+        redis.call('PEXPIRE', h, ARGV[7])
+        dead = true
+      elseif kind == 'q' then
+        front[#front + 1] = ARGV[a + 3]
+      else
+        redis.call('HDEL', KEYS[9], id)
+        redis.call('HSET', h, 's', 'c', 'a', ARGV[a + 8], 'f', now)
+        redis.call('PEXPIRE', h, ARGV[a + 7])
+        redis.call('ZADD', KEYS[10], now + tonumber(ARGV[a + 7]), id)
+      end
+    else
+      refused = refused + 1
+    end
+  end
+  if #rm > 0 then
+    redis.call('ZREM', KEYS[2], unpack(rm))
+    redis.call('HDEL', KEYS[3], unpack(rm))
+  end
+  if #okz > 0 then redis.call('ZADD', KEYS[8], unpack(okz)) end
+  if #front > 0 then redis.call('RPUSH', KEYS[1], unpack(front)) end
+  if dead then trimdead() end
+end
+local nextdue = 0
+if ARGV[5] == '1' then
+  for _, z in ipairs({KEYS[4], KEYS[5]}) do
+    local ids = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'LIMIT', 0, 1000)
+    if #ids > 0 then
+      local ms = redis.call('HMGET', KEYS[6], unpack(ids))
+      local push = {}
+      for i = #ids, 1, -1 do if ms[i] then push[#push + 1] = ms[i] end end
+      if #push > 0 then redis.call('RPUSH', KEYS[1], unpack(push)) end
+      redis.call('ZREM', z, unpack(ids))
+      redis.call('HDEL', KEYS[6], unpack(ids))
+    end
+    local first = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+    if first[2] then
+      local d = tonumber(first[2])
+      if nextdue == 0 or d < nextdue then nextdue = d end
+    end
+  end
+  local ex = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now, 'LIMIT', 0, 1000)
+  if #ex > 0 then
+    local vs = redis.call('HMGET', KEYS[3], unpack(ex))
+    local push = {}
+    for i = 1, #ex do
+      local v = vs[i]
+      if v then
+        local m = string.sub(v, string.find(v, '\31', 1, true) + 1)
+        local id, r, rest = string.match(m, '^([^\31]*)\31([^\31]*)\31(.*)$')
+        if id then push[#push + 1] = id .. '\31' .. tostring((tonumber(r) or 0) + 1) .. '\31' .. rest end
+      end
+    end
+    redis.call('ZREM', KEYS[2], unpack(ex))
+    redis.call('HDEL', KEYS[3], unpack(ex))
+    if #push > 0 then redis.call('RPUSH', KEYS[1], unpack(push)) end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', now)
+  trimdead()
+end
+local out = {}
+local paused = 0
+local n = tonumber(ARGV[2])
+if n > 0 then
+  local popped = redis.call('RPOP', KEYS[1], n)
+  if popped then
+    local ids = {}
+    for i, m in ipairs(popped) do ids[i] = string.match(m, '^[^\31]*') end
+    local flags = redis.call('HMGET', KEYS[9], '!paused', unpack(ids))
+    if flags[1] then
+      paused = 1
+      local back = {}
+      for i = #popped, 1, -1 do back[#back + 1] = popped[i] end
+      redis.call('RPUSH', KEYS[1], unpack(back))
+    else
+      local z, h, drop = {}, {}, {}
+      for i, m in ipairs(popped) do
+        if flags[i + 1] then
+          drop[#drop + 1] = ids[i]
+        else
+          z[#z + 1] = ARGV[3]
+          z[#z + 1] = ids[i]
+          h[#h + 1] = ids[i]
+          h[#h + 1] = ARGV[4] .. '\31' .. m
+          out[#out + 1] = m
+        end
+      end
+      if #drop > 0 then redis.call('HDEL', KEYS[9], unpack(drop)) end
+      if #out > 0 then
+        redis.call('ZADD', KEYS[2], unpack(z))
+        redis.call('HSET', KEYS[3], unpack(h))
+      end
+    end
+  end
+end
+return {out, paused, nextdue, refused}
+`)
+
+// heartbeatScript extends the leases still held with the given tokens.
+// KEYS: leases, leasedata, ctl. ARGV: now, deadline, then id, token pairs.
+// Returns {lost ids, cancelled ids}.
+var heartbeatScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local ids, toks = {}, {}
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = ARGV[i]
+  toks[#toks + 1] = ARGV[i + 1]
+end
+local vs = redis.call('HMGET', KEYS[2], unpack(ids))
+local sc = redis.call('ZMSCORE', KEYS[1], unpack(ids))
+local cs = redis.call('HMGET', KEYS[3], unpack(ids))
+local lost, canc, z = {}, {}, {}
+for i = 1, #ids do
+  local v, tok = vs[i], toks[i]
+  if v and string.sub(v, 1, #tok + 1) == tok .. '\31' and sc[i] and tonumber(sc[i]) >= now then
+    z[#z + 1] = ARGV[2]
+    z[#z + 1] = ids[i]
+    if cs[i] then canc[#canc + 1] = ids[i] end
+  else
+    lost[#lost + 1] = ids[i]
+  end
+end
+if #z > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(z)) end
+return {lost, canc}
+`)
+
+// cancelScript cancels a job that has not finished.
+// KEYS: jobhash, scheduled, retry, scheddata, leasedata, ctl, cancelled.
+// ARGV: id, now, default retention ms. Returns 1, 0 (not found), -1 (finished).
+var cancelScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local s = redis.call('HGET', KEYS[1], 's')
+if s == 'ok' or s == 'dead' or s == 'c' then return -1 end
+local id, now = ARGV[1], tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local raw = redis.call('HGET', KEYS[4], id)
+if not raw then
+  local v = redis.call('HGET', KEYS[5], id)
+  if v then raw = string.sub(v, string.find(v, '\31', 1, true) + 1) end
+end
+if raw then
+  local r = string.match(raw, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)')
+  if r and tonumber(r) and tonumber(r) > 0 then ttl = tonumber(r) end
+end
+if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
+  redis.call('HDEL', KEYS[4], id)
+else
+  redis.call('HSET', KEYS[6], id, '1')
+end
+redis.call('HSET', KEYS[1], 's', 'c', 'f', now)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[7], now + ttl, id)
+return 1
+`)
+
+// retryDeadScript moves a dead job back to pending with attempts reset.
+// KEYS: jobhash, dead, pending. ARGV: id. Returns 1, 0 (not found), -1 (not dead).
+var retryDeadScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
+local m = redis.call('HGET', KEYS[1], 'm')
+if not m then return -1 end
+local id, r, rest = string.match(m, '^([^\31]*)\31([^\31]*)\31(.*)$')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('LPUSH', KEYS[3], id .. '\31' .. '0' .. '\31' .. rest)
+redis.call('HDEL', KEYS[1], 's', 'e', 'f', 'm', 'a')
+redis.call('PERSIST', KEYS[1])
+return 1
+`)
+
+// deleteDeadScript deletes a dead job. KEYS: jobhash, dead. ARGV: id.
+var deleteDeadScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
+redis.call('DEL', KEYS[1])
+return 1
+`)
