@@ -139,7 +139,7 @@ func (d Dialect) mapError(err error, o op) error {
 	case "notnull":
 		return newError(ErrInvalidValue, 0, "a required value is missing", nil, err)
 	case "check":
-		return newError(ErrInvalidValue, 0, "a value breaks a check constraint", nil, err)
+		return newError(ErrInvalidValue, 0, "a value is not allowed", nil, err)
 	}
 	return fmt.Errorf("crud: %w", err)
 }

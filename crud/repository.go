@@ -3,6 +3,7 @@ package crud
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -577,15 +578,8 @@ func (m *model) checkPatch(p Patch) ([]string, []any, error) {
 }
 
 func isJSONNull(v any) bool {
-	raw, ok := v.([]byte)
-	if !ok {
-		if r, ok2 := v.(interface{ MarshalJSON() ([]byte, error) }); ok2 {
-			if b, err := r.MarshalJSON(); err == nil {
-				raw = b
-			}
-		}
-	}
-	return string(raw) == "null"
+	raw, ok := v.(json.RawMessage)
+	return ok && string(raw) == "null"
 }
 
 // managed reports whether c is the id or a column the repository manages.
