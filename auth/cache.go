@@ -9,8 +9,8 @@ import (
 // cachedToken is a verified access token: its claims, the principal built
 // from them, and its store reference. All of it is read-only once cached.
 type cachedToken struct {
-	claims    *Claims
-	principal *Principal
+	claims    Claims
+	principal Principal
 	ref       TokenRef
 	deadline  time.Time // ExpiresAt + leeway: never used after this
 }

@@ -86,7 +86,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// wireClaims is the JSON shape of Claims.
+// wireClaims is the JSON shape of Claims. The parser decodes tokens into
+// it directly (one JSON pass), then converts.
 type wireClaims struct {
 	Sub   string           `json:"sub,omitempty"`
 	Iss   string           `json:"iss,omitempty"`
@@ -96,15 +97,34 @@ type wireClaims struct {
 	Typ   TokenType        `json:"token_type,omitempty"`
 	Scope string           `json:"scope,omitempty"`
 	Roles []string         `json:"roles,omitempty"`
-	Iat   *wireTime        `json:"iat,omitempty"`
-	Nbf   *wireTime        `json:"nbf,omitempty"`
-	Exp   *wireTime        `json:"exp,omitempty"`
+	Iat   wireTime         `json:"iat,omitzero"`
+	Nbf   wireTime         `json:"nbf,omitzero"`
+	Exp   wireTime         `json:"exp,omitzero"`
+}
+
+var _ jwt.Claims = (*wireClaims)(nil)
+
+func (w *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(w.Exp.t), nil }
+func (w *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(w.Iat.t), nil }
+func (w *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(w.Nbf.t), nil }
+func (w *wireClaims) GetIssuer() (string, error)                   { return w.Iss, nil }
+func (w *wireClaims) GetSubject() (string, error)                  { return w.Sub, nil }
+func (w *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return w.Aud, nil }
+
+func (w *wireClaims) to(c *Claims) {
+	*c = Claims{
+		Subject: w.Sub, Issuer: w.Iss, Audience: w.Aud, ID: w.Jti, Family: w.Fam, Type: w.Typ,
+		Scopes: strings.Fields(w.Scope), Roles: w.Roles,
+		IssuedAt: w.Iat.t, NotBefore: w.Nbf.t, ExpiresAt: w.Exp.t,
+	}
 }
 
 // wireTime is a NumericDate with millisecond precision.
 type wireTime struct{ t time.Time }
 
-func (w *wireTime) MarshalJSON() ([]byte, error) {
+func (w wireTime) IsZero() bool { return w.t.IsZero() }
+
+func (w wireTime) MarshalJSON() ([]byte, error) {
 	ms := w.t.UnixMilli()
 	b := strconv.AppendInt(nil, ms/1000, 10)
 	if frac := ms % 1000; frac != 0 {
@@ -125,31 +145,16 @@ func (w *wireTime) UnmarshalJSON(b []byte) error {
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
 		return errBadDate
 	}
-	ms := int64(math.Round(f * 1000))
-	w.t = time.UnixMilli(ms)
+	w.t = time.UnixMilli(int64(math.Round(f * 1000)))
 	return nil
-}
-
-func toWire(t time.Time) *wireTime {
-	if t.IsZero() {
-		return nil
-	}
-	return &wireTime{t}
-}
-
-func fromWire(w *wireTime) time.Time {
-	if w == nil {
-		return time.Time{}
-	}
-	return w.t
 }
 
 // MarshalJSON encodes c as a JWT payload.
 func (c *Claims) MarshalJSON() ([]byte, error) {
-	return json.Marshal(wireClaims{
+	return json.Marshal(&wireClaims{
 		Sub: c.Subject, Iss: c.Issuer, Aud: c.Audience, Jti: c.ID, Fam: c.Family, Typ: c.Type,
 		Scope: strings.Join(c.Scopes, " "), Roles: c.Roles,
-		Iat: toWire(c.IssuedAt), Nbf: toWire(c.NotBefore), Exp: toWire(c.ExpiresAt),
+		Iat: wireTime{c.IssuedAt}, Nbf: wireTime{c.NotBefore}, Exp: wireTime{c.ExpiresAt},
 	})
 }
 
@@ -159,10 +164,6 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*c = Claims{
-		Subject: w.Sub, Issuer: w.Iss, Audience: w.Aud, ID: w.Jti, Family: w.Fam, Type: w.Typ,
-		Scopes: strings.Fields(w.Scope), Roles: w.Roles,
-		IssuedAt: fromWire(w.Iat), NotBefore: fromWire(w.Nbf), ExpiresAt: fromWire(w.Exp),
-	}
+	w.to(c)
 	return nil
 }

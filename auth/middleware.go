@@ -57,7 +57,7 @@ func (cfg JWTConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 				WriteHeaders(c, err)
 				return err
 			}
-			p := e.principal
+			p := &e.principal
 			if users != nil {
 				u, err := loadActive(ctx, users, p.Subject)
 				if err != nil {

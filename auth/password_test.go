@@ -68,7 +68,10 @@ func TestHasherFormatsAndRehash(t *testing.T) {
 		t.Errorf("argon2id hash = %q; want a PHC string", a)
 	}
 	// each verifies the other's hashes (migration)
-	for _, c := range []struct{ h *auth.Hasher; enc string }{{bh, a}, {ah, b}} {
+	for _, c := range []struct {
+		h   *auth.Hasher
+		enc string
+	}{{bh, a}, {ah, b}} {
 		if ok, err := c.h.Verify("pw", c.enc); !ok || err != nil {
 			t.Errorf("cross Verify(%q) = %v, %v", c.enc[:12], ok, err)
 		}

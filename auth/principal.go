@@ -29,8 +29,8 @@ type Principal struct {
 	Claims *Claims
 }
 
-func newPrincipal(c *Claims) *Principal {
-	return &Principal{
+func principalOf(c *Claims) Principal {
+	return Principal{
 		Subject: c.Subject, Scopes: c.Scopes, Roles: c.Roles, TokenID: c.ID, Family: c.Family,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Superuser: contains(c.Roles, RoleSuperuser), Claims: c,
 	}

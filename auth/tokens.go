@@ -212,30 +212,39 @@ func (t *Tokens) issue(_ context.Context, subject, family string, scopes, roles 
 // consulting the store. It returns [ErrInvalidToken] or [ErrTokenExpired],
 // wrapping the cause.
 func (t *Tokens) Parse(raw string, typ TokenType) (*Claims, error) {
-	if raw == "" {
-		return nil, ErrMissingToken
-	}
-	if len(raw) > t.cfg.MaxTokenBytes {
-		return nil, wrap(ErrInvalidToken, errors.New("token too large"))
-	}
 	c := new(Claims)
-	if _, err := t.parser.ParseWithClaims(raw, c, t.keys.keyFunc); err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return nil, wrap(ErrTokenExpired, err)
-		}
-		return nil, wrap(ErrInvalidToken, err)
-	}
-	switch {
-	case c.Type != typ:
-		return nil, wrap(ErrInvalidToken, fmt.Errorf("token type %q, want %q", c.Type, typ))
-	case c.Subject == "":
-		return nil, wrap(ErrInvalidToken, errors.New("missing sub"))
-	case c.ID == "":
-		return nil, wrap(ErrInvalidToken, errors.New("missing jti"))
-	case c.IssuedAt.IsZero():
-		return nil, wrap(ErrInvalidToken, errors.New("missing iat"))
+	if err := t.parse(raw, typ, c); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+func (t *Tokens) parse(raw string, typ TokenType, c *Claims) error {
+	if raw == "" {
+		return ErrMissingToken
+	}
+	if len(raw) > t.cfg.MaxTokenBytes {
+		return wrap(ErrInvalidToken, errors.New("token too large"))
+	}
+	var w wireClaims
+	if _, err := t.parser.ParseWithClaims(raw, &w, t.keys.keyFunc); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return wrap(ErrTokenExpired, err)
+		}
+		return wrap(ErrInvalidToken, err)
+	}
+	switch {
+	case w.Typ != typ:
+		return wrap(ErrInvalidToken, fmt.Errorf("token type %q, want %q", w.Typ, typ))
+	case w.Sub == "":
+		return wrap(ErrInvalidToken, errors.New("missing sub"))
+	case w.Jti == "":
+		return wrap(ErrInvalidToken, errors.New("missing jti"))
+	case w.Iat.IsZero():
+		return wrap(ErrInvalidToken, errors.New("missing iat"))
+	}
+	w.to(c)
+	return nil
 }
 
 func (t *Tokens) ref(c *Claims, now time.Time) TokenRef {
@@ -271,16 +280,14 @@ func (t *Tokens) authenticate(ctx context.Context, raw string) (*cachedToken, er
 			return nil, ErrTokenExpired
 		}
 	} else {
-		c, err := t.Parse(raw, TypeAccess)
-		if err != nil {
+		e = new(cachedToken) // claims, principal and ref in one allocation
+		c := &e.claims
+		if err := t.parse(raw, TypeAccess, c); err != nil {
 			return nil, err
 		}
-		e = &cachedToken{
-			claims:    c,
-			principal: newPrincipal(c),
-			ref:       TokenRef{Subject: c.Subject, ID: c.ID, Family: c.Family, IssuedAt: c.IssuedAt},
-			deadline:  c.ExpiresAt.Add(t.cfg.Leeway),
-		}
+		e.principal = principalOf(c)
+		e.ref = TokenRef{Subject: c.Subject, ID: c.ID, Family: c.Family, IssuedAt: c.IssuedAt}
+		e.deadline = c.ExpiresAt.Add(t.cfg.Leeway)
 		if t.cache != nil {
 			t.cache.put(raw, e, t.cfg.Now())
 		}
@@ -300,7 +307,7 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.claims, nil
+	return &e.claims, nil
 }
 
 // Refresh rotates a refresh token: it verifies it, consumes it atomically
