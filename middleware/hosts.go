@@ -53,11 +53,13 @@ func newHostChecker(hosts []string) (*hostChecker, error) {
 	}
 	hc := &hostChecker{}
 	for _, h := range hosts {
-		h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
-		switch {
-		case h == "*":
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "*" {
 			return nil, nil
-		case h == "":
+		}
+		h = strings.TrimSuffix(h, ".")
+		switch {
+		case h == "" || h == "*":
 			return nil, fmt.Errorf("%w: empty allowed host", ErrInvalidConfig)
 		case strings.HasPrefix(h, "*."):
 			if strings.Contains(h[2:], "*") || len(h) < 3 {
