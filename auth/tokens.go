@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -151,8 +152,11 @@ type Pair struct {
 	Refresh *Claims `json:"-"`
 }
 
-// LogValue keeps tokens out of logs.
+// String keeps tokens out of printed output.
 func (p Pair) String() string { return "auth.Pair{REDACTED}" }
+
+// LogValue keeps tokens out of logs.
+func (p Pair) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 func newID() string {
 	var b [16]byte
@@ -354,7 +358,10 @@ func (t *Tokens) RevokeAllForUser(ctx context.Context, subject string) error {
 		return errors.New("auth: revoke all: empty subject")
 	}
 	ttl := max(t.cfg.RefreshTTL, t.cfg.AccessTTL) + t.cfg.Leeway
-	return storeErr(t.cfg.Store.RevokeSubject(ctx, subject, t.cfg.Now(), ttl))
+	// Millisecond precision, like iat: a token issued in the same
+	// millisecond as the revocation stays valid.
+	now := t.cfg.Now().Truncate(time.Millisecond)
+	return storeErr(t.cfg.Store.RevokeSubject(ctx, subject, now, ttl))
 }
 
 // bearer extracts the token from an Authorization header value.
