@@ -119,21 +119,21 @@ func (al *accessLog) log(c echo.Context, _ time.Time, latency time.Duration) {
 		res.Header().Get(echo.HeaderXRequestID), c.RealIP(), subject)
 }
 
+// logRequest writes the access record straight to the handler: a Record
+// with no caller PC skips the runtime.Callers walk Logger.LogAttrs makes
+// (~0.15 µs; the access log has no use for a source line).
 func logRequest(ctx context.Context, l *slog.Logger, level slog.Level, method, route, path string, status int,
 	latency time.Duration, bytesIn, bytesOut int64, rid, ip, subject string) {
-	if subject != "" {
-		l.LogAttrs(ctx, level, "request",
-			slog.String("method", method), slog.String("route", route), slog.String("path", path),
-			slog.Int("status", status), slog.Duration("latency", latency),
-			slog.Int64("bytes_in", bytesIn), slog.Int64("bytes_out", bytesOut),
-			slog.String("request_id", rid), slog.String("client_ip", ip), slog.String("subject", subject))
-		return
-	}
-	l.LogAttrs(ctx, level, "request",
+	r := slog.NewRecord(time.Now(), level, "request", 0)
+	r.AddAttrs(
 		slog.String("method", method), slog.String("route", route), slog.String("path", path),
 		slog.Int("status", status), slog.Duration("latency", latency),
 		slog.Int64("bytes_in", bytesIn), slog.Int64("bytes_out", bytesOut),
 		slog.String("request_id", rid), slog.String("client_ip", ip))
+	if subject != "" {
+		r.AddAttrs(slog.String("subject", subject))
+	}
+	_ = l.Handler().Handle(ctx, r)
 }
 
 // NewLogger returns a logger writing to w in format "text" (development) or

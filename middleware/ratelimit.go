@@ -151,7 +151,7 @@ func (cfg RateLimitConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 			if l.skipper != nil && l.skipper(c) {
 				return next(c)
 			}
-			if err := l.check(c); err != nil {
+			if err := l.check(c, time.Now()); err != nil {
 				return err
 			}
 			return next(c)
@@ -251,7 +251,7 @@ func seconds(d time.Duration) int {
 
 // check counts the request and sets the headers; it returns the error to
 // answer with, or nil to go on.
-func (l *limiter) check(c echo.Context) error {
+func (l *limiter) check(c echo.Context, now time.Time) error {
 	key := l.key(c)
 	if key == "" {
 		return nil
@@ -262,7 +262,7 @@ func (l *limiter) check(c echo.Context) error {
 	var res Result
 	var err error
 	if l.memory != nil {
-		res = l.memory.allow(key, l.limit, time.Now())
+		res = l.memory.allow(key, l.limit, now)
 	} else {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), l.timeout)
 		res, err = l.store.Allow(ctx, key, l.limit)

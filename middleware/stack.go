@@ -175,12 +175,9 @@ func (s *Stack) Middleware() echo.MiddlewareFunc {
 }
 
 func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
-	var start time.Time
+	start := time.Now() // one clock read serves latency, deadline and limiter
 	observe := s.metrics != nil && (s.metrics.skipper == nil || !s.metrics.skipper(c))
 	logged := s.access != nil && !s.access.skip(c)
-	if observe || logged {
-		start = time.Now()
-	}
 	req, res := c.Request(), c.Response()
 	var rid string
 	if s.genID != nil {
@@ -194,7 +191,7 @@ func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
 	if observe {
 		s.metrics.inFlight.Inc()
 	}
-	if err := s.guarded(c, next); err != nil {
+	if err := s.guarded(c, next, start); err != nil {
 		c.Error(err)
 	}
 	if observe || logged {
@@ -231,7 +228,7 @@ func (s *Stack) logRequest(c echo.Context, d time.Duration, rid string) {
 }
 
 // guarded runs the rest of the stack under recover.
-func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc) (err error) {
+func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc, start time.Time) (err error) {
 	if s.recover {
 		defer func() {
 			if r := recover(); r != nil {
@@ -254,13 +251,13 @@ func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc) (err error) {
 	if s.cors != nil {
 		if len(req.Header[echo.HeaderOrigin]) > 0 || req.Method == http.MethodOptions {
 			if s.corsSkip == nil || !s.corsSkip(c) {
-				return s.cors(func(c echo.Context) error { return s.inner(c, next, varyFor(s, c.Request())) })(c)
+				return s.cors(func(c echo.Context) error { return s.inner(c, next, varyFor(s, c.Request()), start) })(c)
 			}
 		} else {
 			vary |= 1
 		}
 	}
-	return s.inner(c, next, vary|varyFor(s, req))
+	return s.inner(c, next, vary|varyFor(s, req), start)
 }
 
 // varyFor returns the Vary bit of Accept-Encoding when gzip will not run
@@ -277,7 +274,7 @@ func acceptsGzip(req *http.Request) bool {
 	return len(v) > 0 && strings.Contains(v[0], "gzip")
 }
 
-func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int) error {
+func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int, start time.Time) error {
 	if vary != 0 {
 		h := c.Response().Header()
 		if len(h[echo.HeaderVary]) == 0 {
@@ -287,7 +284,7 @@ func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int) error {
 		}
 	}
 	if s.limiter != nil && (s.limiter.skipper == nil || !s.limiter.skipper(c)) {
-		if err := s.limiter.check(c); err != nil {
+		if err := s.limiter.check(c, start); err != nil {
 			return err
 		}
 	}
@@ -307,7 +304,7 @@ func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int) error {
 		}
 	}
 	if s.timeout > 0 {
-		return withDeadline(c, s.timeout, h)
+		return withDeadline(c, start.Add(s.timeout), h)
 	}
 	return h(c)
 }

@@ -45,15 +45,15 @@ func (cfg TimeoutConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 			if cfg.Skipper != nil && cfg.Skipper(c) {
 				return next(c)
 			}
-			return withDeadline(c, cfg.Timeout, next)
+			return withDeadline(c, time.Now().Add(cfg.Timeout), next)
 		}
 	}, nil
 }
 
-// withDeadline runs next with a request context that expires after d.
-func withDeadline(c echo.Context, d time.Duration, next echo.HandlerFunc) error {
+// withDeadline runs next with a request context that expires at deadline.
+func withDeadline(c echo.Context, deadline time.Time, next echo.HandlerFunc) error {
 	req := c.Request()
-	ctx := &lazyDeadline{Context: req.Context(), deadline: time.Now().Add(d)}
+	ctx := &lazyDeadline{Context: req.Context(), deadline: deadline}
 	c.SetRequest(req.WithContext(ctx))
 	err := next(c)
 	ctx.finish()

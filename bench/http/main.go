@@ -1,0 +1,545 @@
+// Command http measures Gantry's default middleware stack beside bare echo
+// and the typical echo v4 production stack, and Gantry's rate-limit stores
+// beside go-redis/redis_rate v10 and echo's memory store, in one run,
+// interleaved (A B C A B C … in short slices; each figure is the median of
+// the per-round values, each ratio the median of the per-round ratios).
+//
+//	cd bench && go run ./http              # in-process, Redis, memory: about a minute
+//	cd bench && go run ./http -wrk         # plus req/s over loopback with wrk (apt-get install wrk)
+//	cd bench && go run ./http -rounds 3    # shorter
+//
+// In-process figures are one goroutine calling echo's ServeHTTP with a
+// reusable ResponseWriter: GET /hello answering a static JSON body, logging
+// to io.Discard. The wrk mode runs each server in its own process pinned to
+// CPU 0 with GOMAXPROCS=1 and wrk -t1 -c64 pinned to CPU 1.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo-contrib/echoprometheus"
+	echojwt "github.com/labstack/echo-jwt/v4"
+	"github.com/labstack/echo/v4"
+	emw "github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/middleware"
+)
+
+const (
+	secret = "bench-secret-key-0123456789abcdef0123"
+	host   = "127.0.0.1"
+	origin = "https://app.example.com"
+)
+
+var helloJSON = []byte(`{"message":"hello"}`)
+
+func hello(c echo.Context) error { return c.JSONBlob(http.StatusOK, helloJSON) }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	return v
+}
+
+func newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard)
+	e.IPExtractor = echo.ExtractIPDirect()
+	return e
+}
+
+// ---- the three servers ----
+
+func bare() *echo.Echo {
+	e := newEcho()
+	e.GET("/hello", hello)
+	return e
+}
+
+// gantryStack is the server package's default stack for production
+// settings with every piece on (memory rate limiter, no auth).
+func gantryStack(withAuth *auth.Tokens) *echo.Echo {
+	e := newEcho()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	m := must(middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry()}))
+	s := must(middleware.NewStack(middleware.StackConfig{
+		Logger:       log,
+		AccessLog:    &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/health", "/metrics"}},
+		Metrics:      m,
+		Secure:       new(middleware.DefaultSecureConfig(true)),
+		TrustedHosts: &middleware.TrustedHostsConfig{AllowedHosts: []string{host, "localhost", "api.example.com"}},
+		CORS:         &middleware.CORSConfig{AllowOrigins: []string{origin}, AllowCredentials: true},
+		RateLimit: &middleware.RateLimitConfig{
+			Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}),
+			Limit: middleware.Limit{Rate: 10_000_000, Period: time.Second, Burst: 1000},
+		},
+		BodyLimit: 1 << 20,
+		Timeout:   30 * time.Second,
+	}))
+	e.Use(s.Middleware())
+	if withAuth != nil {
+		e.GET("/hello", hello, must(auth.JWTConfig{Tokens: withAuth}.ToMiddleware()))
+	} else {
+		e.GET("/hello", hello)
+	}
+	return e
+}
+
+// typical is the echo v4 stack the issue names, configured as its docs
+// suggest.
+func typical(withJWT bool) *echo.Echo {
+	e := newEcho()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	e.Use(emw.RequestID())
+	e.Use(emw.RequestLoggerWithConfig(emw.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
+		LogRoutePath: true, LogContentLength: true, LogResponseSize: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v emw.RequestLoggerValues) error {
+			log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+				slog.String("method", v.Method), slog.String("route", v.RoutePath), slog.String("uri", v.URI),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency), slog.String("bytes_in", v.ContentLength),
+				slog.Int64("bytes_out", v.ResponseSize), slog.String("request_id", v.RequestID), slog.String("client_ip", v.RemoteIP))
+			return nil
+		},
+	}))
+	e.Use(emw.Recover())
+	e.Use(emw.CORSWithConfig(emw.CORSConfig{AllowOrigins: []string{origin}, AllowCredentials: true}))
+	e.Use(emw.Secure())
+	e.Use(emw.BodyLimit("1M"))
+	e.Use(emw.GzipWithConfig(emw.GzipConfig{MinLength: 1000}))
+	e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{Registerer: prometheus.NewRegistry()}))
+	e.Use(emw.RateLimiter(emw.NewRateLimiterMemoryStoreWithConfig(emw.RateLimiterMemoryStoreConfig{Rate: rate.Limit(10_000_000), Burst: 1000})))
+	if withJWT {
+		e.Use(echojwt.WithConfig(echojwt.Config{SigningKey: []byte(secret)}))
+	}
+	e.GET("/hello", hello)
+	return e
+}
+
+func echoJWTToken() string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "user-1", "exp": time.Now().Add(time.Hour).Unix()})
+	return must(tok.SignedString([]byte(secret)))
+}
+
+// ---- in-process ----
+
+type discardRW struct{ h http.Header }
+
+func (w *discardRW) Header() http.Header         { return w.h }
+func (w *discardRW) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardRW) WriteHeader(int)             {}
+
+type op func()
+
+func serveOp(h http.Handler, token string) op {
+	req, _ := http.NewRequest(http.MethodGet, "/hello", nil)
+	req.RemoteAddr = "10.1.2.3:45678"
+	req.Host = host
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := &discardRW{h: http.Header{}}
+	return func() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+// measure runs f for about d and returns ns and allocations per call.
+func measure(f op, d time.Duration) (ns, allocs float64) {
+	f()
+	n := 1
+	for {
+		start := time.Now()
+		for range n {
+			f()
+		}
+		if el := time.Since(start); el > d/10 || n > 1<<26 {
+			n = int(float64(n) * float64(d) / float64(max(el, time.Microsecond)))
+			break
+		}
+		n *= 4
+	}
+	n = max(n, 1)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	for range n {
+		f()
+	}
+	el := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	return float64(el.Nanoseconds()) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)
+}
+
+func median(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+type variant struct {
+	name string
+	f    op
+	ns   []float64
+	al   []float64
+}
+
+func inProcess(rounds int, slice time.Duration, tokens *auth.Tokens, gantryToken string) {
+	fmt.Println("## In-process, one goroutine, GET /hello (static JSON), log to io.Discard")
+	jwtTok := echoJWTToken()
+	vs := []*variant{
+		{name: "bare echo", f: serveOp(bare(), "")},
+		{name: "gantry default stack", f: serveOp(gantryStack(nil), "")},
+		{name: "typical echo stack, no JWT", f: serveOp(typical(false), "")},
+		{name: "gantry default stack + auth", f: serveOp(gantryStack(tokens), gantryToken)},
+		{name: "typical echo stack + echo-jwt", f: serveOp(typical(true), jwtTok)},
+	}
+	for r := range rounds {
+		for _, v := range vs {
+			ns, al := measure(v.f, slice)
+			v.ns, v.al = append(v.ns, ns), append(v.al, al)
+		}
+		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
+	}
+	ratio := func(a, b *variant) float64 {
+		var rs []float64
+		for i := range a.ns {
+			rs = append(rs, a.ns[i]/b.ns[i])
+		}
+		return median(rs)
+	}
+	base, g, ty, ga, tj := vs[0], vs[1], vs[2], vs[3], vs[4]
+	fmt.Printf("%-32s %10s %8s  %s\n", "", "ns/op", "allocs", "ratio")
+	row := func(v *variant, note string) {
+		fmt.Printf("%-32s %10.0f %8.1f  %s\n", v.name, median(v.ns), median(v.al), note)
+	}
+	row(base, "")
+	row(g, fmt.Sprintf("%.2f× bare's time; goal < 3000 ns and < 10 allocs: %s", ratio(g, base), pass(median(g.ns) < 3000 && median(g.al) < 10)))
+	row(ty, fmt.Sprintf("%.2f× bare's time; gantry takes %.2f× its time", ratio(ty, base), ratio(g, ty)))
+	row(ga, fmt.Sprintf("%.2f× bare's time", ratio(ga, base)))
+	row(tj, fmt.Sprintf("%.2f× bare's time; gantry+auth takes %.2f× its time", ratio(tj, base), ratio(ga, tj)))
+	fmt.Printf("gantry overhead above bare: %.0f ns, %.1f allocs\n\n", median(g.ns)-median(base.ns), median(g.al)-median(base.al))
+}
+
+func pass(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "NOT MET"
+}
+
+type codeRW struct {
+	h    http.Header
+	code *int
+}
+
+func (w *codeRW) Header() http.Header         { return w.h }
+func (w *codeRW) Write(b []byte) (int, error) { return len(b), nil }
+func (w *codeRW) WriteHeader(c int)           { *w.code = c }
+
+func check(h http.Handler, token, name string) {
+	req, _ := http.NewRequest(http.MethodGet, "/hello", nil)
+	req.RemoteAddr = "10.1.2.3:45678"
+	req.Host = host
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	code := 0
+	h.ServeHTTP(&codeRW{h: http.Header{}, code: &code}, req)
+	if code != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "bench: %s answered %d, not 200\n", name, code)
+		os.Exit(1)
+	}
+}
+
+// ---- wrk ----
+
+// serveChild is the -serve mode: one server in this process, on one core.
+func serveChild(name string) {
+	var e *echo.Echo
+	switch name {
+	case "bare":
+		e = bare()
+	case "gantry":
+		e = gantryStack(nil)
+	case "typical":
+		e = typical(false)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown server", name)
+		os.Exit(2)
+	}
+	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	fmt.Println("LISTEN", ln.Addr().String())
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); os.Exit(0) }() // exit with the parent
+	_ = srv.Serve(ln)
+}
+
+type child struct {
+	name, addr string
+	cmd        *exec.Cmd
+	rps        []float64
+}
+
+func startChild(name string) *child {
+	exe := must(os.Executable())
+	cmd := exec.Command("taskset", "-c", "0", exe, "-serve", name)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	_ = must(cmd.StdinPipe()) // closed when this process exits: the child exits too
+	out := must(cmd.StdoutPipe())
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: start server:", err)
+		os.Exit(1)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "LISTEN ") {
+		fmt.Fprintln(os.Stderr, "bench: server did not start:", line, err)
+		os.Exit(1)
+	}
+	return &child{name: name, addr: strings.TrimSpace(strings.TrimPrefix(line, "LISTEN ")), cmd: cmd}
+}
+
+var rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+func runWrk(addr string, d time.Duration) float64 {
+	out, err := exec.Command("taskset", "-c", "1", "wrk", "-t1", "-c64", "-d"+strconv.Itoa(int(d.Seconds()))+"s", "http://"+addr+"/hello").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: wrk: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	m := rpsRe.FindSubmatch(out)
+	if m == nil {
+		fmt.Fprintf(os.Stderr, "bench: wrk output without Requests/sec:\n%s", out)
+		os.Exit(1)
+	}
+	if strings.Contains(string(out), "Non-2xx") {
+		fmt.Fprintf(os.Stderr, "bench: non-2xx answers from %s:\n%s", addr, out)
+		os.Exit(1)
+	}
+	return must(strconv.ParseFloat(string(m[1]), 64))
+}
+
+func network(rounds int, d time.Duration) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		fmt.Println("## wrk not installed (apt-get install -y wrk): network figures skipped")
+		return
+	}
+	fmt.Printf("## Over loopback: server on CPU 0 (GOMAXPROCS=1), wrk -t1 -c64 on CPU 1, %s per window\n", d)
+	cs := []*child{startChild("bare"), startChild("gantry"), startChild("typical")}
+	defer func() {
+		for _, c := range cs {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
+		}
+	}()
+	for _, c := range cs {
+		runWrk(c.addr, time.Second) // warm
+	}
+	for r := range rounds {
+		for _, c := range cs {
+			c.rps = append(c.rps, runWrk(c.addr, d))
+		}
+		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
+	}
+	ratio := func(a, b *child) float64 {
+		var rs []float64
+		for i := range a.rps {
+			rs = append(rs, a.rps[i]/b.rps[i])
+		}
+		return median(rs)
+	}
+	fmt.Printf("%-32s %10.0f req/s\n", "bare echo", median(cs[0].rps))
+	fmt.Printf("%-32s %10.0f req/s  %.2f× bare (goal ≥ 0.80: %s)\n", "gantry default stack", median(cs[1].rps), ratio(cs[1], cs[0]), pass(ratio(cs[1], cs[0]) >= 0.80))
+	fmt.Printf("%-32s %10.0f req/s  %.2f× bare; gantry %.2f× it\n\n", "typical echo stack, no JWT", median(cs[2].rps), ratio(cs[2], cs[0]), ratio(cs[1], cs[2]))
+}
+
+// ---- rate-limit stores ----
+
+type countHook struct{ n *atomic.Int64 }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// hammer runs check from g goroutines for d and returns checks per second.
+func hammer(g int, d time.Duration, check func(i int) error) float64 {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := range g {
+		wg.Go(func() {
+			for i := w; time.Now().Before(deadline); i += g {
+				if err := check(i); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: check:", err)
+					os.Exit(1)
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+func redisBench(rounds int, d time.Duration) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt := must(redis.ParseURL(url))
+	opt.PoolSize = 64
+	ctx := context.Background()
+	var trips atomic.Int64
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		fmt.Printf("## Redis at %s unreachable (%v): Redis figures skipped\n\n", url, err)
+		return
+	}
+	rdb.AddHook(countHook{&trips})
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "bench:" + hex.EncodeToString(b[:]) + ":"
+	defer func() { // every key has a TTL; delete them anyway
+		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := rdb.Scan(ctx, 0, pat, 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+	}()
+	const keys = 1000
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = "k" + strconv.Itoa(i)
+	}
+	ours := must(middleware.NewRedisStore(middleware.RedisStoreConfig{Client: rdb, Prefix: prefix}))
+	lim := middleware.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1000}
+	peer := redis_rate.NewLimiter(rdb)
+	plim := redis_rate.Limit{Rate: 1_000_000, Burst: 1000, Period: time.Second}
+	oursCheck := func(i int) error { _, err := ours.Allow(ctx, names[i%keys], lim); return err }
+	peerCheck := func(i int) error { _, err := peer.Allow(ctx, prefix+names[i%keys], plim); return err }
+	_ = oursCheck(0) // load the scripts
+	_ = peerCheck(0)
+	fmt.Printf("## Redis rate limiter, 32 goroutines, %d keys, %s windows\n", keys, d)
+	var o, p, rt []float64
+	for r := range rounds {
+		t0 := trips.Load()
+		start := time.Now()
+		oc := hammer(32, d, oursCheck)
+		checks := oc * time.Since(start).Seconds()
+		rt = append(rt, float64(trips.Load()-t0)/checks)
+		o = append(o, oc)
+		p = append(p, hammer(32, d, peerCheck))
+		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
+	}
+	var rs []float64
+	for i := range o {
+		rs = append(rs, o[i]/p[i])
+	}
+	fmt.Printf("%-32s %10.0f checks/s  %.2f round trips per check\n", "gantry RedisStore (GCRA)", median(o), median(rt))
+	fmt.Printf("%-32s %10.0f checks/s\n", "go-redis/redis_rate v10", median(p))
+	fmt.Printf("gantry / redis_rate: %.2f× (goal ≥ 1.0: %s)\n\n", median(rs), pass(median(rs) >= 0.995))
+}
+
+func memoryBench(rounds int, d time.Duration) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	const keys = 1024
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = "10.0." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256)
+	}
+	ours := middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+	lim := middleware.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1000}
+	peer := emw.NewRateLimiterMemoryStoreWithConfig(emw.RateLimiterMemoryStoreConfig{Rate: rate.Limit(1_000_000), Burst: 1000})
+	ctx := context.Background()
+	var o, p []float64
+	for range rounds {
+		o = append(o, hammer(1, d, func(i int) error { _, err := ours.Allow(ctx, names[i%keys], lim); return err }))
+		p = append(p, hammer(1, d, func(i int) error { _, err := peer.Allow(names[i%keys]); return err }))
+	}
+	var rs []float64
+	for i := range o {
+		rs = append(rs, o[i]/p[i])
+	}
+	fmt.Printf("## Memory rate limiter, one core (GOMAXPROCS=1), %d keys\n", keys)
+	fmt.Printf("%-32s %10.0f checks/s  (goal ≥ 2,000,000: %s)\n", "gantry MemoryStore (GCRA)", median(o), pass(median(o) >= 2e6))
+	fmt.Printf("%-32s %10.0f checks/s  gantry %.2f× it\n\n", "echo RateLimiterMemoryStore", median(p), median(rs))
+}
+
+func main() {
+	serve := flag.String("serve", "", "internal: serve one stack (bare, gantry, typical) for the wrk mode")
+	rounds := flag.Int("rounds", 7, "interleaved rounds")
+	slice := flag.Duration("slice", 250*time.Millisecond, "in-process slice per variant and round")
+	withWrk := flag.Bool("wrk", false, "also measure req/s over loopback with wrk")
+	wrkDur := flag.Duration("wrk-window", 3*time.Second, "wrk window per server and round")
+	only := flag.String("only", "", "run one part: inproc, wrk, redis, memory")
+	flag.Parse()
+	if *serve != "" {
+		serveChild(*serve)
+		return
+	}
+	fmt.Printf("# Gantry HTTP middleware benchmarks (%s, %d CPUs, %s)\n\n", runtime.Version(), runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339))
+	tokens := must(auth.NewTokens(auth.TokensConfig{SecretKey: secret}))
+	pair := must(tokens.IssuePair(context.Background(), "user-1", nil, nil))
+	check(bare(), "", "bare")
+	check(gantryStack(nil), "", "gantry")
+	check(typical(false), "", "typical")
+	check(gantryStack(tokens), pair.AccessToken, "gantry+auth")
+	check(typical(true), echoJWTToken(), "typical+jwt")
+	run := func(part string) bool { return *only == "" || *only == part }
+	if run("inproc") {
+		inProcess(*rounds, *slice, tokens, pair.AccessToken)
+	}
+	if (*withWrk && *only == "") || *only == "wrk" {
+		network(max(*rounds/2, 3), *wrkDur)
+	}
+	if run("redis") {
+		redisBench(max(*rounds/2, 3), time.Second)
+	}
+	if run("memory") {
+		memoryBench(*rounds, 300*time.Millisecond)
+	}
+}
