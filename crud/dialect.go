@@ -63,6 +63,17 @@ func (d Dialect) placeholder(n int) string {
 	return "?" + strconv.Itoa(n)
 }
 
+// writePlaceholder appends the n-th bind parameter to b without allocating.
+func (d Dialect) writePlaceholder(b *strings.Builder, n int) {
+	if d == Postgres {
+		b.WriteByte('$')
+	} else {
+		b.WriteByte('?')
+	}
+	var buf [20]byte
+	b.Write(strconv.AppendInt(buf[:0], int64(n), 10))
+}
+
 // sqlStater is implemented by *pgconn.PgError.
 type sqlStater interface{ SQLState() string }
 

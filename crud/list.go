@@ -14,8 +14,7 @@ import (
 type plan struct {
 	filters    []planFilter
 	sort       []planSort // id tiebreaker included
-	sortSig    string
-	after      []any // cursor values, one per sort key
+	after      []any      // cursor values, one per sort key
 	limit      int
 	offset     int
 	deleted    Deleted
@@ -71,7 +70,6 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 		}
 		hasID := false
 		p.cursorable = true
-		sigs := make([]string, 0, len(q.Sort)+1)
 		for _, s := range q.Sort {
 			i, ok := m.si.byCol[s.Field]
 			switch {
@@ -88,7 +86,6 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 			}
 			f := &m.si.fields[i]
 			p.sort = append(p.sort, planSort{f: f, desc: s.Desc})
-			sigs = append(sigs, s.String())
 			if f == m.id {
 				hasID = true
 			}
@@ -98,14 +95,12 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 		}
 		if !hasID {
 			p.sort = append(p.sort, planSort{f: m.id})
-			sigs = append(sigs, m.id.column)
 		}
-		p.sortSig = strings.Join(sigs, ",")
 		if q.Cursor != "" && len(probs) == 0 {
 			if !p.cursorable {
 				add(paramCursor, "cursor pagination cannot sort on a nullable field")
 			} else {
-				raws, err := openCursor(m.cursorKey, q.Cursor, p.sortSig, len(p.sort))
+				raws, err := m.signer.open(q.Cursor, p.signature(), len(p.sort))
 				if err != nil {
 					return nil, err
 				}
@@ -124,6 +119,22 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters", probs, nil)
 	}
 	return p, nil
+}
+
+// signature is the sort as written in a query string, id tiebreaker
+// included: the part of a query a cursor is bound to.
+func (p *plan) signature() string {
+	var b strings.Builder
+	for i, k := range p.sort {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if k.desc {
+			b.WriteByte('-')
+		}
+		b.WriteString(k.f.column)
+	}
+	return b.String()
 }
 
 func hasDup(ss []planSort, col string) bool {
@@ -206,7 +217,7 @@ type sqlBuilder struct {
 
 func (s *sqlBuilder) bind(v any) {
 	s.args = append(s.args, v)
-	s.b.WriteString(s.d.placeholder(len(s.args)))
+	s.d.writePlaceholder(&s.b, len(s.args))
 }
 
 func (s *sqlBuilder) str(parts ...string) {
@@ -228,10 +239,10 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 		switch p.deleted {
 		case ExcludeDeleted:
 			next()
-			s.str(quoteIdent(m.deletedAt.column), " IS NULL")
+			s.str(m.deletedAt.quoted, " IS NULL")
 		case OnlyDeleted:
 			next()
-			s.str(quoteIdent(m.deletedAt.column), " IS NOT NULL")
+			s.str(m.deletedAt.quoted, " IS NOT NULL")
 		}
 	} else if p.deleted == OnlyDeleted {
 		next()
@@ -239,7 +250,7 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 	}
 	for _, f := range p.filters {
 		next()
-		col := quoteIdent(f.f.column)
+		col := f.f.quoted
 		switch f.op {
 		case Eq, Ne, Lt, Lte, Gt, Gte:
 			s.str(col, " ", sqlOps[f.op], " ")
@@ -286,7 +297,7 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 			}
 			s.str("(")
 			for j := 0; j < i; j++ {
-				s.str(quoteIdent(p.sort[j].f.column), " = ")
+				s.str(p.sort[j].f.quoted, " = ")
 				s.bind(p.after[j])
 				s.str(" AND ")
 			}
@@ -294,7 +305,7 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 			if p.sort[i].desc {
 				cmp = " < "
 			}
-			s.str(quoteIdent(p.sort[i].f.column), cmp)
+			s.str(p.sort[i].f.quoted, cmp)
 			s.bind(p.after[i])
 			s.str(")")
 		}
@@ -324,7 +335,7 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 		if i > 0 {
 			s.str(", ")
 		}
-		s.str(quoteIdent(k.f.column))
+		s.str(k.f.quoted)
 		if k.desc {
 			s.str(" DESC")
 		}
@@ -369,7 +380,7 @@ func (m *model) cursorFor(p *plan, v reflect.Value) (string, error) {
 	for i, k := range p.sort {
 		vals[i] = normalize(v.FieldByIndex(k.f.index).Interface())
 	}
-	c, err := signCursor(m.cursorKey, p.sortSig, vals)
+	c, err := m.signer.sign(p.signature(), vals)
 	if err != nil {
 		return "", fmt.Errorf("crud: cursor: %w", err)
 	}

@@ -29,6 +29,7 @@ const (
 // field describes one column of a struct.
 type field struct {
 	column   string
+	quoted   string // the column as a quoted identifier
 	index    []int
 	typ      reflect.Type // declared type
 	base     reflect.Type // typ without the pointer
@@ -92,7 +93,7 @@ func (si *structInfo) walk(t reflect.Type, prefix []int) error {
 		if _, dup := si.byCol[name]; dup {
 			return fmt.Errorf("crud: %v: column %q is mapped twice", t, name)
 		}
-		f := field{column: name, index: idx, typ: sf.Type, base: sf.Type}
+		f := field{column: name, quoted: quoteIdent(name), index: idx, typ: sf.Type, base: sf.Type}
 		if sf.Type.Kind() == reflect.Pointer {
 			f.base = sf.Type.Elem()
 			f.nullable = true
@@ -153,6 +154,9 @@ func (f *field) convert(v any) (any, error) {
 			return nil, fmt.Errorf("must be %s", f.describe())
 		}
 		return normalize(p.Elem().Interface()), nil
+	}
+	if reflect.TypeOf(v) == f.base && f.kind != kindTime {
+		return v, nil // the common case: no conversion, no allocation
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Type().Elem() == f.base {

@@ -62,7 +62,7 @@ func newProvider(db *sql.DB, d Dialect, fsys fs.FS, dir string) (*goose.Provider
 // Migrate applies every pending SQL migration found in dir of fsys (goose
 // files such as 00001_create_posts.sql with -- +goose Up / Down sections,
 // usually an embed.FS) and returns the names of the files applied, in
-// order. It uses pressly/goose v3's Provider API; the version table is
+// order (on failure, those applied before it). It uses pressly/goose v3's Provider API; the version table is
 // goose_db_version. It does not close db.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string) ([]string, error) {
 	p, err := newProvider(db, d, fsys, dir)
@@ -70,6 +70,10 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string)
 		return nil, err
 	}
 	res, err := p.Up(ctx)
+	var pe *goose.PartialError
+	if errors.As(err, &pe) {
+		res = pe.Applied
+	}
 	names := make([]string, 0, len(res))
 	for _, r := range res {
 		if r.Error == nil {

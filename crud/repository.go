@@ -56,12 +56,6 @@ type Store[T any] interface {
 	Restore(ctx context.Context, id any) error
 }
 
-var _ Store[struct {
-	ID int64 `db:"id"`
-}] = (*Repository[struct {
-	ID int64 `db:"id"`
-}])(nil)
-
 // Config configures a [Repository]. Only Table is required; every other
 // zero value means the default.
 type Config struct {
@@ -124,7 +118,7 @@ type model struct {
 	deletedAt *field
 	version   *field
 	readOnly  map[string]bool
-	cursorKey []byte
+	signer    *signer
 	maxLimit  int
 	now       func() time.Time
 
@@ -182,17 +176,19 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 		return nil, err
 	}
 	m := &model{d: d, table: quoteIdent(cfg.Table), si: si, readOnly: map[string]bool{},
-		cursorKey: cfg.CursorKey, maxLimit: cfg.MaxLimit, now: cfg.Now}
+		maxLimit: cfg.MaxLimit, now: cfg.Now}
 	if m.maxLimit <= 0 {
 		m.maxLimit = 100
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
-	if len(m.cursorKey) == 0 {
-		m.cursorKey = make([]byte, 32)
-		_, _ = rand.Read(m.cursorKey)
+	key := cfg.CursorKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
 	}
+	m.signer = newSigner(key)
 	col := func(name, def string) *field {
 		if name == "-" {
 			return nil

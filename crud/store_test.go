@@ -46,6 +46,11 @@ func fixtureRepo(tb testing.TB, db *sqlx.DB) *crud.Repository[crudtest.Fixture] 
 	return r
 }
 
+var (
+	_ crud.Store[crudtest.Fixture] = (*crud.Repository[crudtest.Fixture])(nil)
+	_ crud.Store[crudtest.Fixture] = (*crudtest.MemStore[crudtest.Fixture])(nil)
+)
+
 var dialects = []crud.Dialect{crud.Postgres, crud.SQLite}
 
 func TestStoreConformance(t *testing.T) {
