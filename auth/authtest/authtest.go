@@ -8,6 +8,7 @@
 package authtest
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"sync"
@@ -50,6 +51,26 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// NewKeys returns a fresh key set for tests: an Ed25519 key with kid
+// "test-ed25519" that signs, and an HS256 key with kid "test-hs256" that
+// also verifies. Pass it as TokensConfig.Keys.
+func NewKeys(tb testing.TB) []auth.Key {
+	tb.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatalf("authtest: NewKeys: %v", err)
+	}
+	ed, err := auth.NewEd25519Key("test-ed25519", priv)
+	if err != nil {
+		tb.Fatalf("authtest: NewKeys: %v", err)
+	}
+	hs, err := auth.NewHMACKey("test-hs256", []byte(Secret))
+	if err != nil {
+		tb.Fatalf("authtest: NewKeys: %v", err)
+	}
+	return []auth.Key{ed, hs}
 }
 
 // NewStore returns an empty memory revocation store.

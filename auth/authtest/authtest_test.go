@@ -41,3 +41,10 @@ func TestMintAndMiddleware(t *testing.T) {
 		t.Errorf("after an hour: %v; want ErrTokenExpired", err)
 	}
 }
+
+func TestNewKeys(t *testing.T) {
+	tokens := authtest.NewTokens(t, auth.TokensConfig{Keys: authtest.NewKeys(t)})
+	if _, err := tokens.Verify(t.Context(), authtest.AccessToken(t, tokens, "u1")); err != nil {
+		t.Errorf("Verify(EdDSA token) = %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"github.com/labstack/echo/v4"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -49,4 +51,18 @@ func BenchmarkParse(b *testing.B) {
 			}
 		}
 	})
+}
+
+func BenchmarkMiddlewareHit(b *testing.B) {
+	t, tok := benchTokens(b, 1000)
+	mw := JWT(t)
+	e := echo.New()
+	e.GET("/me", func(c echo.Context) error { return c.NoContent(204) }, mw)
+	req := httptest.NewRequest("GET", "/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		e.ServeHTTP(w, req)
+	}
 }
