@@ -129,6 +129,11 @@ func (r Range) Filename() string {
 	return "activity_" + civil(r.Start).Format(DateLayout) + "_" + civil(r.End).Format(DateLayout) + ".xlsx"
 }
 
+// String returns "2026-01-01..2026-01-31".
+func (r Range) String() string {
+	return civil(r.Start).Format(DateLayout) + ".." + civil(r.End).Format(DateLayout)
+}
+
 // civil returns t's calendar date as midnight UTC.
 func civil(t time.Time) time.Time {
 	y, m, d := t.Date()
@@ -186,11 +191,6 @@ func fill(r Range, days []Day) ([]Day, error) {
 		rows[i].Signups, rows[i].Posts = d.Signups, d.Posts
 	}
 	return rows, nil
-}
-
-// String returns "2026-01-01..2026-01-31".
-func (r Range) String() string {
-	return civil(r.Start).Format(DateLayout) + ".." + civil(r.End).Format(DateLayout)
 }
 
 // builder writes cells, keeping the first error so the layout code reads

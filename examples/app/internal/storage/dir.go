@@ -156,7 +156,8 @@ func (d *Dir) Put(ctx context.Context, name, contentType string, r io.Reader) (o
 	return obj, nil
 }
 
-// Open implements [Store].
+// Open implements [Store]. The reader is an *os.File, so it is also an
+// io.ReadSeeker: pass it to http.ServeContent to answer range requests.
 func (d *Dir) Open(ctx context.Context, id string) (io.ReadCloser, Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, Object{}, err
