@@ -1,0 +1,329 @@
+package openapi
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+
+	"github.com/gantry-dev/gantry/server"
+)
+
+// Where a parameter comes from: the value of its tag names it.
+const (
+	inPath   = "path"
+	inQuery  = "query"
+	inHeader = "header"
+)
+
+// param is one path, query or header field of an input struct.
+type param struct {
+	name   string
+	in     string
+	index  []int
+	typ    reflect.Type
+	tag    reflect.StructTag
+	rules  string // validate tag
+	def    []string
+	hasDef bool
+}
+
+// binder fills an input struct from a request: parameters parsed from
+// strings, then validated, then the JSON body through server.Bind.
+type binder struct {
+	params  []param
+	body    []int        // index of the Body field; nil when none
+	bodyTyp reflect.Type // Body's type, pointer stripped
+	bodyOpt bool         // Body is a pointer: the body may be absent
+	v       *validator.Validate
+}
+
+func newBinder(t reflect.Type, v *validator.Validate) (*binder, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("input type %s is not a struct", t)
+	}
+	b := &binder{v: v}
+	if err := b.collect(t, nil); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range b.params {
+		key := p.in + ":" + strings.ToLower(p.name)
+		if seen[key] {
+			return nil, fmt.Errorf("input type %s: %s parameter %q declared twice", t, p.in, p.name)
+		}
+		seen[key] = true
+	}
+	return b, nil
+}
+
+func (b *binder) collect(t reflect.Type, index []int) error {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		idx := append(append([]int(nil), index...), i)
+		var in, name string
+		for _, where := range []string{inPath, inQuery, inHeader} {
+			if n, ok := sf.Tag.Lookup(where); ok {
+				if in != "" {
+					return fmt.Errorf("input field %s has both %s and %s tags", sf.Name, in, where)
+				}
+				in, name = where, strings.TrimSpace(strings.Split(n, ",")[0])
+			}
+		}
+		switch {
+		case in != "":
+			if !sf.IsExported() {
+				return fmt.Errorf("input field %s is not exported", sf.Name)
+			}
+			if name == "" || name == "-" {
+				return fmt.Errorf("input field %s: empty %s parameter name", sf.Name, in)
+			}
+			if !parsable(sf.Type, in != inPath) {
+				return fmt.Errorf("input field %s: %s parameters cannot be of type %s", sf.Name, in, sf.Type)
+			}
+			p := param{name: name, in: in, index: idx, typ: sf.Type, tag: sf.Tag, rules: sf.Tag.Get("validate")}
+			if d, ok := sf.Tag.Lookup("default"); ok {
+				p.def, p.hasDef = []string{d}, true
+				if isSlice(sf.Type) {
+					p.def = strings.Split(d, ",")
+				}
+				if err := parseInto(reflect.New(sf.Type).Elem(), p.def); err != nil {
+					return fmt.Errorf("input field %s: default %q is not %s", sf.Name, d, describe(elemType(sf.Type)))
+				}
+			}
+			b.params = append(b.params, p)
+		case sf.Name == "Body":
+			if b.body != nil {
+				return errors.New("input has two Body fields")
+			}
+			b.body, b.bodyTyp = idx, sf.Type
+			if sf.Type.Kind() == reflect.Pointer {
+				b.bodyTyp, b.bodyOpt = sf.Type.Elem(), true
+			}
+		case sf.Anonymous && sf.Type.Kind() == reflect.Struct:
+			if err := b.collect(sf.Type, idx); err != nil {
+				return err
+			}
+		case sf.IsExported():
+			return fmt.Errorf("input field %s has no path, query or header tag and is not the Body field", sf.Name)
+		}
+	}
+	return nil
+}
+
+func isSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && !reflect.PointerTo(t).Implements(textUnmarshal)
+}
+
+// elemType strips pointers and one slice level.
+func elemType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if isSlice(t) {
+		t = t.Elem()
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// parsable reports whether a parameter can be of type t: a scalar, a type
+// with UnmarshalText (time.Time, uuid.UUID), a pointer to one, or (when
+// lists are allowed) a slice of them.
+func parsable(t reflect.Type, lists bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshal) {
+		return true
+	}
+	if t.Kind() == reflect.Slice {
+		return lists && parsable(t.Elem(), false)
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// parseInto sets v (of a parsable type) from raw values: the first for a
+// scalar, each for a slice.
+func parseInto(v reflect.Value, raw []string) error {
+	if v.Kind() == reflect.Pointer {
+		p := reflect.New(v.Type().Elem())
+		if err := parseInto(p.Elem(), raw); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	}
+	if isSlice(v.Type()) {
+		s := reflect.MakeSlice(v.Type(), len(raw), len(raw))
+		for i, r := range raw {
+			if err := parseInto(s.Index(i), []string{r}); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	}
+	return parseScalar(v, raw[0])
+}
+
+func parseScalar(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("unsupported kind %s", v.Kind())
+	}
+	return nil
+}
+
+// raw returns the values a request carries for p; none when it is absent.
+// An empty value counts as absent except for strings.
+func (p *param) raw(c echo.Context) []string {
+	var vals []string
+	switch p.in {
+	case inPath:
+		s := c.Param(p.name)
+		if c.Request().URL.RawPath != "" { // echo routed on the escaped path
+			if u, err := url.PathUnescape(s); err == nil {
+				s = u
+			}
+		}
+		vals = []string{s}
+	case inQuery:
+		vals = c.QueryParams()[p.name]
+	case inHeader:
+		vals = c.Request().Header.Values(p.name)
+	}
+	if elemType(p.typ).Kind() != reflect.String {
+		kept := vals[:0:0]
+		for _, s := range vals {
+			if s != "" {
+				kept = append(kept, s)
+			}
+		}
+		vals = kept
+	}
+	return vals
+}
+
+// bind fills in (a pointer to the input struct) from c. Parameters that do
+// not parse answer 400 naming each one; validation failures of parameters
+// and body answer one 422 with a detail per field; the body's own failures
+// (415, 400, 413) are server.Bind's.
+func (b *binder) bind(c echo.Context, in reflect.Value) error {
+	in = in.Elem()
+	var bad []server.FieldError
+	var msgs []string
+	for i := range b.params {
+		p := &b.params[i]
+		raw := p.raw(c)
+		if len(raw) == 0 {
+			if !p.hasDef {
+				continue
+			}
+			raw = p.def
+		}
+		f := in.FieldByIndex(p.index)
+		if err := parseInto(f, raw); err != nil {
+			f.SetZero()
+			want := describe(elemType(p.typ))
+			if isSlice(p.typ) {
+				want = "a list of " + strings.TrimPrefix(strings.TrimPrefix(want, "a "), "an ") + " values"
+			}
+			bad = append(bad, server.FieldError{Field: p.name, Rule: "type", Message: "must be " + want})
+			msgs = append(msgs, fmt.Sprintf("%s parameter %q must be %s", p.in, p.name, want))
+		}
+	}
+	if len(bad) > 0 {
+		return &server.Error{Status: http.StatusBadRequest, Type: "invalid_parameter",
+			Message: strings.Join(msgs, "; "), Details: bad}
+	}
+	var invalid []server.FieldError
+	for i := range b.params {
+		p := &b.params[i]
+		if p.rules == "" {
+			continue
+		}
+		err := b.v.Var(in.FieldByIndex(p.index).Interface(), p.rules)
+		var verrs validator.ValidationErrors
+		if errors.As(err, &verrs) {
+			details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
+			for _, d := range details {
+				d.Field = p.name
+				invalid = append(invalid, d)
+			}
+		} else if err != nil {
+			return fmt.Errorf("openapi: validate %s parameter %q: %w", p.in, p.name, err)
+		}
+	}
+	if b.body != nil {
+		req := c.Request()
+		absent := req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0)
+		if !(b.bodyOpt && absent) {
+			dst := reflect.New(b.bodyTyp)
+			if err := server.Bind(c, dst.Interface()); err != nil {
+				var se *server.Error
+				if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity {
+					return err
+				}
+				details, _ := se.Details.([]server.FieldError)
+				invalid = append(invalid, details...)
+			}
+			f := in.FieldByIndex(b.body)
+			if b.bodyOpt {
+				f.Set(dst)
+			} else {
+				f.Set(dst.Elem())
+			}
+		}
+	}
+	if len(invalid) > 0 {
+		return &server.Error{Status: http.StatusUnprocessableEntity, Type: "validation_error",
+			Message: "request validation failed", Details: invalid}
+	}
+	return nil
+}
