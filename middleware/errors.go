@@ -32,7 +32,10 @@ var (
 
 // Error is an error with an HTTP status, in the shape the server's error
 // envelope reads: it implements HTTPStatus, ErrorType, ErrorDetails and
-// PublicMessage. Err is the sentinel (or cause) it wraps.
+// PublicMessage. Err is the sentinel (or cause) it wraps. echo's own
+// DefaultHTTPErrorHandler does not read these methods (it answers 500 to
+// any error that is not an *echo.HTTPError): use the middlewares with the
+// server package's handler, or one that reads HTTPStatus.
 type Error struct {
 	Status  int    // HTTP status
 	Type    string // envelope type, e.g. "invalid_host"; empty lets the server derive it from Status

@@ -10,9 +10,9 @@ import (
 
 // SecureConfig configures the security-headers middleware. The zero value
 // sends modern defaults: X-Content-Type-Options: nosniff, X-Frame-Options:
-// DENY, Referrer-Policy: strict-origin-when-cross-origin,
-// Cross-Origin-Opener-Policy: same-origin; no HSTS and no CSP. The obsolete
-// X-XSS-Protection is never sent.
+// DENY, Referrer-Policy: strict-origin-when-cross-origin; no HSTS, no CSP
+// and no COOP (an API seldom needs them, and every header costs ~0.2 µs on
+// the wire). The obsolete X-XSS-Protection is never sent.
 //
 // It is written here rather than configured from echo's Secure because
 // echo's sets each header with Header().Set on every request (one
@@ -38,7 +38,7 @@ type SecureConfig struct {
 	ReferrerPolicy string
 	// ContentSecurityPolicy is sent when set (APIs seldom need it).
 	ContentSecurityPolicy string
-	// CrossOriginOpenerPolicy default "same-origin"; "-" omits it.
+	// CrossOriginOpenerPolicy is sent when set (e.g. "same-origin").
 	CrossOriginOpenerPolicy string
 	// DisableNosniff omits X-Content-Type-Options: nosniff.
 	DisableNosniff bool
@@ -95,8 +95,8 @@ func (cfg SecureConfig) headers() *headerSet {
 	if v := orDefault(cfg.ReferrerPolicy, "strict-origin-when-cross-origin"); v != "-" {
 		hs.add("Referrer-Policy", v)
 	}
-	if v := orDefault(cfg.CrossOriginOpenerPolicy, "same-origin"); v != "-" {
-		hs.add("Cross-Origin-Opener-Policy", v)
+	if cfg.CrossOriginOpenerPolicy != "" {
+		hs.add("Cross-Origin-Opener-Policy", cfg.CrossOriginOpenerPolicy)
 	}
 	if cfg.ContentSecurityPolicy != "" {
 		hs.add("Content-Security-Policy", cfg.ContentSecurityPolicy)

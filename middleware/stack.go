@@ -149,7 +149,7 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		return nil, fmt.Errorf("%w: Stack: negative Timeout", ErrInvalidConfig)
 	}
 	s.timeout = cfg.Timeout
-	for i := range s.vary {
+	for i := range s.vary { // one header line, e.g. "Vary: Origin, Accept-Encoding"
 		var v []string
 		if i&1 != 0 {
 			v = append(v, echo.HeaderOrigin)
@@ -157,7 +157,9 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		if i&2 != 0 {
 			v = append(v, echo.HeaderAcceptEncoding)
 		}
-		s.vary[i] = v[:len(v):len(v)]
+		if len(v) > 0 {
+			s.vary[i] = []string{strings.Join(v, ", ")}[:1:1]
+		}
 	}
 	return s, nil
 }

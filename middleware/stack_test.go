@@ -69,7 +69,7 @@ func baseSettings() config.Settings {
 		AllowedHosts:         []string{"api.example.com", "*.example.org"},
 		CORSOrigins:          []string{"https://app.example.com"},
 		CORSAllowCredentials: true,
-		RateLimitRequests:    1000,
+		RateLimitRequests:    100_000,
 		RateLimitWindow:      time.Minute,
 		MaxBodySize:          1 << 20,
 		RequestTimeout:       200 * time.Millisecond,

@@ -256,6 +256,43 @@ func inProcess(rounds int, slice time.Duration, tokens *auth.Tokens, gantryToken
 	fmt.Printf("gantry overhead above bare: %.0f ns, %.1f allocs\n\n", median(g.ns)-median(base.ns), median(g.al)-median(base.al))
 }
 
+// pieces compares, one e.Use layer each over bare echo, the echo
+// middlewares Gantry writes its own fast path for with Gantry's piece.
+func pieces(rounds int, slice time.Duration) {
+	fmt.Println("## Per piece, one e.Use layer over bare echo (cost above bare)")
+	one := func(mw echo.MiddlewareFunc) op {
+		e := newEcho()
+		e.Use(mw)
+		e.GET("/hello", hello)
+		return serveOp(e, "")
+	}
+	gen := middleware.NewRequestIDGenerator()
+	vs := []*variant{
+		{name: "bare echo", f: serveOp(bare(), "")},
+		{name: "echo ContextTimeout", f: one(emw.ContextTimeout(30 * time.Second))},
+		{name: "gantry TimeoutConfig", f: one(must(middleware.TimeoutConfig{Timeout: 30 * time.Second}.ToMiddleware()))},
+		{name: "echo Secure (defaults)", f: one(emw.Secure())},
+		{name: "gantry SecureConfig (prod)", f: one(must(middleware.DefaultSecureConfig(true).ToMiddleware()))},
+		{name: "echo RequestID (default gen)", f: one(emw.RequestID())},
+		{name: "echo RequestID + gantry gen", f: one(emw.RequestIDWithConfig(emw.RequestIDConfig{Generator: gen}))},
+	}
+	for range rounds {
+		for _, v := range vs {
+			ns, al := measure(v.f, slice)
+			v.ns, v.al = append(v.ns, ns), append(v.al, al)
+		}
+	}
+	base := vs[0]
+	for _, v := range vs[1:] {
+		var d []float64
+		for i := range v.ns {
+			d = append(d, v.ns[i]-base.ns[i])
+		}
+		fmt.Printf("%-32s %+8.0f ns %+6.1f allocs\n", v.name, median(d), median(v.al)-median(base.al))
+	}
+	fmt.Println()
+}
+
 func pass(ok bool) string {
 	if ok {
 		return "MET"
@@ -375,7 +412,8 @@ func network(rounds int, d time.Duration) {
 		for _, c := range cs {
 			c.rps = append(c.rps, runWrk(c.addr, d))
 		}
-		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
+		fmt.Fprintf(os.Stderr, "  round %d/%d: bare %.0f, gantry %.0f (%.2f×), typical %.0f (%.2f×)\n", r+1, rounds,
+			cs[0].rps[r], cs[1].rps[r], cs[1].rps[r]/cs[0].rps[r], cs[2].rps[r], cs[2].rps[r]/cs[0].rps[r])
 	}
 	ratio := func(a, b *child) float64 {
 		var rs []float64
@@ -515,7 +553,7 @@ func main() {
 	slice := flag.Duration("slice", 250*time.Millisecond, "in-process slice per variant and round")
 	withWrk := flag.Bool("wrk", false, "also measure req/s over loopback with wrk")
 	wrkDur := flag.Duration("wrk-window", 3*time.Second, "wrk window per server and round")
-	only := flag.String("only", "", "run one part: inproc, wrk, redis, memory")
+	only := flag.String("only", "", "run one part: inproc, pieces, wrk, redis, memory")
 	flag.Parse()
 	if *serve != "" {
 		serveChild(*serve)
@@ -532,6 +570,9 @@ func main() {
 	run := func(part string) bool { return *only == "" || *only == part }
 	if run("inproc") {
 		inProcess(*rounds, *slice, tokens, pair.AccessToken)
+	}
+	if run("pieces") {
+		pieces(*rounds, *slice/2)
 	}
 	if (*withWrk && *only == "") || *only == "wrk" {
 		network(max(*rounds/2, 3), *wrkDur)
