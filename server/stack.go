@@ -50,7 +50,7 @@ type MiddlewareConfig struct {
 //     and Prometheus metrics (route template labels): they see the final
 //     status, errors included, because the stack renders errors itself
 //  3. recover: a panic becomes a 500 envelope, logged with the stack and request id
-//  4. security headers (nosniff, frame DENY, referrer policy, COOP; HSTS in production)
+//  4. security headers (nosniff, frame DENY, referrer policy; HSTS in production)
 //  5. trusted hosts (Settings.AllowedHosts; health paths exempt so probes
 //     by pod IP work): 400 invalid_host
 //  6. CORS (echo's; Settings.CORSOrigins, CORSAllowCredentials): only
