@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -384,11 +385,22 @@ func TestStackMetrics(t *testing.T) {
 
 func TestStackMetricsOwnListener(t *testing.T) {
 	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
 	st := baseSettings()
-	st.MetricsAddr = "127.0.0.1:0"
+	st.MetricsAddr = addr
 	base, _, _ := gantry(t, st, server.MiddlewareConfig{})
 	if res, _ := get(t, base+"/metrics", okHost); res.StatusCode != 404 {
 		t.Errorf("/metrics on the app listener = %d; want 404 when MetricsAddr is set", res.StatusCode)
+	}
+	get(t, base+"/items/1", okHost)
+	res, body := get(t, "http://"+addr+"/metrics", nil)
+	if res.StatusCode != 200 || !strings.Contains(string(body), `route="/items/:id"`) {
+		t.Errorf("/metrics on %s = %d; want 200 with the app's series", addr, res.StatusCode)
 	}
 	st.PrometheusEnabled = false
 	st.MetricsAddr = ""

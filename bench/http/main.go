@@ -86,13 +86,19 @@ func bare() *echo.Echo {
 
 // gantryStack is the server package's default stack for production
 // settings with every piece on (memory rate limiter, no auth).
-func gantryStack(withAuth *auth.Tokens) *echo.Echo {
+func gantryStack(withAuth *auth.Tokens) *echo.Echo { return gantryStackLog(withAuth, true) }
+
+func gantryStackLog(withAuth *auth.Tokens, accessLog bool) *echo.Echo {
 	e := newEcho()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	var al *middleware.AccessLogConfig
+	if accessLog {
+		al = &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/health", "/metrics"}}
+	}
 	m := must(middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry()}))
 	s := must(middleware.NewStack(middleware.StackConfig{
 		Logger:       log,
-		AccessLog:    &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/health", "/metrics"}},
+		AccessLog:    al,
 		Metrics:      m,
 		Secure:       new(middleware.DefaultSecureConfig(true)),
 		TrustedHosts: &middleware.TrustedHostsConfig{AllowedHosts: []string{host, "localhost", "api.example.com"}},
@@ -275,6 +281,8 @@ func pieces(rounds int, slice time.Duration) {
 		{name: "gantry SecureConfig (prod)", f: one(must(middleware.DefaultSecureConfig(true).ToMiddleware()))},
 		{name: "echo RequestID (default gen)", f: one(emw.RequestID())},
 		{name: "echo RequestID + gantry gen", f: one(emw.RequestIDWithConfig(emw.RequestIDConfig{Generator: gen}))},
+		{name: "gantry stack, all pieces", f: serveOp(gantryStack(nil), "")},
+		{name: "gantry stack without access log", f: serveOp(gantryStackLog(nil, false), "")},
 	}
 	for range rounds {
 		for _, v := range vs {
