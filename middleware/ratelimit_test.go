@@ -461,7 +461,7 @@ func TestRedisUnavailablePolicy(t *testing.T) {
 					if res.StatusCode != policy.status {
 						t.Fatalf("status = %d %s; want %d", res.StatusCode, body, policy.status)
 					}
-					if took > timeout+250*time.Millisecond {
+					if took > timeout+500*time.Millisecond { // slack for -race on a loaded CI box
 						t.Errorf("answered in %s; want within the %s timeout (+slack)", took, timeout)
 					}
 					if policy.status == 503 && !containsAll(string(body), "503", "rate limiter unavailable") {
