@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -111,7 +112,7 @@ func New(e *echo.Echo, prefix string, cfg Config) (*API, error) {
 
 // ErrInvalidConfig is returned by [New] and [DocsConfig.Mount] for a
 // configuration they cannot use.
-var ErrInvalidConfig = fmt.Errorf("openapi: invalid config")
+var ErrInvalidConfig = errors.New("openapi: invalid config")
 
 // Prefix returns the path prefix the API was created with.
 func (a *API) Prefix() string { return a.spec.prefix }
