@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"hash"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,38 +44,62 @@ func (s *signer) mac(body []byte, dst []byte) []byte {
 	return dst
 }
 
-// appendJSON appends v as JSON, without reflection for the common kinds.
-func appendJSON(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int32:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case time.Time:
-		b = append(b, '"')
-		b = x.AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"'), nil
+// bufs recycles cursor bodies.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
 	}
-	j, err := json.Marshal(v)
+	return append(b, '"')
+}
+
+// appendField appends the value of a sort-key field as JSON, without
+// boxing for the common kinds.
+func appendField(b []byte, f *field, fv reflect.Value) ([]byte, error) {
+	switch {
+	case f.base == timeType:
+		t := fv.Interface().(time.Time).UTC().Truncate(time.Microsecond)
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), nil
+	case fv.CanInt():
+		return strconv.AppendInt(b, fv.Int(), 10), nil
+	case fv.CanUint():
+		return strconv.AppendUint(b, fv.Uint(), 10), nil
+	case fv.Kind() == reflect.Bool:
+		return strconv.AppendBool(b, fv.Bool()), nil
+	case fv.Kind() == reflect.String && f.kind == kindString:
+		return appendJSONString(b, fv.String()), nil
+	}
+	j, err := json.Marshal(fv.Interface())
 	return append(b, j...), err
 }
 
-// sign returns the cursor of the values under the sort signature.
-func (s *signer) sign(sortSig string, values []any) (string, error) {
-	body := make([]byte, 0, 64+len(sortSig))
-	body = append(body, `{"s":`...)
-	body = strconv.AppendQuote(body, sortSig) // sort signatures are plain identifiers
-	body = append(body, `,"v":[`...)
-	for i, v := range values {
+// sign returns the cursor after row under the plan's sort.
+func (s *signer) sign(p *plan, row reflect.Value) (string, error) {
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	body := append((*bp)[:0], `{"s":"`...)
+	body = p.appendSignature(body)
+	body = append(body, `","v":[`...)
+	for i, k := range p.sort {
 		if i > 0 {
 			body = append(body, ',')
 		}
 		var err error
-		if body, err = appendJSON(body, v); err != nil {
+		if body, err = appendField(body, k.f, row.FieldByIndex(k.f.index)); err != nil {
 			return "", err
 		}
 	}
@@ -82,11 +107,18 @@ func (s *signer) sign(sortSig string, values []any) (string, error) {
 	var macBuf [sha256.Size]byte
 	mac := s.mac(body, macBuf[:0])
 	enc := base64.RawURLEncoding
-	out := make([]byte, 0, enc.EncodedLen(len(body))+1+enc.EncodedLen(len(mac)))
-	out = enc.AppendEncode(out, body)
-	out = append(out, '.')
-	out = enc.AppendEncode(out, mac)
-	return string(out), nil
+	var out strings.Builder
+	out.Grow(enc.EncodedLen(len(body)) + 1 + enc.EncodedLen(len(mac)))
+	var chunk [255]byte // a multiple of 3 bytes encodes without padding
+	for rest := body; len(rest) > 0; {
+		n := min(len(rest), 189)
+		out.Write(enc.AppendEncode(chunk[:0], rest[:n]))
+		rest = rest[n:]
+	}
+	out.WriteByte('.')
+	out.Write(enc.AppendEncode(chunk[:0], mac))
+	*bp = body
+	return out.String(), nil
 }
 
 // open verifies a cursor and returns its raw values; any tampering,

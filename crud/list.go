@@ -123,18 +123,19 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 
 // signature is the sort as written in a query string, id tiebreaker
 // included: the part of a query a cursor is bound to.
-func (p *plan) signature() string {
-	var b strings.Builder
+func (p *plan) signature() string { return string(p.appendSignature(nil)) }
+
+func (p *plan) appendSignature(b []byte) []byte {
 	for i, k := range p.sort {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		if k.desc {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
-		b.WriteString(k.f.column)
+		b = append(b, k.f.column...)
 	}
-	return b.String()
+	return b
 }
 
 func hasDup(ss []planSort, col string) bool {
@@ -376,11 +377,7 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 
 // cursorFor signs the sort-key values of the row v.
 func (m *model) cursorFor(p *plan, v reflect.Value) (string, error) {
-	vals := make([]any, len(p.sort))
-	for i, k := range p.sort {
-		vals[i] = normalize(v.FieldByIndex(k.f.index).Interface())
-	}
-	c, err := m.signer.sign(p.signature(), vals)
+	c, err := m.signer.sign(p, v)
 	if err != nil {
 		return "", fmt.Errorf("crud: cursor: %w", err)
 	}

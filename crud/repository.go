@@ -391,23 +391,29 @@ func setTime(fv reflect.Value, t time.Time) {
 		fv.Set(reflect.ValueOf(&t))
 		return
 	}
-	fv.Set(reflect.ValueOf(t))
+	*fv.Addr().Interface().(*time.Time) = t
 }
 
-// appendArgs appends the bound values of v's fields, normalizing times.
+// appendArgs appends the bound values of v's fields, normalizing times to
+// UTC and microseconds in place.
 func (m *model) appendArgs(args []any, v reflect.Value, fields []int) []any {
 	for _, fi := range fields {
 		f := &m.si.fields[fi]
 		fv := v.FieldByIndex(f.index)
-		if f.kind == kindTime {
+		if f.kind == kindTime && f.base == timeType {
+			var tp *time.Time
 			if f.nullable {
-				if !fv.IsNil() {
-					t := fv.Elem().Interface().(time.Time).UTC().Truncate(time.Microsecond)
-					fv.Elem().Set(reflect.ValueOf(t))
-				}
+				tp = fv.Interface().(*time.Time)
 			} else {
-				fv.Set(reflect.ValueOf(fv.Interface().(time.Time).UTC().Truncate(time.Microsecond)))
+				tp = fv.Addr().Interface().(*time.Time)
 			}
+			if tp == nil {
+				args = append(args, nil)
+				continue
+			}
+			*tp = tp.UTC().Truncate(time.Microsecond)
+			args = append(args, *tp)
+			continue
 		}
 		args = append(args, fv.Interface())
 	}

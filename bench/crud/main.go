@@ -3,9 +3,9 @@
 // Create (INSERT ... RETURNING id), List of 20 rows, and CreateMany of 1,000
 // rows against 1,000 single Creates.
 //
-// Each figure interleaves short slices of the peer and of ours (A B B A ...)
-// and reports the median of the ratios between neighbours, since this
-// machine's speed drifts. Run it with `cd bench && go run ./crud`; it uses
+// Each figure interleaves short slices of the peer and of ours in quads
+// (A B B A, B A A B, ...) and reports the median of the quads' ratios, since
+// this machine's speed drifts; allocations are per operation, whole process. Run it with `cd bench && go run ./crud`; it uses
 // TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and
 // works in a schema of its own, dropped at the end.
 package main
@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,16 +70,28 @@ const (
 )
 
 var (
-	slice   = flag.Duration("slice", 500*time.Millisecond, "length of one measurement slice")
-	pairs   = flag.Int("pairs", 10, "A/B slice pairs per figure")
+	slice   = flag.Duration("slice", 250*time.Millisecond, "length of one measurement slice")
+	quads   = flag.Int("quads", 10, "ABBA slice quads per figure")
 	workers = flag.Int("workers", 16, "concurrent goroutines")
 	pool    = flag.Int("pool", 10, "connection pool size")
+	profile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	aa      = flag.Bool("aa", false, "calibrate: measure the peer against itself")
 	only    = flag.String("only", "", "run only this figure (Get, Create, List(20), CreateMany)")
 )
 
 func main() {
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/crud:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background()); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench/crud:", err)
 		os.Exit(1)
 	}
@@ -131,9 +144,9 @@ func run(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, "ANALYZE posts"); err != nil {
 		return err
 	}
-	fmt.Printf("crud.Repository vs hand-written sqlx, pgx stdlib, PostgreSQL, %d goroutines, pool %d, %d×2 slices of %v, %d CPUs\n",
-		*workers, *pool, *pairs, *slice, runtime.NumCPU())
-	fmt.Printf("%-10s %12s %12s %8s %10s %10s\n", "op", "sqlx/s", "crud/s", "ratio", "sqlx allocs", "crud allocs")
+	fmt.Printf("crud.Repository vs hand-written sqlx, pgx stdlib, PostgreSQL, %d goroutines, pool %d, %d ABBA quads of %v slices, %d CPUs\n",
+		*workers, *pool, *quads, *slice, runtime.NumCPU())
+	fmt.Printf("%-10s %12s %12s %8s %14s %14s\n", "op", "sqlx/s", "crud/s", "ratio", "sqlx allocs/B", "crud allocs/B")
 
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	ops := []struct {
@@ -186,7 +199,11 @@ func run(ctx context.Context) error {
 		if *only != "" && *only != op.name {
 			continue
 		}
-		if err := compare(ctx, op.name, op.peer, op.ours); err != nil {
+		ours := op.ours
+		if *aa {
+			ours = op.peer
+		}
+		if err := compare(ctx, op.name, op.peer, ours); err != nil {
 			return fmt.Errorf("%s: %w", op.name, err)
 		}
 	}
@@ -199,6 +216,7 @@ func run(ctx context.Context) error {
 type sample struct {
 	rate   float64 // ops per second
 	allocs float64 // per op, whole process
+	bytes  float64 // per op, whole process
 }
 
 // measure runs fn on the workers for one slice.
@@ -228,7 +246,7 @@ func measure(ctx context.Context, fn func(context.Context, *rand.Rand) error) (s
 	took := time.Since(start)
 	runtime.ReadMemStats(&ms1)
 	k := float64(n.Load())
-	return sample{rate: k / took.Seconds(), allocs: float64(ms1.Mallocs-ms0.Mallocs) / k}, firstErr
+	return sample{rate: k / took.Seconds(), allocs: float64(ms1.Mallocs-ms0.Mallocs) / k, bytes: float64(ms1.TotalAlloc-ms0.TotalAlloc) / k}, firstErr
 }
 
 func median(xs []float64) float64 {
@@ -240,34 +258,44 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// compare interleaves peer and ours (A B, then B A, ...) and prints the
-// medians and the median ratio of neighbouring slices.
+// compare interleaves peer (A) and ours (B) in quads A B B A, then
+// B A A B, ...: the ratio of each quad's sums cancels a linear drift of the
+// machine's speed. It prints the medians and the median ratio.
 func compare(ctx context.Context, name string, peer, ours func(context.Context, *rand.Rand) error) error {
 	if _, err := measure(ctx, peer); err != nil { // warm-up
 		return err
 	}
-	var ratios, pr, or, pa, oa []float64
-	for i := range *pairs {
-		first, second := peer, ours
-		if i%2 == 1 {
-			first, second = ours, peer
-		}
-		a, err := measure(ctx, first)
-		if err != nil {
-			return err
-		}
-		b, err := measure(ctx, second)
-		if err != nil {
-			return err
-		}
-		if i%2 == 1 {
-			a, b = b, a
-		}
-		pr, or = append(pr, a.rate), append(or, b.rate)
-		pa, oa = append(pa, a.allocs), append(oa, b.allocs)
-		ratios = append(ratios, b.rate/a.rate)
+	if _, err := measure(ctx, ours); err != nil {
+		return err
 	}
-	fmt.Printf("%-10s %12.0f %12.0f %7.2fx %10.0f %10.0f\n", name, median(pr), median(or), median(ratios), median(pa), median(oa))
+	var ratios, pr, or, pa, oa, pb, ob []float64
+	for i := range *quads {
+		order := []bool{false, true, true, false} // true: ours
+		if i%2 == 1 {
+			order = []bool{true, false, false, true}
+		}
+		var sumP, sumO float64
+		for _, isOurs := range order {
+			fn := peer
+			if isOurs {
+				fn = ours
+			}
+			smp, err := measure(ctx, fn)
+			if err != nil {
+				return err
+			}
+			if isOurs {
+				sumO += smp.rate
+				or, oa, ob = append(or, smp.rate), append(oa, smp.allocs), append(ob, smp.bytes)
+			} else {
+				sumP += smp.rate
+				pr, pa, pb = append(pr, smp.rate), append(pa, smp.allocs), append(pb, smp.bytes)
+			}
+		}
+		ratios = append(ratios, sumO/sumP)
+	}
+	fmt.Printf("%-10s %12.0f %12.0f %7.2fx %7.0f/%-6.0f %7.0f/%-6.0f\n", name, median(pr), median(or), median(ratios),
+		median(pa), median(pb), median(oa), median(ob))
 	return nil
 }
 
