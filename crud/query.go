@@ -164,7 +164,8 @@ type QuerySpec struct {
 	// DefaultLimit is the page size when limit is absent (default 20).
 	DefaultLimit int
 	// MaxLimit is the largest limit accepted (default 100); a larger limit
-	// is refused with 400, not clamped.
+	// is refused with 400, not clamped. Raise the store's Config.MaxLimit
+	// too when raising it above 100.
 	MaxLimit int
 	// MaxOffset is the largest offset accepted (default 10,000); deeper
 	// pages must use the cursor.

@@ -1,0 +1,19 @@
+// Package crudtest holds test doubles for package crud, as net/http/httptest
+// does for net/http.
+//
+// # Memory store
+//
+// [MemStore] is an in-memory [crud.Store] with the same semantics as
+// [crud.Repository]: validation, errors, soft delete, versions, sort order
+// and signed cursors. Handler tests use it where no database is wanted.
+//
+// # Conformance suite
+//
+// [RunStoreTests] checks that a store behaves as crud.Store promises; crud's
+// own tests run it against PostgreSQL, SQLite and [MemStore]. A store of
+// your own (a caching wrapper, another database) can run it too: create the
+// table with [FixtureSchema] and configure the store with
+// [FixtureConfig].
+//
+// The package imports only crud, the standard library and testing.
+package crudtest
