@@ -104,4 +104,3 @@ func TestUUIDKeys(t *testing.T) {
 		}
 	})
 }
-
