@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -36,7 +37,9 @@ func (j *Job[T]) Progress(ctx context.Context, current, total int64, message str
 	if j.rt == nil || j.rt.progress == nil {
 		return nil
 	}
-	return j.rt.progress(ctx, Progress{Current: current, Total: total, Message: message})
+	p := Progress{Current: current, Total: total, Message: strings.ReplaceAll(message, sep, " ")}
+	j.rt.last = &p
+	return j.rt.progress(ctx, p)
 }
 
 // SetResult stores v (marshalled as JSON) as the job's result. The result is
@@ -56,6 +59,7 @@ func (j *Job[T]) SetResult(v any) error {
 // jobRuntime links a running Job to the runner that started it.
 type jobRuntime struct {
 	progress func(context.Context, Progress) error
+	last     *Progress // last reported progress, kept with the final state
 	result   []byte
 }
 

@@ -78,6 +78,7 @@ type ack struct {
 	due       time.Time
 	errMsg    string
 	result    []byte
+	progress  *Progress
 	attempts  int
 	started   time.Time
 	retention time.Duration

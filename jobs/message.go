@@ -47,7 +47,7 @@ type JobInfo struct {
 	Owner      string          `json:"-"`
 	EnqueuedAt time.Time       `json:"enqueued_at"`
 	ProcessAt  time.Time       `json:"process_at,omitzero"`  // scheduled or retrying: next run
-	StartedAt  time.Time       `json:"started_at,omitzero"`  // last attempt's start, once it finished
+	StartedAt  time.Time       `json:"started_at,omitzero"`  // last attempt's start (memory backend only)
 	FinishedAt time.Time       `json:"finished_at,omitzero"` // succeeded, dead or cancelled
 }
 

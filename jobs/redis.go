@@ -34,8 +34,8 @@ type RedisBackend struct {
 var _ Backend = (*RedisBackend)(nil)
 
 type qkeys struct {
-	base, p, l, ld, s, r, sd, d, ok, ctl, x string
-	fetchKeys                                []string // the 10 fixed keys of fetchScript
+	base, p, l, ld, s, r, sd, d, ok, ctl, x, ix string
+	fetchKeys                                   []string // the 10 fixed keys of fetchScript
 }
 
 // NewRedisBackend returns a backend on rdb. The caller keeps ownership of rdb.
@@ -58,8 +58,8 @@ func (b *RedisBackend) k(queue string) *qkeys {
 	}
 	base := b.prefix + "{q:" + queue + "}:"
 	k := &qkeys{base: base, p: base + "p", l: base + "l", ld: base + "ld", s: base + "s", r: base + "r",
-		sd: base + "sd", d: base + "d", ok: base + "ok", ctl: base + "ctl", x: base + "x"}
-	k.fetchKeys = []string{k.p, k.l, k.ld, k.s, k.r, k.sd, k.d, k.ok, k.ctl, k.x}
+		sd: base + "sd", d: base + "d", ok: base + "ok", ctl: base + "ctl", x: base + "x", ix: base + "ix"}
+	k.fetchKeys = []string{k.p, k.l, k.ld, k.s, k.r, k.sd, k.d, k.ok, k.ctl, k.x, k.ix}
 	v, _ := b.keys.LoadOrStore(queue, k)
 	return v.(*qkeys)
 }
@@ -79,6 +79,8 @@ func (b *RedisBackend) register(ctx context.Context, queue string) error {
 
 const enqueueChunk = 1000
 
+var ackKinds = map[ackKind]string{ackSuccess: "s", ackRetry: "r", ackDead: "d", ackRequeue: "q", ackCancelled: "c"}
+
 func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error {
 	type call struct {
 		keys []string
@@ -95,15 +97,14 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 			}
 			k := b.k(r.queue)
 			n := min(len(reqs), enqueueChunk)
-			c = &call{keys: make([]string, 3, 3+2*n), args: make([]any, 2, 2+7*n)}
-			c.keys[0], c.keys[1], c.keys[2] = k.p, k.s, k.sd
+			c = &call{keys: make([]string, 4, 4+n), args: make([]any, 2, 2+6*n)}
+			c.keys[0], c.keys[1], c.keys[2], c.keys[3] = k.p, k.s, k.sd, k.ix
 			c.args[0] = now.UnixMilli()
 			open[r.queue] = c
 			calls = append(calls, c)
 		}
 		k := b.k(r.queue)
-		jk := k.job(r.msg.ID)
-		gk, garg := jk, int64(0)
+		gk, garg := k.ix, int64(0)
 		switch r.guard {
 		case guardUnique:
 			gk, garg = k.base+"u:"+r.gkey, max(r.gttl.Milliseconds(), 1)
@@ -114,8 +115,8 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 		if !r.due.IsZero() {
 			due = r.due.UnixMilli()
 		}
-		c.keys = append(c.keys, jk, gk)
-		c.args = append(c.args, r.msg.ID, r.raw, due, int(r.guard), garg, r.msg.Kind, r.owner)
+		c.keys = append(c.keys, gk)
+		c.args = append(c.args, r.msg.ID, r.raw, due, int(r.guard), garg, r.msg.Kind+sep+strconv.FormatInt(r.msg.EnqueuedMs, 10)+sep+strings.ReplaceAll(r.owner, sep, " "))
 		c.reqs = append(c.reqs, r)
 	}
 	for _, c := range calls {
@@ -179,7 +180,7 @@ func runPipelined(ctx context.Context, rdb redis.UniversalClient, s *redis.Scrip
 
 func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, error) {
 	k := b.k(f.queue)
-	keys := make([]string, 10, 10+len(f.acks))
+	keys := make([]string, 11, 11+len(f.acks))
 	copy(keys, k.fetchKeys)
 	args := make([]any, 8, 8+10*len(f.acks))
 	maint := "0"
@@ -191,12 +192,19 @@ func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, erro
 	args[4], args[5], args[6], args[7] = maint, f.deadMax, max(f.deadAge.Milliseconds(), 1), len(f.acks)
 	for _, a := range f.acks {
 		keys = append(keys, k.job(a.id))
-		var due int64
-		if !a.due.IsZero() {
-			due = a.due.UnixMilli()
+		args = append(args, a.id, a.token, ackKinds[a.kind], a.attempts)
+		switch a.kind {
+		case ackSuccess:
+			args = append(args, max(a.retention.Milliseconds(), 1), progressField(a.progress), a.result)
+		case ackRetry:
+			args = append(args, a.raw, a.due.UnixMilli(), a.errMsg)
+		case ackDead:
+			args = append(args, a.raw, a.errMsg, progressField(a.progress))
+		case ackRequeue:
+			args = append(args, a.raw)
+		case ackCancelled:
+			args = append(args, max(a.retention.Milliseconds(), 1), progressField(a.progress))
 		}
-		args = append(args, a.id, a.token, string(rune(a.kind)), a.raw, due, a.errMsg, a.result,
-			max(a.retention.Milliseconds(), 1), a.attempts, a.started.UnixMilli())
 	}
 	res, err := fetchScript.Run(ctx, b.rdb, keys, args...).Slice()
 	if err != nil {
@@ -251,6 +259,13 @@ func (b *RedisBackend) heartbeat(ctx context.Context, queue string, refs []lease
 	return strs(res[0]), strs(res[1]), nil
 }
 
+func progressField(p *Progress) string {
+	if p == nil {
+		return sep + sep
+	}
+	return strconv.FormatInt(p.Current, 10) + sep + strconv.FormatInt(p.Total, 10) + sep + p.Message
+}
+
 func strs(v any) []string {
 	xs, _ := v.([]any)
 	out := make([]string, 0, len(xs))
@@ -266,92 +281,137 @@ func (b *RedisBackend) setProgress(ctx context.Context, queue, id string, p Prog
 	return b.rdb.HSet(ctx, b.k(queue).job(id), "pc", p.Current, "pt", p.Total, "pm", p.Message).Err()
 }
 
-// jobReads are the reads that make up one job's info.
-type jobReads struct {
-	queue string
-	h     *redis.MapStringStringCmd
-	ld    *redis.StringCmd
-	sd    *redis.StringCmd
-	s, r  *redis.FloatCmd
-}
-
-func (b *RedisBackend) readJobs(ctx context.Context, queues []string, ids []string) ([]*jobReads, error) {
-	pipe := b.rdb.Pipeline()
-	var reads []*jobReads
-	for i, q := range queues {
-		k := b.k(q)
-		id := ids[i]
-		reads = append(reads, &jobReads{queue: q, h: pipe.HGetAll(ctx, k.job(id)), ld: pipe.HGet(ctx, k.ld, id),
-			sd: pipe.HGet(ctx, k.sd, id), s: pipe.ZScore(ctx, k.s, id), r: pipe.ZScore(ctx, k.r, id)})
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+func (b *RedisBackend) readJobs(ctx context.Context, queues []string, ids []string) ([]*JobInfo, error) {
+	cmds, err := runPipelined(ctx, b.rdb, jobScript, len(ids), func(i int) ([]string, []any) {
+		k := b.k(queues[i])
+		return []string{k.job(ids[i]), k.ix, k.ld, k.s, k.r, k.sd}, []any{ids[i]}
+	})
+	if err != nil {
 		return nil, err
 	}
-	return reads, nil
+	out := make([]*JobInfo, len(ids))
+	for i, cmd := range cmds {
+		res, err := cmd.Slice()
+		if err != nil || len(res) < 2 {
+			continue // redis.Nil: not in this queue
+		}
+		out[i] = parseJob(queues[i], ids[i], res)
+	}
+	return out, nil
 }
 
 func (b *RedisBackend) job(ctx context.Context, queues []string, id string, _ time.Time) (*JobInfo, error) {
-	if len(queues) == 0 {
-		return nil, ErrNotFound
-	}
 	ids := make([]string, len(queues))
 	for i := range ids {
 		ids[i] = id
 	}
-	reads, err := b.readJobs(ctx, queues, ids)
+	infos, err := b.readJobs(ctx, queues, ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, rd := range reads {
-		if info := rd.info(id); info != nil {
+	for _, info := range infos {
+		if info != nil {
 			return info, nil
 		}
 	}
 	return nil, ErrNotFound
 }
 
-// info derives a job's state from its hash and its queue entries.
-func (rd *jobReads) info(id string) *JobInfo {
-	h := rd.h.Val()
-	if len(h) == 0 {
+// parseJob derives a job's info from jobScript's reply.
+func parseJob(queue, id string, res []any) *JobInfo {
+	info := &JobInfo{ID: id, Queue: queue}
+	if res[0] == "f" {
+		rec, _ := res[1].(string)
+		f := strings.SplitN(rec, sep, 11)
+		if len(f) != 11 {
+			return nil
+		}
+		switch f[0] {
+		case "ok":
+			info.State = StateSucceeded
+			if f[10] != "" {
+				info.Result = []byte(f[10])
+			}
+		case "dead":
+			info.State = StateDead
+			if m, err := decodeMessage(f[10]); err == nil {
+				info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
+			}
+		default:
+			info.State = StateCancelled
+		}
+		info.Attempts = int(atoi64(f[1]))
+		info.FinishedAt = msToTime(atoi64(f[2]))
+		info.Kind, info.EnqueuedAt, info.Owner = f[3], msToTime(atoi64(f[4])), f[5]
+		if f[6] != "" {
+			info.Progress = &Progress{Current: atoi64(f[6]), Total: atoi64(f[7]), Message: f[8]}
+		}
+		info.LastError = f[9]
+		return info
+	}
+	if len(res) < 7 {
 		return nil
 	}
-	info := &JobInfo{ID: id, Kind: h["k"], Queue: rd.queue, Owner: h["o"], LastError: h["e"]}
-	info.EnqueuedAt = msToTime(atoi64(h["t"]))
-	info.StartedAt = msToTime(atoi64(h["st"]))
-	info.FinishedAt = msToTime(atoi64(h["f"]))
-	info.Attempts = int(atoi64(h["a"]))
-	if r := h["r"]; r != "" {
-		info.Result = []byte(r)
+	meta, _ := res[1].(string)
+	mf := strings.SplitN(meta, sep, 3)
+	if len(mf) == 3 {
+		info.Kind, info.EnqueuedAt, info.Owner = mf[0], msToTime(atoi64(mf[1])), mf[2]
 	}
-	if _, ok := h["pc"]; ok {
-		info.Progress = &Progress{Current: atoi64(h["pc"]), Total: atoi64(h["pt"]), Message: h["pm"]}
-	}
-	raw := h["m"]
-	switch h["s"] {
-	case "ok":
-		info.State = StateSucceeded
-	case "dead":
-		info.State = StateDead
-	case "c":
-		info.State = StateCancelled
-	default:
-		switch {
-		case rd.ld.Err() == nil:
-			info.State = StateActive
-			_, raw, _ = strings.Cut(rd.ld.Val(), sep)
-		case rd.s.Err() == nil:
-			info.State, info.ProcessAt, raw = StateScheduled, msToTime(int64(rd.s.Val())), rd.sd.Val()
-		case rd.r.Err() == nil:
-			info.State, info.ProcessAt, raw = StateRetrying, msToTime(int64(rd.r.Val())), rd.sd.Val()
-		default:
-			info.State = StatePending
+	if h, ok := res[2].([]any); ok {
+		for i := 0; i+1 < len(h); i += 2 {
+			v, _ := h[i+1].(string)
+			switch h[i] {
+			case "a":
+				info.Attempts = int(atoi64(v))
+			case "e":
+				info.LastError = v
+			case "pc":
+				if info.Progress == nil {
+					info.Progress = &Progress{}
+				}
+				info.Progress.Current = atoi64(v)
+			case "pt":
+				if info.Progress == nil {
+					info.Progress = &Progress{}
+				}
+				info.Progress.Total = atoi64(v)
+			case "pm":
+				if info.Progress == nil {
+					info.Progress = &Progress{}
+				}
+				info.Progress.Message = v
+			}
 		}
+	}
+	var raw string
+	switch {
+	case res[3] != nil:
+		info.State = StateActive
+		_, raw, _ = strings.Cut(res[3].(string), sep)
+	case res[4] != nil:
+		info.State, info.ProcessAt = StateScheduled, msToTime(scoreOf(res[4]))
+		raw, _ = res[6].(string)
+	case res[5] != nil:
+		info.State, info.ProcessAt = StateRetrying, msToTime(scoreOf(res[5]))
+		raw, _ = res[6].(string)
+	default:
+		info.State = StatePending
 	}
 	if m, err := decodeMessage(raw); err == nil {
 		info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
 	}
 	return info
+}
+
+func scoreOf(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		f, _ := strconv.ParseFloat(x, 64)
+		return int64(f)
+	case int64:
+		return x
+	}
+	return 0
 }
 
 func atoi64(s string) int64 {
@@ -432,13 +492,13 @@ func (b *RedisBackend) list(ctx context.Context, queue string, state State, offs
 		for i := range qs {
 			qs[i] = queue
 		}
-		reads, err := b.readJobs(ctx, qs, ids)
+		infos, err := b.readJobs(ctx, qs, ids)
 		if err != nil {
 			return nil, err
 		}
 		out := make([]*JobInfo, 0, len(ids))
-		for i, rd := range reads {
-			if info := rd.info(ids[i]); info != nil && info.State == state {
+		for _, info := range infos {
+			if info != nil && info.State == state {
 				out = append(out, info)
 			}
 		}
@@ -461,17 +521,17 @@ func scriptResult(n int64, err error) error {
 
 func (b *RedisBackend) retryDead(ctx context.Context, queue, id string) error {
 	k := b.k(queue)
-	return scriptResult(retryDeadScript.Run(ctx, b.rdb, []string{k.job(id), k.d, k.p}, id).Int64())
+	return scriptResult(retryDeadScript.Run(ctx, b.rdb, []string{k.job(id), k.d, k.p, k.ix}, id).Int64())
 }
 
 func (b *RedisBackend) deleteDead(ctx context.Context, queue, id string) error {
 	k := b.k(queue)
-	return scriptResult(deleteDeadScript.Run(ctx, b.rdb, []string{k.job(id), k.d}, id).Int64())
+	return scriptResult(deleteDeadScript.Run(ctx, b.rdb, []string{k.job(id), k.d, k.ix}, id).Int64())
 }
 
 func (b *RedisBackend) cancel(ctx context.Context, queue, id string, now time.Time) error {
 	k := b.k(queue)
-	return scriptResult(cancelScript.Run(ctx, b.rdb, []string{k.job(id), k.s, k.r, k.sd, k.ld, k.ctl, k.x},
+	return scriptResult(cancelScript.Run(ctx, b.rdb, []string{k.job(id), k.s, k.r, k.sd, k.ld, k.ctl, k.x, k.ix},
 		id, now.UnixMilli(), time.Hour.Milliseconds()).Int64())
 }
 

@@ -4,19 +4,30 @@ import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one queue, all sharing the queue's hash
 // tag, and all of them passed in KEYS (Redis Cluster safe). Times are Unix
-// milliseconds from the caller's clock. An encoded message starts with
-// "id\x1fretried\x1f"; lease values are "token\x1fmessage".
+// milliseconds from the caller's clock.
+//
+// Per queue: p (list of encoded messages; LPUSH new, RPOP next), s and r
+// (scheduled and retry sets scored by due time) with sd (id → message),
+// l (leases scored by deadline) with ld (id → "token\x1fmessage"),
+// d (dead set by time), ok and x (succeeded and cancelled ids by expiry),
+// ctl (paused flag and cancel tombstones), ix (id → "kind\x1fenqueued\x1fowner"
+// for every unfinished job), and per job j:<id>: a hash of progress and
+// retry state while unfinished, then a string record with a TTL once
+// finished: state, attempts, finished, kind, enqueued, owner, progress
+// current, total, message, error, and last the result (succeeded) or the
+// message (dead), separated by 0x1f.
 
 // enqueueScript stores jobs.
-// KEYS: pending, scheduled, scheddata, then per job: jobhash, guard (or jobhash).
-// ARGV: now, count, then per job: id, message, due, guard mode, guard arg, kind, owner.
+// KEYS: pending, scheduled, scheddata, index, then one guard key per job
+// (the index key when the job has no guard).
+// ARGV: now, count, then per job: id, message, due, guard mode, guard arg, meta.
 var enqueueScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local res, push = {}, {}
+local res, push, ix = {}, {}, {}
 for i = 0, n - 1 do
-  local a = 3 + i * 7
-  local jk, gk = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local a = 3 + i * 6
+  local gk = KEYS[5 + i]
   local id, gm = ARGV[a], ARGV[a + 3]
   local ok = true
   if gm == '1' then
@@ -27,11 +38,8 @@ for i = 0, n - 1 do
   end
   if ok then
     res[i + 1] = 1
-    if ARGV[a + 6] ~= '' then
-      redis.call('HSET', jk, 'k', ARGV[a + 5], 't', now, 'o', ARGV[a + 6])
-    else
-      redis.call('HSET', jk, 'k', ARGV[a + 5], 't', now)
-    end
+    ix[#ix + 1] = id
+    ix[#ix + 1] = ARGV[a + 5]
     local due = tonumber(ARGV[a + 2])
     if due > now then
       redis.call('ZADD', KEYS[2], due, id)
@@ -43,6 +51,7 @@ for i = 0, n - 1 do
     res[i + 1] = 0
   end
 end
+if #ix > 0 then redis.call('HSET', KEYS[4], unpack(ix)) end
 if #push > 0 then redis.call('LPUSH', KEYS[1], unpack(push)) end
 return res
 `)
@@ -50,10 +59,11 @@ return res
 // fetchScript acks the previous batch, optionally does maintenance, and
 // leases up to n jobs.
 // KEYS: 1 pending, 2 leases, 3 leasedata, 4 scheduled, 5 retry, 6 scheddata,
-// 7 dead, 8 succeeded, 9 ctl, 10 cancelled, then one jobhash per ack.
+// 7 dead, 8 succeeded, 9 ctl, 10 cancelled, 11 index, then one job key per ack.
 // ARGV: 1 now, 2 n, 3 lease deadline, 4 token, 5 maint, 6 dead max,
-// 7 dead age ms, 8 acks, then per ack: id, token, kind, message, due, error,
-// result, retention ms, attempts, started.
+// 7 dead age ms, 8 acks, then per ack: id, token, kind, attempts and by
+// kind: s retention ms, progress, result; r message, due, error;
+// d message, error, progress; q message; c retention ms, progress.
 // Returns {messages, paused, next due, refused}.
 var fetchScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
@@ -66,46 +76,57 @@ local function trimdead()
   if c > mx then redis.call('ZREMRANGEBYRANK', KEYS[7], 0, c - mx - 1) end
 end
 if na > 0 then
-  local ids = {}
-  for i = 1, na do ids[i] = ARGV[9 + (i - 1) * 10] end
+  local acks, ids = {}, {}
+  local c = 9
+  for i = 1, na do
+    local kind = ARGV[c + 2]
+    acks[i] = c
+    ids[i] = ARGV[c]
+    if kind == 'q' then c = c + 5 elseif kind == 'c' then c = c + 6 else c = c + 7 end
+  end
   local vals = redis.call('HMGET', KEYS[3], unpack(ids))
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
-  local rm, okz, front = {}, {}, {}
+  local metas = redis.call('HMGET', KEYS[11], unpack(ids))
+  local rm, okz, front, unix = {}, {}, {}, {}
   local dead = false
   for i = 1, na do
-    local a = 9 + (i - 1) * 10
-    local id, tok, kind = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    local a = acks[i]
+    local id, tok, kind, att = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
     local v = vals[i]
-    if v and string.sub(v, 1, #tok + 1) == tok .. '\31' and scores[i] and tonumber(scores[i]) >= now then
+    if v and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
       rm[#rm + 1] = id
-      local h = KEYS[10 + i]
-      if kind ~= 's' and kind ~= 'd' and redis.call('HEXISTS', KEYS[9], id) == 1 then kind = 'c' end
-      if kind == 's' then
-        if ARGV[a + 6] ~= '' then
-          redis.call('HSET', h, 's', 'ok', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'f', now, 'r', ARGV[a + 6])
-        else
-          redis.call('HSET', h, 's', 'ok', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'f', now)
+      local h, meta = KEYS[11 + i], metas[i]
+      if kind ~= 's' and kind ~= 'd' and redis.call('HEXISTS', KEYS[9], id) == 1 then
+        redis.call('HDEL', KEYS[9], id) -- cancelled meanwhile; the cancel wrote the record
+      elseif kind == 's' then
+        if meta then
+          redis.call('SET', h, 'ok\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31' .. ARGV[a + 6], 'PX', ARGV[a + 4])
+          unix[#unix + 1] = id
         end
-        redis.call('PEXPIRE', h, ARGV[a + 7])
-        okz[#okz + 1] = now + tonumber(ARGV[a + 7])
+        okz[#okz + 1] = now + tonumber(ARGV[a + 4])
         okz[#okz + 1] = id
       elseif kind == 'r' then
-        redis.call('ZADD', KEYS[5], ARGV[a + 4], id)
-        redis.call('HSET', KEYS[6], id, ARGV[a + 3])
-        redis.call('HSET', h, 's', 'rt', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'e', ARGV[a + 5])
+        redis.call('ZADD', KEYS[5], ARGV[a + 5], id)
+        redis.call('HSET', KEYS[6], id, ARGV[a + 4])
+        redis.call('HSET', h, 'a', att, 'e', ARGV[a + 6])
       elseif kind == 'd' then
-        redis.call('ZADD', KEYS[7], now, id)
         redis.call('HDEL', KEYS[9], id)
-        redis.call('HSET', h, 's', 'dead', 'a', ARGV[a + 8], 'st', ARGV[a + 9], 'e', ARGV[a + 5], 'f', now, 'm', ARGV[a + 3])
-        redis.call('PEXPIRE', h, ARGV[7])
+        if meta then
+          redis.call('ZADD', KEYS[7], now, id)
+          redis.call('SET', h, 'dead\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31' .. ARGV[a + 5] .. '\31' .. ARGV[a + 4], 'PX', ARGV[7])
+          unix[#unix + 1] = id
+        end
         dead = true
       elseif kind == 'q' then
-        front[#front + 1] = ARGV[a + 3]
+        front[#front + 1] = ARGV[a + 4]
       else
+        local ttl = tonumber(ARGV[a + 4])
         redis.call('HDEL', KEYS[9], id)
-        redis.call('HSET', h, 's', 'c', 'a', ARGV[a + 8], 'f', now)
-        redis.call('PEXPIRE', h, ARGV[a + 7])
-        redis.call('ZADD', KEYS[10], now + tonumber(ARGV[a + 7]), id)
+        if meta then
+          redis.call('SET', h, 'c\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31', 'PX', ttl)
+          unix[#unix + 1] = id
+        end
+        redis.call('ZADD', KEYS[10], now + ttl, id)
       end
     else
       refused = refused + 1
@@ -115,6 +136,7 @@ if na > 0 then
     redis.call('ZREM', KEYS[2], unpack(rm))
     redis.call('HDEL', KEYS[3], unpack(rm))
   end
+  if #unix > 0 then redis.call('HDEL', KEYS[11], unpack(unix)) end
   if #okz > 0 then redis.call('ZADD', KEYS[8], unpack(okz)) end
   if #front > 0 then redis.call('RPUSH', KEYS[1], unpack(front)) end
   if dead then trimdead() end
@@ -211,7 +233,7 @@ local cs = redis.call('HMGET', KEYS[3], unpack(ids))
 local lost, canc, z = {}, {}, {}
 for i = 1, #ids do
   local v, tok = vs[i], toks[i]
-  if v and string.sub(v, 1, #tok + 1) == tok .. '\31' and sc[i] and tonumber(sc[i]) >= now then
+  if v and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and sc[i] and tonumber(sc[i]) >= now then
     z[#z + 1] = ARGV[2]
     z[#z + 1] = ids[i]
     if cs[i] then canc[#canc + 1] = ids[i] end
@@ -223,14 +245,30 @@ if #z > 0 then redis.call('ZADD', KEYS[1], 'XX', unpack(z)) end
 return {lost, canc}
 `)
 
+// jobScript reads what makes up one job's info.
+// KEYS: job, index, leasedata, scheduled, retry, scheddata. ARGV: id.
+// Returns {'f', record} for a finished job, {'u', meta, hash, lease,
+// scheduled score, retry score, scheddata} for an unfinished one, or nil.
+var jobScript = redis.NewScript(`
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'string' then return {'f', redis.call('GET', KEYS[1])} end
+local meta = redis.call('HGET', KEYS[2], ARGV[1])
+if not meta then return false end
+local h = {}
+if t == 'hash' then h = redis.call('HGETALL', KEYS[1]) end
+return {'u', meta, h, redis.call('HGET', KEYS[3], ARGV[1]), redis.call('ZSCORE', KEYS[4], ARGV[1]),
+  redis.call('ZSCORE', KEYS[5], ARGV[1]), redis.call('HGET', KEYS[6], ARGV[1])}
+`)
+
 // cancelScript cancels a job that has not finished.
-// KEYS: jobhash, scheduled, retry, scheddata, leasedata, ctl, cancelled.
+// KEYS: job, scheduled, retry, scheddata, leasedata, ctl, cancelled, index.
 // ARGV: id, now, default retention ms. Returns 1, 0 (not found), -1 (finished).
 var cancelScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local s = redis.call('HGET', KEYS[1], 's')
-if s == 'ok' or s == 'dead' or s == 'c' then return -1 end
 local id, now = ARGV[1], tonumber(ARGV[2])
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'string' then return -1 end
+local meta = redis.call('HGET', KEYS[8], id)
+if not meta then return 0 end
 local ttl = tonumber(ARGV[3])
 local raw = redis.call('HGET', KEYS[4], id)
 if not raw then
@@ -246,30 +284,44 @@ if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
 else
   redis.call('HSET', KEYS[6], id, '1')
 end
-redis.call('HSET', KEYS[1], 's', 'c', 'f', now)
-redis.call('PEXPIRE', KEYS[1], ttl)
+local p = {false, false, false, false}
+if t == 'hash' then p = redis.call('HMGET', KEYS[1], 'a', 'pc', 'pt', 'pm') end
+redis.call('SET', KEYS[1], 'c\31' .. (p[1] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p[2] or '') .. '\31' .. (p[3] or '') .. '\31' .. (p[4] or '') .. '\31\31', 'PX', ttl)
+redis.call('HDEL', KEYS[8], id)
 redis.call('ZADD', KEYS[7], now + ttl, id)
 return 1
 `)
 
 // retryDeadScript moves a dead job back to pending with attempts reset.
-// KEYS: jobhash, dead, pending. ARGV: id. Returns 1, 0 (not found), -1 (not dead).
+// KEYS: job, dead, pending, index. ARGV: id. Returns 1, 0 (not found), -1 (not dead).
 var retryDeadScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
-local m = redis.call('HGET', KEYS[1], 'm')
-if not m then return -1 end
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' and redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 0 end
+if t ~= 'string' or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
+local v = redis.call('GET', KEYS[1])
+if string.sub(v, 1, 5) ~= 'dead\31' then return -1 end
+local pos = {}
+local p = 0
+for i = 1, 10 do
+  p = string.find(v, '\31', p + 1, true)
+  if not p then return -1 end
+  pos[i] = p
+end
+local meta = string.sub(v, pos[3] + 1, pos[6] - 1)
+local m = string.sub(v, pos[10] + 1)
 local id, r, rest = string.match(m, '^([^\31]*)\31([^\31]*)\31(.*)$')
+if not id then return -1 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
 redis.call('LPUSH', KEYS[3], id .. '\31' .. '0' .. '\31' .. rest)
-redis.call('HDEL', KEYS[1], 's', 'e', 'f', 'm', 'a')
-redis.call('PERSIST', KEYS[1])
+redis.call('HSET', KEYS[4], ARGV[1], meta)
 return 1
 `)
 
-// deleteDeadScript deletes a dead job. KEYS: jobhash, dead. ARGV: id.
+// deleteDeadScript deletes a dead job. KEYS: job, dead, index. ARGV: id.
 var deleteDeadScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
 redis.call('DEL', KEYS[1])
 return 1

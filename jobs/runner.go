@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,7 @@ type Runner struct {
 	qs     []*rqueue
 	active int
 	done   chan *outcome
+	work   chan *task
 	wakeCh chan *rqueue
 	waitWG sync.WaitGroup
 }
@@ -172,6 +174,9 @@ type task struct {
 	start  time.Time
 	rt     *jobRuntime
 	gone   bool // lease lost or handed back: no ack
+
+	u       workUnit
+	timeout time.Duration
 }
 
 type outcome struct {
@@ -224,6 +229,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	jobBase, cancelJobs := context.WithCancelCause(bctx)
 	defer cancelJobs(ErrShutdown)
 	r.done = make(chan *outcome, r.cfg.Concurrency)
+	r.work = make(chan *task, r.cfg.Concurrency)
+	defer close(r.work)
+	for range r.cfg.Concurrency {
+		go r.worker(r.work, r.done)
+	}
 	r.wakeCh = make(chan *rqueue, len(r.qs))
 	for _, q := range r.qs {
 		q.active, q.acks, q.empty, q.waiting, q.lastMaint = 0, nil, false, false, time.Time{}
@@ -423,16 +433,25 @@ func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.T
 	}
 	queue, id, b := q.name, t.id, r.b
 	t.rt.progress = func(ctx context.Context, p Progress) error { return b.setProgress(ctx, queue, id, p) }
-	go func() {
+	t.u, t.timeout = u, timeout
+	r.work <- t // never blocks: at most Concurrency tasks are active
+}
+
+// worker runs tasks on a long-lived goroutine (its stack stays grown, which
+// saves a stack copy per job over a goroutine per job).
+func (r *Runner) worker(work <-chan *task, done chan<- *outcome) {
+	for t := range work {
 		ctx := t.ctx
-		if timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
+		var cancel context.CancelFunc
+		if t.timeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		}
-		err := runSafely(ctx, u, m, queue, t.rt)
-		r.done <- &outcome{t, err}
-	}()
+		err := runSafely(ctx, t.u, t.m, t.q.name, t.rt)
+		if cancel != nil {
+			cancel()
+		}
+		done <- &outcome{t, err}
+	}
 }
 
 func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jobRuntime) (err error) {
@@ -477,8 +496,9 @@ func (r *Runner) complete(o *outcome) {
 	default:
 		a.kind = ackDead
 	}
+	a.progress = t.rt.last
 	if o.err != nil {
-		a.errMsg = o.err.Error()
+		a.errMsg = strings.ReplaceAll(o.err.Error(), sep, " ")
 		if len(a.errMsg) > 2048 {
 			a.errMsg = a.errMsg[:2048]
 		}

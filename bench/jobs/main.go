@@ -1,0 +1,508 @@
+// Command jobs measures gantry's jobs package side by side with asynq
+// v0.26.0 on one Redis server that it starts itself (a private redis-server
+// on 127.0.0.1:7190, so INFO commandstats and INFO memory see only this
+// benchmark). Peer and ours run in alternating short slices (A B A B) and each
+// figure is printed with the median of the neighbour ratios.
+//
+//	cd bench && go run ./jobs
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+const port = "7190"
+
+type benchArgs struct {
+	N     int    `json:"n"`
+	Email string `json:"email"`
+	Sent  int64  `json:"sent,omitempty"`
+}
+
+func (benchArgs) Kind() string { return "bench" }
+
+var payload = benchArgs{N: 12345, Email: "user@example.com"}
+
+// countHook counts client round trips (a pipeline is one).
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+var (
+	rdb  *redis.Client
+	hook = &countHook{}
+	ctx  = context.Background()
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/jobs:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	stop, err := startRedis()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rdb = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, PoolSize: 300})
+	defer rdb.Close()
+	rdb.AddHook(hook)
+	if f := os.Getenv("BENCH_CPUPROFILE"); f != "" { // profile our side only
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		processOurs(50, 60000, 0)
+		_ = pprof.StartCPUProfile(out)
+		processOurs(50, 200000, 1)
+		processOurs(50, 200000, 1)
+		pprof.StopCPUProfile()
+		return out.Close()
+	}
+	start := time.Now()
+	fmt.Println("gantry jobs vs asynq v0.26.0, one private Redis, alternating slices; ratio = ours/asynq (median of pairs)")
+	fmt.Println()
+	if os.Getenv("BENCH_ONLY") == "process" {
+		process(50)
+		return nil
+	}
+	memory()
+	enqueue(1)
+	enqueue(16)
+	enqueueMany()
+	for _, c := range []int{10, 50, 200} {
+		process(c)
+	}
+	pickup()
+	fmt.Printf("\ntotal bench time %v\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func startRedis() (func(), error) {
+	dir, err := os.MkdirTemp("", "benchjobs")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = os.RemoveAll(dir)
+	}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer c.Close()
+	for i := 0; ; i++ {
+		if c.Ping(ctx).Err() == nil {
+			return stop, nil
+		}
+		if i > 100 {
+			stop()
+			return nil, fmt.Errorf("redis-server on %s did not start", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func flush() { rdb.FlushDB(ctx) } // our private server only
+
+// commands returns the total of INFO commandstats calls.
+func commands() int64 {
+	s := rdb.Info(ctx, "commandstats").Val()
+	var total int64
+	for _, line := range strings.Split(s, "\n") {
+		if i := strings.Index(line, "calls="); i >= 0 {
+			rest := line[i+6:]
+			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+// selfCPU returns this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU returns the server's user+system CPU time.
+func redisCPU() time.Duration {
+	var total float64
+	for _, line := range strings.Split(rdb.Info(ctx, "cpu").Val(), "\n") {
+		line = strings.TrimSpace(line)
+		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+func usedMemory() int64 {
+	for _, line := range strings.Split(rdb.Info(ctx, "memory").Val(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ours(prefix string) (*jobs.RedisBackend, *jobs.Client) {
+	b, err := jobs.NewRedisBackend(rdb, jobs.RedisConfig{Prefix: prefix})
+	if err != nil {
+		panic(err)
+	}
+	c, err := jobs.NewClient(b, jobs.ClientConfig{})
+	if err != nil {
+		panic(err)
+	}
+	return b, c
+}
+
+func asynqTask() *asynq.Task {
+	p, _ := json.Marshal(payload)
+	return asynq.NewTask("bench", p)
+}
+
+// timed runs fn from g goroutines for d and returns operations per second.
+func timed(g int, d time.Duration, fn func()) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				fn()
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+func enqueue(g int) {
+	flush()
+	_, c := ours("e:")
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t := asynqTask()
+	var oursR, theirs, ratios []float64
+	for range 3 {
+		o := timed(g, time.Second, func() {
+			if _, err := c.Enqueue(ctx, payload, jobs.Queue("e")); err != nil {
+				panic(err)
+			}
+		})
+		a := timed(g, time.Second, func() {
+			if _, err := ac.Enqueue(t, asynq.Queue("e")); err != nil {
+				panic(err)
+			}
+		})
+		oursR, theirs, ratios = append(oursR, o), append(theirs, a), append(ratios, o/a)
+	}
+	// Redis commands per enqueue, measured on 2,000 sequential enqueues each.
+	c0 := commands()
+	for range 2000 {
+		_, _ = c.Enqueue(ctx, payload, jobs.Queue("e"))
+	}
+	c1 := commands()
+	for range 2000 {
+		_, _ = ac.Enqueue(t, asynq.Queue("e"))
+	}
+	c2 := commands()
+	oc, ak := float64(c1-c0-1)/2000, float64(c2-c1-1)/2000
+	enqCmds[0], enqCmds[1] = oc, ak
+	fmt.Printf("enqueue, %2d goroutine(s):   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×   (Redis commands per enqueue: ours %.1f, asynq %.1f)\n",
+		g, median(oursR), median(theirs), median(ratios), oc, ak)
+	flush()
+}
+
+var enqCmds [2]float64 // commands per single enqueue: ours, asynq
+
+func enqueueMany() {
+	flush()
+	_, c := ours("m:")
+	batch := make([]jobs.Args, 1000)
+	for i := range batch {
+		batch[i] = payload
+	}
+	var rates []float64
+	for range 3 {
+		start := time.Now()
+		for range 100 {
+			if _, err := c.EnqueueMany(ctx, batch, jobs.Queue("m")); err != nil {
+				panic(err)
+			}
+		}
+		rates = append(rates, 100000/time.Since(start).Seconds())
+		flush()
+	}
+	fmt.Printf("EnqueueMany (1,000/call):   ours %8.0f jobs/s   (asynq has no bulk enqueue)\n", median(rates))
+}
+
+type procResult struct {
+	rate, rtPerJob, cmdPerJob float64
+	cpu                       time.Duration // Redis CPU per job
+	self                      time.Duration // client (this process) CPU per job
+}
+
+func process(conc int) {
+	var o, a []procResult
+	for i := range 2 {
+		o = append(o, processOurs(conc, 60000, i))
+		a = append(a, processAsynq(conc, 15000, i))
+	}
+	var ratios []float64
+	for i := range o {
+		ratios = append(ratios, o[i].rate/a[i].rate)
+	}
+	mo := procResult{median([]float64{o[0].rate, o[1].rate}), median([]float64{o[0].rtPerJob, o[1].rtPerJob}), median([]float64{o[0].cmdPerJob, o[1].cmdPerJob}), 0, 0}
+	ma := procResult{median([]float64{a[0].rate, a[1].rate}), median([]float64{a[0].rtPerJob, a[1].rtPerJob}), median([]float64{a[0].cmdPerJob, a[1].cmdPerJob}), 0, 0}
+	cpuO, cpuA := min(o[0].cpu, o[1].cpu), min(a[0].cpu, a[1].cpu)
+	selfO, selfA := min(o[0].self, o[1].self), min(a[0].self, a[1].self)
+	fmt.Printf("process, concurrency %3d:   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×\n", conc, mo.rate, ma.rate, median(ratios))
+	fmt.Printf("   per processed job:       ours %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v   asynq %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v\n",
+		mo.rtPerJob, mo.cmdPerJob, mo.cmdPerJob+enqCmds[0], cpuO, ma.rtPerJob, ma.cmdPerJob, ma.cmdPerJob+enqCmds[1], cpuA)
+	fmt.Printf("   CPU per processed job:   ours Redis %v + client %v   asynq Redis %v + client %v\n", cpuO, selfO, cpuA, selfA)
+}
+
+func processOurs(conc, n, trial int) procResult {
+	flush()
+	b, c := ours(fmt.Sprintf("p%d:", trial))
+	batch := make([]jobs.Args, 1000)
+	for i := range batch {
+		batch[i] = payload
+	}
+	for range n / 1000 {
+		if _, err := c.EnqueueMany(ctx, batch, jobs.Queue("p")); err != nil {
+			panic(err)
+		}
+	}
+	var done atomic.Int64
+	finished := make(chan struct{})
+	ws := jobs.NewWorkers()
+	jobs.AddWorker(ws, jobs.WorkerFunc[benchArgs](func(context.Context, *jobs.Job[benchArgs]) error {
+		if done.Add(1) == int64(n) {
+			close(finished)
+		}
+		return nil
+	}))
+	r, err := jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc, Queues: map[string]jobs.QueueConfig{"p": {}},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	rt0, c0, cpu0, s0 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	start := time.Now()
+	ran := make(chan struct{})
+	if os.Getenv("TWO") != "" {
+		r2, _ := jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc / 2, Queues: map[string]jobs.QueueConfig{"p": {}}, Logger: slog.New(slog.DiscardHandler)})
+		r, _ = jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc / 2, Queues: map[string]jobs.QueueConfig{"p": {}}, Logger: slog.New(slog.DiscardHandler)})
+		go func() { _ = r2.Run(rctx) }()
+	}
+	go func() { _ = r.Run(rctx); close(ran) }()
+	<-finished
+	el := time.Since(start)
+	time.Sleep(20 * time.Millisecond) // let the last acks land
+	rt1, c1, cpu1, s1 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	cancel()
+	<-ran
+	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
+}
+
+func processAsynq(conc, n, trial int) procResult {
+	flush()
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t := asynqTask()
+	q := fmt.Sprintf("aq%d", trial)
+	var wg sync.WaitGroup
+	per := n / 16
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				if _, err := ac.Enqueue(t, asynq.Queue(q)); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n = per * 16
+	var done atomic.Int64
+	finished := make(chan struct{})
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: conc, Queues: map[string]int{q: 1}, LogLevel: asynq.FatalLevel})
+	rt0, c0, cpu0, s0 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	start := time.Now()
+	if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
+		if done.Add(1) == int64(n) {
+			close(finished)
+		}
+		return nil
+	})); err != nil {
+		panic(err)
+	}
+	<-finished
+	el := time.Since(start)
+	time.Sleep(20 * time.Millisecond)
+	rt1, c1, cpu1, s1 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	srv.Shutdown()
+	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
+}
+
+func pct(xs []time.Duration, p float64) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func pickup() {
+	flush()
+	lat := make(chan time.Duration, 1)
+	// ours
+	b, c := ours("l:")
+	ws := jobs.NewWorkers()
+	jobs.AddWorker(ws, jobs.WorkerFunc[benchArgs](func(_ context.Context, j *jobs.Job[benchArgs]) error {
+		lat <- time.Since(time.Unix(0, j.Args.Sent))
+		return nil
+	}))
+	r, _ := jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: 10, Queues: map[string]jobs.QueueConfig{"l": {}}, Logger: slog.New(slog.DiscardHandler)})
+	rctx, cancel := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(ran) }()
+	time.Sleep(1500 * time.Millisecond)
+	var o []time.Duration
+	for range 200 {
+		time.Sleep(time.Duration(10+rand.IntN(20)) * time.Millisecond) // idle: workers are blocked
+		a := payload
+		a.Sent = time.Now().UnixNano()
+		if _, err := c.Enqueue(ctx, a, jobs.Queue("l")); err != nil {
+			panic(err)
+		}
+		o = append(o, <-lat)
+	}
+	cancel()
+	<-ran
+	// asynq: each sample waits out its idle sleep, so fewer samples
+	ac := asynq.NewClientFromRedisClient(rdb)
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 10, Queues: map[string]int{"al": 1}, LogLevel: asynq.FatalLevel})
+	_ = srv.Start(asynq.HandlerFunc(func(_ context.Context, t *asynq.Task) error {
+		var a benchArgs
+		_ = json.Unmarshal(t.Payload(), &a)
+		lat <- time.Since(time.Unix(0, a.Sent))
+		return nil
+	}))
+	time.Sleep(1500 * time.Millisecond)
+	var as []time.Duration
+	for range 10 {
+		time.Sleep(time.Duration(10+rand.IntN(20)) * time.Millisecond)
+		a := payload
+		a.Sent = time.Now().UnixNano()
+		p, _ := json.Marshal(a)
+		if _, err := ac.Enqueue(asynq.NewTask("bench", p), asynq.Queue("al")); err != nil {
+			panic(err)
+		}
+		as = append(as, <-lat)
+	}
+	srv.Shutdown()
+	fmt.Printf("pickup from idle:           ours p50 %v p99 %v (200 samples)   asynq p50 %v p99 %v (10 samples)   p99 ratio %.4f×\n",
+		pct(o, .5).Round(time.Microsecond), pct(o, .99).Round(time.Microsecond), pct(as, .5).Round(time.Millisecond), pct(as, .99).Round(time.Millisecond),
+		float64(pct(o, .99))/float64(pct(as, .99)))
+}
+
+func memory() {
+	const n = 20000
+	flush()
+	m0 := usedMemory()
+	_, c := ours("mem:")
+	batch := make([]jobs.Args, 1000)
+	for i := range batch {
+		batch[i] = payload
+	}
+	for range n / 1000 {
+		if _, err := c.EnqueueMany(ctx, batch, jobs.Queue("mem")); err != nil {
+			panic(err)
+		}
+	}
+	m1 := usedMemory()
+	flush()
+	m2 := usedMemory()
+	ac := asynq.NewClientFromRedisClient(rdb)
+	t := asynqTask()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n / 16 {
+				_, _ = ac.Enqueue(t, asynq.Queue("mem"))
+			}
+		}()
+	}
+	wg.Wait()
+	m3 := usedMemory()
+	flush()
+	o, a := float64(m1-m0)/n, float64(m3-m2)/n
+	fmt.Printf("memory per pending job:     ours %6.0f B   asynq %6.0f B   ratio %.2f× (payload %d B JSON)\n", o, a, o/a, len(mustJSON(payload)))
+	_ = filepath.Join
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
