@@ -38,12 +38,15 @@ func DialectOf(driverName string) (Dialect, error) {
 
 // SQLiteDSN returns a modernc.org/sqlite data source name for the file at
 // path with the settings a [Repository] expects: foreign keys enforced, WAL
-// journal, a 5 s busy timeout and times written as sortable UTC text.
+// journal, a 5 s busy timeout, transactions that take the write lock when
+// they begin (BEGIN IMMEDIATE, so two transactions never deadlock upgrading
+// a read lock) and times written as sortable text.
 func SQLiteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(5000)")
+	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
 }

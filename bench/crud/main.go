@@ -75,6 +75,7 @@ var (
 	workers = flag.Int("workers", 16, "concurrent goroutines")
 	pool    = flag.Int("pool", 10, "connection pool size")
 	profile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprof = flag.String("memprofile", "", "write an allocation profile of the run to this file")
 	aa      = flag.Bool("aa", false, "calibrate: measure the peer against itself")
 	only    = flag.String("only", "", "run only this figure (Get, Create, List(20), CreateMany)")
 )
@@ -89,6 +90,15 @@ func main() {
 		}
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if *memprof != "" {
+		runtime.MemProfileRate = 512
+		defer func() {
+			if f, err := os.Create(*memprof); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	if err := run(context.Background()); err != nil {
 		pprof.StopCPUProfile()
