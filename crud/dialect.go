@@ -57,6 +57,15 @@ func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
+// quoteTable quotes a possibly schema-qualified table name part by part.
+func quoteTable(s string) string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = quoteIdent(p)
+	}
+	return strings.Join(parts, ".")
+}
+
 // placeholder returns the n-th (1-based) bind parameter of d: $n on
 // PostgreSQL, ?n on SQLite, so a parameter may be used twice.
 func (d Dialect) placeholder(n int) string {

@@ -59,7 +59,8 @@ type Store[T any] interface {
 // Config configures a [Repository]. Only Table is required; every other
 // zero value means the default.
 type Config struct {
-	// Table is the table name (quoted in SQL, so use it as created).
+	// Table is the table name, optionally schema-qualified ("app.posts").
+	// Each part is quoted in SQL, so spell it as created.
 	Table string
 	// Dialect is detected from the handle's driver name when empty.
 	Dialect Dialect
@@ -127,7 +128,6 @@ type model struct {
 	insertAll  []int     // field positions inserted when the id is set
 	getSQL     string    // live row by id
 	existsSQL  string    // live row by id
-	anySQL     string    // any row by id (for the stale-version check)
 	deleteSQL  string    // hard delete
 	softSQL    string    // soft delete
 	restoreSQL string    // restore
@@ -136,7 +136,10 @@ type model struct {
 	maxParams  int
 }
 
-// NewRepository returns a repository of T for cfg.Table on db.
+// NewRepository returns a repository of T for cfg.Table on db. It fails if
+// T is not a struct, has no id column or maps a column twice, if a managed
+// column has the wrong Go type, or if the dialect cannot be detected. It
+// does not touch the database.
 func NewRepository[T any](db *sqlx.DB, cfg Config) (*Repository[T], error) {
 	if db == nil {
 		return nil, errors.New("crud: nil db")
@@ -175,7 +178,7 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &model{d: d, table: quoteIdent(cfg.Table), si: si, readOnly: map[string]bool{},
+	m := &model{d: d, table: quoteTable(cfg.Table), si: si, readOnly: map[string]bool{},
 		maxLimit: cfg.MaxLimit, now: cfg.Now}
 	if m.maxLimit <= 0 {
 		m.maxLimit = 100
@@ -253,7 +256,6 @@ func (m *model) compileStatements() {
 	p := m.d.placeholder
 	m.getSQL = "SELECT " + m.cols + " FROM " + m.table + " WHERE " + idc + " = " + p(1) + live
 	m.existsSQL = "SELECT 1 FROM " + m.table + " WHERE " + idc + " = " + p(1) + live
-	m.anySQL = "SELECT 1 FROM " + m.table + " WHERE " + idc + " = " + p(1)
 	m.deleteSQL = "DELETE FROM " + m.table + " WHERE " + idc + " = " + p(1)
 	if m.deletedAt != nil {
 		set := func(val string) string {
