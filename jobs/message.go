@@ -1,10 +1,11 @@
 package jobs
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -122,8 +123,8 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadd
 func newID() string {
 	var b [12]byte
 	t := uint32(time.Now().Unix())
-	b[0], b[1], b[2], b[3] = byte(t>>24), byte(t>>16), byte(t>>8), byte(t)
-	_, _ = rand.Read(b[4:])
+	binary.BigEndian.PutUint32(b[:4], t)
+	binary.BigEndian.PutUint64(b[4:], rand.Uint64()) // uniqueness, not secrecy
 	return idEncoding.EncodeToString(b[:])
 }
 

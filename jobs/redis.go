@@ -82,6 +82,23 @@ const enqueueChunk = 1000
 var ackKinds = map[ackKind]string{ackSuccess: "s", ackRetry: "r", ackDead: "d", ackRequeue: "q", ackCancelled: "c"}
 
 func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error {
+	if len(reqs) == 1 { // fast path: one job, one round trip
+		r := reqs[0]
+		if err := b.register(ctx, r.queue); err != nil {
+			return err
+		}
+		k := b.k(r.queue)
+		gk, garg := b.guard(k, r)
+		res, err := enqueueScript.Run(ctx, b.rdb, []string{k.p, k.s, k.sd, k.ix, gk},
+			now.UnixMilli(), 1, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r)).Slice()
+		if err != nil {
+			return err
+		}
+		if v, _ := res[0].(int64); v == 0 {
+			r.dup = true
+		}
+		return nil
+	}
 	type call struct {
 		keys []string
 		args []any
@@ -103,20 +120,9 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 			open[r.queue] = c
 			calls = append(calls, c)
 		}
-		k := b.k(r.queue)
-		gk, garg := k.ix, int64(0)
-		switch r.guard {
-		case guardUnique:
-			gk, garg = k.base+"u:"+r.gkey, max(r.gttl.Milliseconds(), 1)
-		case guardTick:
-			gk, garg = k.base+"t:"+r.gkey, r.gtick.UnixMilli()
-		}
-		var due int64
-		if !r.due.IsZero() {
-			due = r.due.UnixMilli()
-		}
+		gk, garg := b.guard(b.k(r.queue), r)
 		c.keys = append(c.keys, gk)
-		c.args = append(c.args, r.msg.ID, r.raw, due, int(r.guard), garg, r.msg.Kind+sep+strconv.FormatInt(r.msg.EnqueuedMs, 10)+sep+strings.ReplaceAll(r.owner, sep, " "))
+		c.args = append(c.args, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r))
 		c.reqs = append(c.reqs, r)
 	}
 	for _, c := range calls {
@@ -151,6 +157,28 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 		}
 	}
 	return nil
+}
+
+func (b *RedisBackend) guard(k *qkeys, r *enqueueReq) (key string, arg int64) {
+	switch r.guard {
+	case guardUnique:
+		return k.base + "u:" + r.gkey, max(r.gttl.Milliseconds(), 1)
+	case guardTick:
+		return k.base + "t:" + r.gkey, r.gtick.UnixMilli()
+	}
+	return k.ix, 0
+}
+
+// dueMs rounds up, so a job never runs before its time.
+func dueMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+}
+
+func meta(r *enqueueReq) string {
+	return r.msg.Kind + sep + strconv.FormatInt(r.msg.EnqueuedMs, 10) + sep + strings.ReplaceAll(r.owner, sep, " ")
 }
 
 // runPipelined runs n calls of s in one pipeline. Calls refused with

@@ -144,7 +144,8 @@ type Runner struct {
 	// dispatcher state (Run's goroutine only)
 	qs     []*rqueue
 	active int
-	done   chan *outcome
+	fin    *finished
+	spare  []*outcome
 	work   chan *task
 	wakeCh chan *rqueue
 	waitWG sync.WaitGroup
@@ -228,11 +229,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	bctx := context.WithoutCancel(ctx)
 	jobBase, cancelJobs := context.WithCancelCause(bctx)
 	defer cancelJobs(ErrShutdown)
-	r.done = make(chan *outcome, r.cfg.Concurrency)
+	r.fin = &finished{ch: make(chan struct{}, 1)}
 	r.work = make(chan *task, r.cfg.Concurrency)
 	defer close(r.work)
 	for range r.cfg.Concurrency {
-		go r.worker(r.work, r.done)
+		go r.worker(r.work, r.fin)
 	}
 	r.wakeCh = make(chan *rqueue, len(r.qs))
 	for _, q := range r.qs {
@@ -252,8 +253,27 @@ func (r *Runner) Run(ctx context.Context) error {
 	var hardStop <-chan time.Time
 	stopping := false
 	var backoff time.Duration
+	lingerMin := max(1, min(r.cfg.Concurrency, r.cfg.FetchBatch)/2)
+	var lingerEnd time.Time
 	for {
 		r.drain()
+		// Few free slots while jobs run: wait a moment for more to finish,
+		// so one round trip acks and fetches a bigger batch.
+		if free := r.cfg.Concurrency - r.active; !stopping && backoff == 0 && free > 0 && free < lingerMin {
+			if lingerEnd.IsZero() {
+				lingerEnd = time.Now().Add(lingerFor)
+			}
+			if wait := time.Until(lingerEnd); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-r.fin.ch:
+				case <-timer.C:
+				}
+				timer.Stop()
+				continue
+			}
+		}
+		lingerEnd = time.Time{}
 		fetched, err := r.round(bctx, jobBase, stopping)
 		if err != nil {
 			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
@@ -275,8 +295,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		timer.Reset(wake)
 		select {
-		case o := <-r.done:
-			r.complete(o)
+		case <-r.fin.ch:
 		case q := <-r.wakeCh:
 			q.waiting, q.empty = false, false
 		case <-hb.C:
@@ -302,16 +321,42 @@ func (r *Runner) acksPending() bool {
 	return false
 }
 
-// drain takes completed jobs without blocking.
-func (r *Runner) drain() {
-	for {
+// lingerFor is how long the dispatcher waits for more jobs to finish before
+// refilling only a few free slots.
+const lingerFor = 300 * time.Microsecond
+
+// finished collects outcomes from the workers; ch is signalled when the list
+// turns non-empty, so one dispatcher wake-up takes many outcomes.
+type finished struct {
+	mu   sync.Mutex
+	list []*outcome
+	ch   chan struct{}
+}
+
+func (f *finished) add(o *outcome) {
+	f.mu.Lock()
+	f.list = append(f.list, o)
+	first := len(f.list) == 1
+	f.mu.Unlock()
+	if first {
 		select {
-		case o := <-r.done:
-			r.complete(o)
+		case f.ch <- struct{}{}:
 		default:
-			return
 		}
 	}
+}
+
+// drain takes completed jobs without blocking.
+func (r *Runner) drain() {
+	r.fin.mu.Lock()
+	list := r.fin.list
+	r.fin.list = r.spare[:0]
+	r.fin.mu.Unlock()
+	for i, o := range list {
+		r.complete(o)
+		list[i] = nil
+	}
+	r.spare = list
 }
 
 // order returns the queues in the order this round offers them free slots.
@@ -439,7 +484,7 @@ func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.T
 
 // worker runs tasks on a long-lived goroutine (its stack stays grown, which
 // saves a stack copy per job over a goroutine per job).
-func (r *Runner) worker(work <-chan *task, done chan<- *outcome) {
+func (r *Runner) worker(work <-chan *task, fin *finished) {
 	for t := range work {
 		ctx := t.ctx
 		var cancel context.CancelFunc
@@ -450,7 +495,7 @@ func (r *Runner) worker(work <-chan *task, done chan<- *outcome) {
 		if cancel != nil {
 			cancel()
 		}
-		done <- &outcome{t, err}
+		fin.add(&outcome{t, err})
 	}
 }
 
