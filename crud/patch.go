@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -54,7 +55,10 @@ func ParsePatch(body []byte, allowed ...string) (Patch, error) {
 	p := Patch{Set: map[string]any{}}
 	seen := map[string]bool{}
 	var probs []Problem
-	for dec.More() {
+	for keys := 0; dec.More(); keys++ {
+		if keys >= maxParams {
+			return fail(fmt.Sprintf("at most %d fields", maxParams))
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return fail("malformed JSON")

@@ -223,6 +223,10 @@ const (
 // maxParamName bounds how much of a refused parameter name is echoed back.
 const maxParamName = 64
 
+// maxParams bounds the parameters of one query string (and the keys of one
+// patch), and so the size of an error's details.
+const maxParams = 64
+
 // ParseQuery turns a query string into a [Query] allowed by spec. It never
 // touches a database. On any problem it returns one [ErrInvalidQuery] (400)
 // whose details list every problem found, one [Problem] per parameter.
@@ -240,9 +244,13 @@ const maxParamName = 64
 //	?include_total=true
 //	?deleted=include|only              only when spec.AllowDeleted
 //
-// Each parameter may appear once.
+// Each parameter may appear once, and a query string has at most 64.
 func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 	s := spec.withDefaults()
+	if len(values) > maxParams {
+		return Query{}, newError(ErrInvalidQuery, 0, "invalid query parameters",
+			[]Problem{{Field: "query", Reason: fmt.Sprintf("at most %d parameters", maxParams)}}, nil)
+	}
 	q := Query{Limit: s.DefaultLimit}
 	var probs []Problem
 	add := func(field, reason string) {

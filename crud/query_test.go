@@ -125,6 +125,16 @@ func TestParseQueryRefuses(t *testing.T) {
 			t.Errorf("deleted without AllowDeleted = %v; want ErrInvalidQuery", err)
 		}
 	})
+	t.Run("too many parameters", func(t *testing.T) {
+		v := url.Values{}
+		for i := range 65 {
+			v.Set(strings.Repeat("x", i+1), "1")
+		}
+		_, err := crud.ParseQuery(v, testSpec)
+		if p := crud.Problems(err); len(p) != 1 || p[0].Field != "query" {
+			t.Errorf("65 parameters: problems %+v; want one on query", p)
+		}
+	})
 	t.Run("every problem at once", func(t *testing.T) {
 		v, _ := url.ParseQuery("sort=x&limit=0&offset=-1&is_superuser=1&published=2")
 		_, err := crud.ParseQuery(v, testSpec)
@@ -186,6 +196,7 @@ func TestParsePatch(t *testing.T) {
 		{`{"title":"a","title":"b","title":"c"}`, []string{"title"}},
 		{`{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, []string{"body"}},
 		{`{}`, []string{"body"}},
+		{`{` + strings.Repeat(`"k":1,`, 70) + `"z":1}`, []string{"body"}},
 		{`null`, []string{"body"}},
 		{`"title"`, []string{"body"}},
 		{`{"title":"x"} trailing`, []string{"body"}},
@@ -243,5 +254,45 @@ func TestErrorContract(t *testing.T) {
 	}
 	if crud.ErrNotFound.ErrorDetails() != nil {
 		t.Errorf("sentinel has details")
+	}
+}
+
+func TestNewRepositoryRefuses(t *testing.T) {
+	type noID struct {
+		Name string `db:"name"`
+	}
+	type badVersion struct {
+		ID      int64  `db:"id"`
+		Version string `db:"version"`
+	}
+	type badDeleted struct {
+		ID        int64     `db:"id"`
+		DeletedAt time.Time `db:"deleted_at"`
+	}
+	type twice struct {
+		ID int64  `db:"id"`
+		A  string `db:"x"`
+		B  string `db:"x"`
+	}
+	db := openSQLite(t)
+	errs := []error{
+		func() error { _, err := crud.NewRepository[noID](db, crud.Config{Table: "t"}); return err }(),
+		func() error { _, err := crud.NewRepository[badVersion](db, crud.Config{Table: "t"}); return err }(),
+		func() error { _, err := crud.NewRepository[badDeleted](db, crud.Config{Table: "t"}); return err }(),
+		func() error { _, err := crud.NewRepository[twice](db, crud.Config{Table: "t"}); return err }(),
+		func() error { _, err := crud.NewRepository[badVersion](db, crud.Config{}); return err }(),
+		func() error { _, err := crud.NewRepository[noID](nil, crud.Config{Table: "t"}); return err }(),
+		func() error {
+			_, err := crud.NewRepository[badVersion](db, crud.Config{Table: "t", Dialect: "mysql"})
+			return err
+		}(),
+	}
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("case %d: NewRepository = nil error", i)
+		}
+	}
+	if _, err := crud.NewRepository[badVersion](db, crud.Config{Table: "t", VersionColumn: "-"}); err != nil {
+		t.Errorf("VersionColumn \"-\" = %v; want the version check off", err)
 	}
 }
