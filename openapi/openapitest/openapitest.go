@@ -1,19 +1,3 @@
-// Package openapitest checks a service against its own OpenAPI document,
-// for the service's tests: the document is valid OpenAPI 3.1, and the
-// requests and responses that go over the wire match it.
-//
-// The checks use pb33f/libopenapi and libopenapi-validator, a validator
-// independent of the openapi package that generated the document, with
-// format assertions on (date-time, email, uuid, ...). A [Checker] wraps an
-// http.RoundTripper so every response a test receives is checked, and
-// records which documented operations the test exercised:
-//
-//	doc := openapitest.Fetch(t, baseURL+"/api/v1/openapi.json")
-//	chk := openapitest.New(t, doc)
-//	client := chk.Client()
-//	resp, err := client.Get(baseURL + "/api/v1/posts/1") // checked
-//	...
-//	chk.RequireExercised() // every documented operation was called
 package openapitest
 
 import (
