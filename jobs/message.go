@@ -1,8 +1,8 @@
 package jobs
 
 import (
-	"encoding/binary"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"

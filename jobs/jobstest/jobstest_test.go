@@ -1,0 +1,140 @@
+package jobstest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobstest"
+)
+
+type WelcomeEmail struct {
+	UserID int64 `json:"user_id"`
+}
+
+func (WelcomeEmail) Kind() string { return "welcome_email" }
+
+type Report struct {
+	Month string `json:"month"`
+}
+
+func (Report) Kind() string { return "report" }
+
+// signup is application code under test: it takes the small interface.
+func signup(ctx context.Context, q jobs.Enqueuer, userID int64) error {
+	_, err := q.Enqueue(ctx, WelcomeEmail{UserID: userID}, jobs.Queue("email"), jobs.MaxRetry(3))
+	return err
+}
+
+func TestRequireEnqueued(t *testing.T) {
+	fake := jobstest.NewClient()
+	if err := signup(t.Context(), fake, 42); err != nil {
+		t.Fatal(err)
+	}
+	got := jobstest.RequireEnqueued[WelcomeEmail](t, fake, jobs.Queue("email"), jobs.MaxRetry(3))
+	if got.UserID != 42 {
+		t.Errorf("UserID = %d; want 42", got.UserID)
+	}
+	jobstest.RequireNotEnqueued[Report](t, fake)
+
+	// A mismatch fails with a useful message.
+	ft := &fakeTB{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		jobstest.RequireEnqueued[WelcomeEmail](ft, fake, jobs.Queue("other"))
+	}()
+	if want := "no welcome_email job enqueued with queue=other; recorded: welcome_email(queue=email)"; ft.msg != "jobstest: "+want {
+		t.Errorf("failure message = %q; want %q", ft.msg, "jobstest: "+want)
+	}
+}
+
+type fakeTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic("fatal")
+}
+
+func TestWorkRunsRecordedJobs(t *testing.T) {
+	fake := jobstest.NewClient()
+	ws := jobs.NewWorkers()
+	var sent []int64
+	jobs.AddWorker(ws, jobs.WorkerFunc[WelcomeEmail](func(ctx context.Context, j *jobs.Job[WelcomeEmail]) error {
+		sent = append(sent, j.Args.UserID)
+		if j.Args.UserID == 2 {
+			_, err := fake.Enqueue(ctx, Report{Month: "2026-11"}) // workers may enqueue more
+			return err
+		}
+		return nil
+	}))
+	jobs.AddWorker(ws, jobs.WorkerFunc[Report](func(ctx context.Context, j *jobs.Job[Report]) error {
+		return errors.New("no data")
+	}))
+	if _, err := fake.EnqueueMany(t.Context(), []jobs.Args{WelcomeEmail{UserID: 1}, WelcomeEmail{UserID: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	err := fake.Work(t.Context(), ws)
+	if fmt.Sprint(sent) != "[1 2]" {
+		t.Errorf("sent = %v; want [1 2]", sent)
+	}
+	if err == nil || !contains(err.Error(), "report fake-3: no data") {
+		t.Errorf("Work = %v; want the report worker's error", err)
+	}
+	if n := len(fake.Jobs()); n != 0 {
+		t.Errorf("%d jobs left after Work; want 0", n)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestUniqueAndErr(t *testing.T) {
+	fake := jobstest.NewClient()
+	if _, err := fake.Enqueue(t.Context(), Report{}, jobs.Unique("r", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.Enqueue(t.Context(), Report{}, jobs.Unique("r", time.Minute)); !errors.Is(err, jobs.ErrDuplicate) {
+		t.Errorf("second unique Enqueue = %v; want ErrDuplicate", err)
+	}
+	fake.Err = errors.New("redis down")
+	if err := signup(t.Context(), fake, 1); err == nil {
+		t.Error("signup with a failing queue = nil; want the error")
+	}
+}
+
+func TestWorkHelper(t *testing.T) {
+	w := jobs.WorkerFunc[WelcomeEmail](func(ctx context.Context, j *jobs.Job[WelcomeEmail]) error {
+		if j.Args.UserID == 0 {
+			return jobs.SkipRetry(errors.New("no user"))
+		}
+		return nil
+	})
+	if err := jobstest.Work(t, w, WelcomeEmail{UserID: 1}); err != nil {
+		t.Errorf("Work(1) = %v; want nil", err)
+	}
+	if err := jobstest.Work(t, w, WelcomeEmail{}); !errors.Is(err, jobs.ErrSkipRetry) {
+		t.Errorf("Work(0) = %v; want ErrSkipRetry", err)
+	}
+}
+
+func ExampleRequireEnqueued() {
+	t := &testing.T{} // in a real test, the *testing.T
+	fake := jobstest.NewClient()
+	_ = signup(context.Background(), fake, 7)
+	email := jobstest.RequireEnqueued[WelcomeEmail](t, fake, jobs.Queue("email"))
+	fmt.Println(email.UserID)
+	// Output: 7
+}
