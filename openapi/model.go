@@ -1,5 +1,11 @@
 package openapi
 
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
+
 // The OpenAPI 3.1 object model, only as much of it as the generator writes.
 // Fields marshal to the names the specification uses; empty fields are left
 // out. Maps marshal with sorted keys, so a document's JSON is deterministic.
@@ -130,6 +136,58 @@ type Schema struct {
 	ReadOnly             bool               `json:"readOnly,omitempty"`
 	WriteOnly            bool               `json:"writeOnly,omitempty"`
 	Deprecated           bool               `json:"deprecated,omitempty"`
+
+	order []string // property names in declaration order
+}
+
+// MarshalJSON writes the schema with its properties in the order the Go
+// struct declares its fields (the docs pages show them so); properties
+// added by hand follow, sorted.
+func (s *Schema) MarshalJSON() ([]byte, error) {
+	type plain Schema
+	if len(s.Properties) == 0 {
+		return json.Marshal((*plain)(s))
+	}
+	p := *(*plain)(s)
+	p.Properties = nil
+	head, err := json.Marshal(&p)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(s.Properties))
+	for _, k := range s.order {
+		if _, ok := s.Properties[k]; ok && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	rest := make([]string, 0, len(s.Properties)-len(keys))
+	for k := range s.Properties {
+		if !slices.Contains(keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	var b bytes.Buffer
+	b.Write(head[:len(head)-1])
+	if len(head) > 2 {
+		b.WriteByte(',')
+	}
+	b.WriteString(`"properties":{`)
+	for i, k := range append(keys, rest...) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		vb, err := json.Marshal(s.Properties[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(vb)
+	}
+	b.WriteString("}}")
+	return b.Bytes(), nil
 }
 
 // SchemaProvider is implemented by types that describe their own JSON

@@ -275,6 +275,7 @@ func (g *schemaGen) structSchema(t reflect.Type) *Schema {
 	for _, f := range jsonFields(t) {
 		fs, required := g.fieldSchema(f.typ, f.tag, f.omitEmpty, f.asString)
 		s.Properties[f.name] = fs
+		s.order = append(s.order, f.name)
 		if required {
 			s.Required = append(s.Required, f.name)
 		}

@@ -141,13 +141,13 @@ func TestSchemaComponents(t *testing.T) {
 		want      string
 	}{
 		{"recursive", reflect.TypeFor[Node](), "Node", "Node",
-			`{"type":"object","properties":{"children":{"type":"array","items":{"$ref":"#/components/schemas/Node"}},"name":{"type":"string"}},"required":["name"]}`},
+			`{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}}}`},
 		{"generic", reflect.TypeFor[Page[Node]](), "PageNode", "PageNode",
-			`{"type":"object","properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}},"required":["items"]}`},
+			`{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}}}`},
 		{"embedded fields promoted", reflect.TypeFor[Embeds](), "Embeds", "Embeds",
-			`{"type":"object","properties":{"created_at":{"type":"string","format":"date-time"},"id":{"type":"integer","format":"int64"},"name":{"type":"string"}},"required":["id","created_at","name"]}`},
+			`{"type":"object","required":["id","created_at","name"],"properties":{"id":{"type":"integer","format":"int64"},"created_at":{"type":"string","format":"date-time"},"name":{"type":"string"}}}`},
 		{"pointer to struct", reflect.TypeFor[*Base](), "Base", "Base",
-			`{"type":"object","properties":{"created_at":{"type":"string","format":"date-time"},"id":{"type":"integer","format":"int64"}},"required":["id","created_at"]}`},
+			`{"type":"object","required":["id","created_at"],"properties":{"id":{"type":"integer","format":"int64"},"created_at":{"type":"string","format":"date-time"}}}`},
 		{"anonymous struct inline", reflect.TypeFor[struct {
 			A string `json:"a"`
 		}](), "", "", ""},
@@ -201,5 +201,30 @@ func TestOperationID(t *testing.T) {
 		if got := operationID(tt.method, tt.path); got != tt.want {
 			t.Errorf("operationID(%s, %s) = %q; want %q", tt.method, tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestSchemaPropertyOrder(t *testing.T) {
+	g := newSchemaGen()
+	g.schemaOf(reflect.TypeFor[Node]())
+	s := g.schemas["Node"]
+	s.Properties["b_added"] = &Schema{Type: "string"}
+	s.Properties["a_added"] = &Schema{Type: "string"}
+	got, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{`"name"`, `"children"`, `"a_added"`, `"b_added"`}
+	last := -1
+	for _, k := range keys {
+		i := strings.Index(string(got), k)
+		if i < last {
+			t.Fatalf("Marshal = %s; want properties in the order %v (declared, then added sorted)", got, keys)
+		}
+		last = i
+	}
+	var back map[string]any
+	if err := json.Unmarshal(got, &back); err != nil || len(back["properties"].(map[string]any)) != 4 {
+		t.Errorf("Marshal = %s is not the object it should be (%v)", got, err)
 	}
 }
