@@ -180,7 +180,7 @@ window.ui = SwaggerUIBundle({
   urls: urls,
   "urls.primaryName": urls[0].name,
   dom_id: "#swagger-ui",
-  layout: "BaseLayout",
+  layout: {{if gt (len .Docs) 1}}"StandaloneLayout"{{else}}"BaseLayout"{{end}},
   deepLinking: true,
   showExtensions: true,
   persistAuthorization: true,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,8 @@ type param struct {
 	rules  string // validate tag
 	def    []string
 	hasDef bool
+	list   bool // a slice: every value, not the first
+	str    bool // string items: an empty value counts
 }
 
 // binder fills an input struct from a request: parameters parsed from
@@ -88,7 +91,8 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			if !parsable(sf.Type, in != inPath) {
 				return fmt.Errorf("input field %s: %s parameters cannot be of type %s", sf.Name, in, sf.Type)
 			}
-			p := param{name: name, in: in, index: idx, typ: sf.Type, tag: sf.Tag, rules: sf.Tag.Get("validate")}
+			p := param{name: name, in: in, index: idx, typ: sf.Type, tag: sf.Tag, rules: sf.Tag.Get("validate"),
+				list: isSlice(derefType(sf.Type)), str: elemType(sf.Type).Kind() == reflect.String}
 			if d, ok := sf.Tag.Lookup("default"); ok {
 				p.def, p.hasDef = []string{d}, true
 				if isSlice(sf.Type) {
@@ -120,6 +124,13 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 
 func isSlice(t reflect.Type) bool {
 	return t.Kind() == reflect.Slice && !reflect.PointerTo(t).Implements(textUnmarshal)
+}
+
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }
 
 // elemType strips pointers and one slice level.
@@ -183,6 +194,19 @@ func parseInto(v reflect.Value, raw []string) error {
 	return parseScalar(v, raw[0])
 }
 
+// parseOne sets v (a scalar or a pointer to one) from s.
+func parseOne(v reflect.Value, s string) error {
+	if v.Kind() == reflect.Pointer {
+		p := reflect.New(v.Type().Elem())
+		if err := parseOne(p.Elem(), s); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	}
+	return parseScalar(v, s)
+}
+
 func parseScalar(v reflect.Value, s string) error {
 	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
 		return u.UnmarshalText([]byte(s))
@@ -220,10 +244,10 @@ func parseScalar(v reflect.Value, s string) error {
 	return nil
 }
 
-// raw returns the values a request carries for p; none when it is absent.
-// An empty value counts as absent except for strings.
-func (p *param) raw(c echo.Context) []string {
-	var vals []string
+// value returns the value a request carries for a scalar parameter p:
+// the first non-empty one (an empty string counts for string types).
+func (p *param) value(c echo.Context) (string, bool) {
+	keepEmpty := p.str
 	switch p.in {
 	case inPath:
 		s := c.Param(p.name)
@@ -232,22 +256,43 @@ func (p *param) raw(c echo.Context) []string {
 				s = u
 			}
 		}
-		vals = []string{s}
+		return s, s != "" || keepEmpty
+	case inQuery:
+		for _, s := range c.QueryParams()[p.name] {
+			if s != "" || keepEmpty {
+				return s, true
+			}
+		}
+	case inHeader:
+		for _, s := range c.Request().Header.Values(p.name) {
+			if s != "" || keepEmpty {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// values returns the values a request carries for a list parameter p,
+// leaving out empty ones unless the items are strings.
+func (p *param) values(c echo.Context) []string {
+	var vals []string
+	switch p.in {
 	case inQuery:
 		vals = c.QueryParams()[p.name]
 	case inHeader:
 		vals = c.Request().Header.Values(p.name)
 	}
-	if elemType(p.typ).Kind() != reflect.String {
-		kept := vals[:0:0]
-		for _, s := range vals {
-			if s != "" {
-				kept = append(kept, s)
-			}
-		}
-		vals = kept
+	if p.str || !slices.Contains(vals, "") {
+		return vals
 	}
-	return vals
+	kept := make([]string, 0, len(vals))
+	for _, s := range vals {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return kept
 }
 
 // bind fills in (a pointer to the input struct) from c. Parameters that do
@@ -260,18 +305,31 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 	var msgs []string
 	for i := range b.params {
 		p := &b.params[i]
-		raw := p.raw(c)
-		if len(raw) == 0 {
-			if !p.hasDef {
-				continue
-			}
-			raw = p.def
-		}
 		f := in.FieldByIndex(p.index)
-		if err := parseInto(f, raw); err != nil {
+		var err error
+		if p.list {
+			raw := p.values(c)
+			if len(raw) == 0 {
+				if !p.hasDef {
+					continue
+				}
+				raw = p.def
+			}
+			err = parseInto(f, raw)
+		} else {
+			s, ok := p.value(c)
+			if !ok {
+				if !p.hasDef {
+					continue
+				}
+				s = p.def[0]
+			}
+			err = parseOne(f, s)
+		}
+		if err != nil {
 			f.SetZero()
 			want := describe(elemType(p.typ))
-			if isSlice(p.typ) {
+			if p.list {
 				want = "a list of " + strings.TrimPrefix(strings.TrimPrefix(want, "a "), "an ") + " values"
 			}
 			bad = append(bad, server.FieldError{Field: p.name, Rule: "type", Message: "must be " + want})
@@ -289,6 +347,9 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			continue
 		}
 		err := b.v.Var(in.FieldByIndex(p.index).Interface(), p.rules)
+		if err == nil {
+			continue
+		}
 		var verrs validator.ValidationErrors
 		if errors.As(err, &verrs) {
 			details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
@@ -296,7 +357,7 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 				d.Field = p.name
 				invalid = append(invalid, d)
 			}
-		} else if err != nil {
+		} else {
 			return fmt.Errorf("openapi: validate %s parameter %q: %w", p.in, p.name, err)
 		}
 	}
