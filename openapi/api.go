@@ -53,7 +53,9 @@ type Config struct {
 // register routes with [Get], [Post], [Put], [Patch], [Delete] or
 // [Register]; share its document through [DocsConfig.Mount].
 //
-// Routes are registered at start-up; an API is safe for concurrent use.
+// Register routes at start-up, before serving (echo's router is not safe
+// for concurrent registration); Document, JSON and the routes themselves
+// are safe for concurrent use.
 type API struct {
 	spec  *spec
 	group *echo.Group
