@@ -422,6 +422,7 @@ func TestFaultTenThousand(t *testing.T) {
 // TestFaultCluster runs the behavioural suite on a three-master Redis
 // Cluster that the test starts on its own ports.
 func TestFaultCluster(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		testenv.Unavailable(t, "redis-cli", "apt-get install redis-tools", err)
 	}

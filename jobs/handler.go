@@ -22,8 +22,10 @@ type StatusConfig struct {
 }
 
 // ToHandler returns the echo handler. It answers 200 with the job's
-// [JobInfo] as JSON, or returns [ErrNotFound] (HTTP 404 in the error
-// envelope) for unknown, expired or foreign jobs.
+// [JobInfo] as JSON. For unknown, expired or foreign jobs it returns an
+// *echo.HTTPError 404 wrapping [ErrNotFound], so both Gantry's server (which
+// renders the error envelope from ErrNotFound's HTTPStatus) and a bare echo
+// answer 404.
 func (cfg StatusConfig) ToHandler() (echo.HandlerFunc, error) {
 	if cfg.Inspector == nil {
 		return nil, errors.New("jobs: invalid status config: nil Inspector")
@@ -33,6 +35,9 @@ func (cfg StatusConfig) ToHandler() (echo.HandlerFunc, error) {
 	}
 	return func(c echo.Context) error {
 		info, err := cfg.Inspector.Job(c.Request().Context(), c.Param(cfg.Param))
+		if errors.Is(err, ErrNotFound) {
+			return notFound(err)
+		}
 		if err != nil {
 			return err
 		}
@@ -42,9 +47,13 @@ func (cfg StatusConfig) ToHandler() (echo.HandlerFunc, error) {
 				return err
 			}
 			if who == "" || who != info.Owner {
-				return ErrNotFound
+				return notFound(ErrNotFound)
 			}
 		}
 		return c.JSON(http.StatusOK, info)
 	}, nil
+}
+
+func notFound(err error) error {
+	return &echo.HTTPError{Code: http.StatusNotFound, Message: "job not found", Internal: err}
 }

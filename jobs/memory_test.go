@@ -7,5 +7,6 @@ import (
 )
 
 func TestMemoryBackend(t *testing.T) {
+	t.Parallel()
 	runSuite(t, func(*testing.T) jobs.Backend { return jobs.NewMemoryBackend() })
 }

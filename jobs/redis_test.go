@@ -18,5 +18,6 @@ func newRedisBackend(t *testing.T) jobs.Backend {
 }
 
 func TestRedisBackend(t *testing.T) {
+	t.Parallel()
 	runSuite(t, newRedisBackend)
 }

@@ -1,0 +1,117 @@
+// Package jobs runs typed background jobs: named queues with priorities and
+// per-queue caps, retries with exponential backoff, a bounded dead set,
+// periodic schedules that fire once across any number of instances,
+// progress and results readable by id, an inspector, an echo status
+// handler and Prometheus metrics. It plays Celery's role in the FastAPI
+// guide Gantry ports, and is built to beat hibiken/asynq on its own
+// benchmark (see bench/jobs).
+//
+// # Jobs, workers, clients
+//
+// A job's arguments are a user type implementing [Args]; its Kind is stored
+// with the job, so it must not change when the Go type is renamed. A
+// [Worker] (or [WorkerFunc]) of that type is registered with [AddWorker]:
+//
+//	type WelcomeEmail struct{ UserID int64 `json:"user_id"` }
+//	func (WelcomeEmail) Kind() string { return "welcome_email" }
+//
+//	ws := jobs.NewWorkers()
+//	jobs.AddWorker(ws, jobs.WorkerFunc[WelcomeEmail](func(ctx context.Context, j *jobs.Job[WelcomeEmail]) error {
+//		return mailer.SendWelcome(ctx, j.Args.UserID)
+//	}))
+//
+// A [Client] enqueues ([Client.Enqueue], [Client.EnqueueMany]) with per-call
+// options ([Queue], [MaxRetry], [Timeout], [Delay], [ProcessAt], [Unique],
+// [Retention], [Owner]). Application code should depend on the small
+// [Enqueuer] interface, which package jobstest fakes. A [Runner] fetches and
+// runs jobs until its context ends; a [Scheduler] enqueues [PeriodicJob]s;
+// an [Inspector] reads and manages jobs; [StatusConfig] builds the echo
+// handler for GET /tasks/{id}.
+//
+// # Backends
+//
+// [NewRedisBackend] is the production engine: standalone Redis, Sentinel or
+// Cluster through any redis.UniversalClient. Every multi-key change is one
+// Lua script whose keys share the queue's hash tag ("<prefix>{q:<queue>}:…")
+// and are all passed in KEYS, so it runs unchanged on Redis Cluster.
+// [NewMemoryBackend] has the same semantics in process (lost on restart) and
+// is the embedded default; both pass the same behavioural test suite.
+//
+// # Delivery guarantee
+//
+// Delivery is at-least-once: a job runs until a worker acknowledges it, and
+// can run more than once — when a worker dies or loses its lease after
+// starting a job but before its acknowledgement reaches Redis, the job runs
+// again. Workers must therefore be idempotent (use the job id, or a natural
+// key, to skip work already done). A job is never run by two live workers at
+// the same time while its lease is held.
+//
+// # Leases and recovery timings
+//
+// A fetch leases jobs for RunnerConfig.LeaseDuration (default 10 s) under a
+// per-fetch token. While a job runs, its runner extends the lease every
+// HeartbeatInterval (default 2.5 s). Every acknowledgement (success, retry,
+// failure, hand-back) carries the token, and Redis refuses it if the lease
+// has expired or the job was leased again since: a worker paused past its
+// lease cannot acknowledge. Expired leases are returned to their queue by
+// any runner's maintenance pass, every MaintenanceInterval (default 1 s),
+// counting one attempt. With the defaults, the jobs of a worker killed with
+// SIGKILL run again within 11 s (lease 10 s + one maintenance pass; the
+// fault test asserts 15 s). A job whose attempts are used up this way goes
+// to the dead set instead of running again.
+//
+// # Throughput and idle cost
+//
+// One script call acknowledges the previous batch of a queue and leases up
+// to FetchBatch (default 32) new jobs, never more than free slots, so a busy
+// runner makes well under one round trip per job. An idle runner blocks on
+// Redis (BLMOVE on the queue's pending list, IdleWait 1 s at a time) and
+// picks up a new job within milliseconds; its idle cost is about one
+// blocking command and one maintenance script per queue per second.
+// Scheduled jobs and retries become runnable at their time, give or take
+// one MaintenanceInterval when the runner is busy.
+//
+// # Retries and the dead set
+//
+// A failed attempt (an error, a panic, or a timeout through the job's
+// context) is retried after RunnerConfig.Retry's delay (default
+// [ExponentialBackoff] from 1 s to 1 h with jitter) until MaxRetry (default
+// 25) retries are used up; then the job goes to the dead set. Errors
+// wrapping [ErrSkipRetry] ([SkipRetry]), unknown kinds and payloads that
+// do not decode go to the dead set at once. Each queue's dead set keeps at
+// most DeadMaxSize jobs (default 10,000) for at most DeadMaxAge (default 7
+// days); [Inspector.RetryDead] and [Inspector.DeleteDead] manage it.
+//
+// # Shutdown
+//
+// When its context ends, [Runner.Run] stops fetching, lets running jobs
+// finish for up to ShutdownTimeout (default 10 s) while still acknowledging
+// them and extending their leases, then cancels the rest (context cause
+// [ErrShutdown]) and hands them back to the front of their queue without
+// counting an attempt.
+//
+// # Progress, results, retention
+//
+// Inside Work, [Job.Progress] stores progress at once and [Job.SetResult]
+// stores a result with the success. Both are readable by id
+// ([Inspector.Job], the status handler) until the job's retention (default
+// 1 h, the seed's result_expires) runs out; after that the job is gone
+// ([ErrNotFound]). Everything finished expires, so Redis memory stays bounded.
+//
+// # Periodic jobs
+//
+// A [Scheduler] takes cron specs (robfig/cron/v3, with CRON_TZ= or
+// SchedulerConfig.Location) and "@every <duration>" intervals aligned to the
+// Unix epoch. Any number of instances may run: the enqueue of tick T is
+// accepted only if the schedule's last tick, stored with the job atomically,
+// is before T, so each tick is enqueued once. After downtime, only the latest
+// missed tick is enqueued.
+//
+// # Reused libraries
+//
+// go-redis v9 (client, scripts), robfig/cron/v3 (cron parsing), prometheus
+// client_golang (metrics), echo v4 (status handler). asynq is not used:
+// its design (one job per round trip, polling when idle, minute-long orphan
+// recovery, no fencing, duplicate periodic ticks across instances, keys
+// built in scripts) is what this package improves on.
+package jobs
