@@ -2,10 +2,12 @@ package openapitest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/jsonschema/v6"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -39,7 +42,74 @@ func DocumentErrors(doc []byte) []string {
 	if _, errs := d.BuildV3Model(); errs != nil {
 		out = append(out, "build model: "+errs.Error())
 	}
+	return append(out, schemaErrors(doc)...)
+}
+
+// schemaErrors compiles every schema of doc (components and those of each
+// operation's parameters, request body and responses) against the JSON
+// Schema 2020-12 meta-schema, the dialect of OpenAPI 3.1: the
+// specification's own schema accepts any object as a schema.
+func schemaErrors(doc []byte) []string {
+	var root map[string]any
+	if err := json.Unmarshal(doc, &root); err != nil {
+		return []string{"parse: " + err.Error()}
+	}
+	const base = "mem:///openapi.json"
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(base, root); err != nil {
+		return []string{"schemas: " + err.Error()}
+	}
+	var locs []string
+	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+	content := func(ptr string, v any) {
+		for mt := range obj(obj(v)["content"]) {
+			locs = append(locs, ptr+"/content/"+escape(mt)+"/schema")
+		}
+	}
+	params := func(ptr string, v any) {
+		list, _ := v.([]any)
+		for i := range list {
+			if _, ok := obj(list[i])["schema"]; ok {
+				locs = append(locs, fmt.Sprintf("%s/parameters/%d/schema", ptr, i))
+			}
+		}
+	}
+	for name := range obj(obj(root["components"])["schemas"]) {
+		locs = append(locs, "/components/schemas/"+escape(name))
+	}
+	for path, item := range obj(root["paths"]) {
+		pp := "/paths/" + escape(path)
+		params(pp, obj(item)["parameters"])
+		for method, op := range obj(item) {
+			if method == "parameters" || obj(op) == nil {
+				continue
+			}
+			op := obj(op)
+			mp := pp + "/" + escape(method)
+			params(mp, op["parameters"])
+			if rb := obj(op["requestBody"]); rb != nil {
+				content(mp+"/requestBody", rb)
+			}
+			for code, resp := range obj(op["responses"]) {
+				content(mp+"/responses/"+escape(code), resp)
+			}
+		}
+	}
+	slices.Sort(locs)
+	var out []string
+	for _, loc := range locs {
+		if _, err := c.Compile(base + "#" + loc); err != nil {
+			out = append(out, fmt.Sprintf("schema %s: %v", loc, err))
+		}
+	}
 	return out
+}
+
+// escape makes s one JSON Pointer token inside a URL fragment.
+func escape(s string) string {
+	s = strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	return url.PathEscape(s)
 }
 
 // quiet silences the libraries' own logging; problems come back as errors.

@@ -161,3 +161,30 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDocumentErrorsChecksSchemas(t *testing.T) {
+	tests := []struct {
+		name, schema string
+		valid        bool
+	}{
+		{"valid", `{"type":["string","null"],"minLength":1}`, true},
+		{"unknown type", `{"type":"integer32"}`, false},
+		{"negative length", `{"type":"string","minLength":-1}`, false},
+		{"required not a list", `{"type":"object","required":"name"}`, false},
+		{"dangling ref", `{"$ref":"#/components/schemas/Nope"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, where := range []string{"component", "response"} {
+				d := `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{},"components":{"schemas":{"A":` + tt.schema + `}}}`
+				if where == "response" {
+					d = `{"openapi":"3.1.0","info":{"title":"x","version":"1"},"paths":{"/a/{id}":{"get":{"parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":` + tt.schema + `}}}}}}}}`
+				}
+				errs := openapitest.DocumentErrors([]byte(d))
+				if (len(errs) == 0) != tt.valid {
+					t.Errorf("DocumentErrors(%s in a %s) = %q; want valid=%v", tt.schema, where, errs, tt.valid)
+				}
+			}
+		})
+	}
+}
