@@ -46,6 +46,13 @@ type Config struct {
 	// name; "bearer" (HTTP bearer, JWT) is always defined unless replaced
 	// here.
 	SecuritySchemes map[string]*SecurityScheme
+	// Validator checks path, query and header parameters against their
+	// validate tags; pass the validator that knows your custom rules.
+	// Default a new go-playground validator. (Bodies are validated by the
+	// echo instance's Validator, through server.Bind.) Failures are
+	// reported with server.ValidationError, so their messages are the
+	// binding helper's.
+	Validator *validator.Validate
 }
 
 // API records typed routes registered under one path prefix (one API
@@ -105,7 +112,10 @@ func New(e *echo.Echo, prefix string, cfg Config) (*API, error) {
 		schemes[name] = s
 	}
 	cfg.SecuritySchemes = schemes
-	v := validator.New(validator.WithRequiredStructEnabled())
+	v := cfg.Validator
+	if v == nil {
+		v = validator.New(validator.WithRequiredStructEnabled())
+	}
 	return &API{
 		spec:  &spec{cfg: cfg, prefix: prefix, validate: v, ids: map[string]string{}},
 		group: e.Group(prefix),

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
 
 	"github.com/gantry-dev/gantry/openapi"
@@ -107,5 +109,29 @@ func TestBindingFillsTheInput(t *testing.T) {
 	}
 	if got := len(doc.Parameters); got != 9 {
 		t.Errorf("parameters = %d; want 9 (embedded Paging promoted)", got)
+	}
+}
+
+func TestCustomParameterRules(t *testing.T) {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	if err := v.RegisterValidation("even", func(fl validator.FieldLevel) bool { return fl.Field().Int()%2 == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := blog(t)
+	api, err := openapi.New(s.Echo(), "/api/custom", openapi.Config{Validator: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type In struct {
+		N int `query:"n" validate:"even"`
+	}
+	openapi.Get(api, "/", func(_ context.Context, in *In) (*map[string]int, error) { return &map[string]int{"n": in.N}, nil })
+	base := servertest.Start(t, s)
+	if resp, body := do(t, "GET", base+"/api/custom/?n=4", ""); resp.StatusCode != 200 {
+		t.Errorf("GET ?n=4 = %d %s; want 200", resp.StatusCode, body)
+	}
+	resp, body := do(t, "GET", base+"/api/custom/?n=3", "")
+	if resp.StatusCode != 422 || !strings.Contains(string(body), `{"field":"n","rule":"even","message":"failed the \"even\" rule"}`) {
+		t.Errorf("GET ?n=3 = %d %s; want 422 naming n and the even rule", resp.StatusCode, body)
 	}
 }

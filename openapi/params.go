@@ -102,6 +102,9 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 					return fmt.Errorf("input field %s: default %q is not %s", sf.Name, d, describe(elemType(sf.Type)))
 				}
 			}
+			if err := knownRules(b.v, sf.Type, p.rules); err != nil {
+				return fmt.Errorf("input field %s: %w", sf.Name, err)
+			}
 			b.params = append(b.params, p)
 		case sf.Name == "Body":
 			if b.body != nil {
@@ -119,6 +122,21 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			return fmt.Errorf("input field %s has no path, query or header tag and is not the Body field", sf.Name)
 		}
 	}
+	return nil
+}
+
+// knownRules reports a validate tag the validator cannot run (it would
+// panic on the first request otherwise).
+func knownRules(v *validator.Validate, t reflect.Type, rules string) (err error) {
+	if rules == "" {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("validate tag %q: %v", rules, r)
+		}
+	}()
+	_ = v.Var(reflect.Zero(t).Interface(), rules)
 	return nil
 }
 

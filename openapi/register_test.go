@@ -173,6 +173,9 @@ func TestRegisterPanicsOnMistakes(t *testing.T) {
 	type Two struct {
 		A int `query:"a" header:"A"`
 	}
+	type UnknownRule struct {
+		Slug string `query:"slug" validate:"slugish"`
+	}
 	h := func(context.Context, *openapi.Empty) (*openapi.Empty, error) { return nil, nil }
 	tests := []struct {
 		name string
@@ -201,6 +204,9 @@ func TestRegisterPanicsOnMistakes(t *testing.T) {
 		{"two sources", func(api *openapi.API) {
 			openapi.Get(api, "/x", func(context.Context, *Two) (*openapi.Empty, error) { return nil, nil })
 		}, "has both query and header tags"},
+		{"unknown validate rule", func(api *openapi.API) {
+			openapi.Get(api, "/x", func(context.Context, *UnknownRule) (*openapi.Empty, error) { return nil, nil })
+		}, `validate tag "slugish"`},
 		{"status not 2xx", func(api *openapi.API) { openapi.Get(api, "/x", h, openapi.Status(302)) }, "status 302 is not 2xx"},
 		{"route twice", func(api *openapi.API) {
 			openapi.Get(api, "/x", h)
