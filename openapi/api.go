@@ -261,21 +261,23 @@ func Register[In, Out any](a *API, method, path string, h Handler[In, Out], opts
 			fail("undefined security scheme %q (add it to Config.SecuritySchemes)", r.scheme)
 		}
 	}
-	route := a.group.Add(op.method, echoPath, op.handler(func(ctx context.Context, in any) (any, error) {
+	op.path = openAPIPath(a.spec.prefix + a.base + echoPath) // as echo's group joins them
+	if op.path == "" {
+		op.path = "/"
+	}
+	if op.id == "" {
+		op.id = operationID(op.method, strings.TrimPrefix(op.path, a.spec.prefix))
+	}
+	if err := a.spec.add(op); err != nil {
+		fail("%v", err)
+	}
+	a.group.Add(op.method, echoPath, op.handler(func(ctx context.Context, in any) (any, error) {
 		out, err := h(ctx, in.(*In))
 		if out == nil {
 			return nil, err
 		}
 		return out, err
 	}), op.middleware...)
-	op.path = openAPIPath(route.Path)
-	rel := strings.TrimPrefix(op.path, a.spec.prefix)
-	if op.id == "" {
-		op.id = operationID(op.method, rel)
-	}
-	if err := a.spec.add(op); err != nil {
-		fail("%v", err)
-	}
 }
 
 func (s *spec) add(op *operation) error {
