@@ -123,7 +123,8 @@ func TestCustomParameterRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	type In struct {
-		N int `query:"n" validate:"even"`
+		N    int      `query:"n" validate:"even"`
+		Tags []string `query:"tag" validate:"max=2,dive,min=2"`
 	}
 	openapi.Get(api, "/", func(_ context.Context, in *In) (*map[string]int, error) { return &map[string]int{"n": in.N}, nil })
 	base := servertest.Start(t, s)
@@ -133,5 +134,9 @@ func TestCustomParameterRules(t *testing.T) {
 	resp, body := do(t, "GET", base+"/api/custom/?n=3", "")
 	if resp.StatusCode != 422 || !strings.Contains(string(body), `{"field":"n","rule":"even","message":"failed the \"even\" rule"}`) {
 		t.Errorf("GET ?n=3 = %d %s; want 422 naming n and the even rule", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", base+"/api/custom/?tag=ok&tag=x", "")
+	if resp.StatusCode != 422 || !strings.Contains(string(body), `{"field":"tag[1]","rule":"min","message":"must be at least 2 characters long"}`) {
+		t.Errorf("GET ?tag=ok&tag=x = %d %s; want 422 naming tag[1]", resp.StatusCode, body)
 	}
 }

@@ -372,7 +372,11 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		if errors.As(err, &verrs) {
 			details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
 			for _, d := range details {
-				d.Field = p.name
+				if strings.HasPrefix(d.Field, "[") { // an item, after dive
+					d.Field = p.name + d.Field
+				} else {
+					d.Field = p.name
+				}
 				invalid = append(invalid, d)
 			}
 		} else {
