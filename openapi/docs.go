@@ -19,7 +19,10 @@ import (
 const (
 	DefaultSwaggerUIJS  = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"
 	DefaultSwaggerUICSS = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"
-	DefaultRedocJS      = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+	// DefaultSwaggerUIPresetJS is loaded only when the page lists several
+	// documents: its top bar holds the selector between them.
+	DefaultSwaggerUIPresetJS = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-standalone-preset.js"
+	DefaultRedocJS           = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
 )
 
 // DocsConfig says whether and where the documents and the docs pages are
@@ -42,12 +45,14 @@ type DocsConfig struct {
 	// "/swagger-ui.css", "/redoc.standalone.js" and "/favicon-32x32.png" (the
 	// files of the swagger-ui-dist and redoc npm packages).
 	AssetsURL string
-	// SwaggerUIJS, SwaggerUICSS and RedocJS are the pages' asset URLs.
-	// Defaults [DefaultSwaggerUIJS], [DefaultSwaggerUICSS] and
+	// SwaggerUIJS, SwaggerUICSS, SwaggerUIPresetJS and RedocJS are the
+	// pages' asset URLs. Defaults [DefaultSwaggerUIJS],
+	// [DefaultSwaggerUICSS], [DefaultSwaggerUIPresetJS] and
 	// [DefaultRedocJS] (or the files under AssetsURL).
-	SwaggerUIJS  string
-	SwaggerUICSS string
-	RedocJS      string
+	SwaggerUIJS       string
+	SwaggerUICSS      string
+	SwaggerUIPresetJS string
+	RedocJS           string
 	// Favicon is the pages' icon URL; default none (or AssetsURL +
 	// "/favicon-32x32.png").
 	Favicon string
@@ -69,11 +74,13 @@ func (c DocsConfig) withDefaults(apis []*API) DocsConfig {
 	if base := strings.TrimSuffix(c.AssetsURL, "/"); base != "" {
 		c.SwaggerUIJS = cmp.Or(c.SwaggerUIJS, base+"/swagger-ui-bundle.js")
 		c.SwaggerUICSS = cmp.Or(c.SwaggerUICSS, base+"/swagger-ui.css")
+		c.SwaggerUIPresetJS = cmp.Or(c.SwaggerUIPresetJS, base+"/swagger-ui-standalone-preset.js")
 		c.RedocJS = cmp.Or(c.RedocJS, base+"/redoc.standalone.js")
 		c.Favicon = cmp.Or(c.Favicon, base+"/favicon-32x32.png")
 	}
 	c.SwaggerUIJS = cmp.Or(c.SwaggerUIJS, DefaultSwaggerUIJS)
 	c.SwaggerUICSS = cmp.Or(c.SwaggerUICSS, DefaultSwaggerUICSS)
+	c.SwaggerUIPresetJS = cmp.Or(c.SwaggerUIPresetJS, DefaultSwaggerUIPresetJS)
 	c.RedocJS = cmp.Or(c.RedocJS, DefaultRedocJS)
 	return c
 }
@@ -174,20 +181,33 @@ var swaggerPage = template.Must(template.New("swagger").Parse(`<!DOCTYPE html>
 <body>
 <div id="swagger-ui"></div>
 <script src="{{.C.SwaggerUIJS}}"></script>
+{{- if gt (len .Docs) 1}}
+<script src="{{.C.SwaggerUIPresetJS}}"></script>
 <script>
-const urls = [{{range .Docs}}{url: {{.URL}}, name: {{.Name}}},{{end}}];
 window.ui = SwaggerUIBundle({
-  urls: urls,
-  "urls.primaryName": urls[0].name,
+  urls: [{{range .Docs}}{url: {{.URL}}, name: {{.Name}}},{{end}}],
   dom_id: "#swagger-ui",
-  layout: {{if gt (len .Docs) 1}}"StandaloneLayout"{{else}}"BaseLayout"{{end}},
+  layout: "StandaloneLayout",
+  deepLinking: true,
+  showExtensions: true,
+  persistAuthorization: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+});
+</script>
+{{- else}}
+<script>
+window.ui = SwaggerUIBundle({
+  url: {{(index .Docs 0).URL}},
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
   deepLinking: true,
   showExtensions: true,
   persistAuthorization: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
-  plugins: [SwaggerUIBundle.plugins.DownloadUrl],
 });
 </script>
+{{- end}}
 </body>
 </html>
 `))
