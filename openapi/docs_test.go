@@ -53,7 +53,7 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 			name: "development defaults load from the CDN",
 			docs: openapi.DocsFromSettings(settings("development", nil)),
 			contains: map[string][]string{
-				"/docs":                {openapi.DefaultSwaggerUIJS, openapi.DefaultSwaggerUICSS, `"/api/v1/openapi.json"`, `"/api/v2/openapi.json"`, "<title>Blog - Swagger UI</title>"},
+				"/docs":                {openapi.DefaultSwaggerUIJS, openapi.DefaultSwaggerUICSS, openapi.DefaultSwaggerUIPresetJS, `"StandaloneLayout"`, `"/api/v1/openapi.json"`, `"/api/v2/openapi.json"`, "<title>Blog - Swagger UI</title>"},
 				"/redoc":               {openapi.DefaultRedocJS, `spec-url="/api/v1/openapi.json"`, `href="?doc=1"`},
 				"/redoc?doc=1":         {`spec-url="/api/v2/openapi.json"`},
 				"/api/v1/openapi.json": {`"openapi":"3.1.0"`, `"version":"1"`, `"/api/v1/posts/{id}"`},
@@ -64,7 +64,7 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 			name: "self-hosted assets and other paths",
 			docs: openapi.DocsConfig{AssetsURL: "/static/docs/", DocsPath: "/api/docs", RedocPath: "-", RedocJS: "/x/redoc.js"},
 			contains: map[string][]string{
-				"/api/docs": {`src="/static/docs/swagger-ui-bundle.js"`, `href="/static/docs/swagger-ui.css"`, `href="/static/docs/favicon-32x32.png"`},
+				"/api/docs": {`src="/static/docs/swagger-ui-bundle.js"`, `href="/static/docs/swagger-ui.css"`, `href="/static/docs/favicon-32x32.png"`, `src="/static/docs/swagger-ui-standalone-preset.js"`},
 			},
 			missing: []string{"/docs", "/redoc"},
 		},
@@ -96,6 +96,20 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDocsPageForOneDocument(t *testing.T) {
+	s, _ := blog(t) // one API
+	base := servertest.Start(t, s)
+	resp, body := do(t, "GET", base+"/docs", "")
+	for _, want := range []string{`url: "/api/v1/openapi.json"`, `"BaseLayout"`} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET /docs = %d, lacks %s:\n%s", resp.StatusCode, want, body)
+		}
+	}
+	if strings.Contains(string(body), "standalone-preset") {
+		t.Errorf("GET /docs loads the standalone preset for one document:\n%s", body)
 	}
 }
 
