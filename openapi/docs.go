@@ -219,11 +219,11 @@ var redocPage = template.Must(template.New("redoc").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.C.Title}} - ReDoc</title>
 {{with .C.Favicon}}<link rel="icon" href="{{.}}">{{end}}
-<style>body { margin: 0; padding: 0; } nav { font-family: sans-serif; padding: 8px 16px; }</style>
+<style>body { margin: 0; padding: 0; } nav { font-family: sans-serif; padding: 8px 16px; border-bottom: 1px solid #ddd; } nav a { margin-right: 16px; }</style>
 </head>
 <body>
 {{if gt (len .Docs) 1}}<nav>{{range $i, $d := .Docs}}<a href="?doc={{$i}}">{{$d.Name}}</a> {{end}}</nav>{{end}}
-<redoc spec-url="{{.Doc.URL}}"></redoc>
+<redoc spec-url="{{.Doc.URL}}"{{if gt (len .Docs) 1}} scroll-y-offset="nav"{{end}}></redoc>
 <script src="{{.C.RedocJS}}"></script>
 </body>
 </html>
