@@ -12,8 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
+	"github.com/gantry-dev/gantry/server/servertest"
 )
 
 func newAPI(tb testing.TB) *openapi.API {
@@ -252,5 +255,43 @@ func TestNewRefusesBadConfig(t *testing.T) {
 				t.Errorf("New(%q, %+v) = %v; want ErrInvalidConfig", tt.prefix, tt.cfg, err)
 			}
 		})
+	}
+}
+
+func TestMiddlewareOrderAndDescriptions(t *testing.T) {
+	s, err := server.New(server.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := openapi.New(s.Echo(), "/api/v1", openapi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := func(name string) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Add("X-Order", name)
+				return next(c)
+			}
+		}
+	}
+	type In struct {
+		ID     int      `path:"id"`
+		Accept []string `header:"X-Accept"`
+	}
+	type Out struct {
+		Accept []string `json:"accept"`
+	}
+	g := api.Group("/things", openapi.Middleware(mark("group")))
+	openapi.Put(g, "/{id}", func(_ context.Context, in *In) (*Out, error) { return &Out{Accept: in.Accept}, nil },
+		openapi.Middleware(mark("route")), openapi.Description("Replaces a thing."), openapi.ResponseDescription("The thing as stored"))
+	base := servertest.Start(t, s)
+	resp, body := do(t, "PUT", base+"/api/v1/things/1", "", "X-Accept", "a")
+	if got := strings.Join(resp.Header.Values("X-Order"), ","); got != "group,route" || string(body) != `{"accept":["a"]}`+"\n" {
+		t.Errorf("PUT = %s, X-Order %q; want {\"accept\":[\"a\"]}, group,route", body, got)
+	}
+	op := api.Document().Paths["/api/v1/things/{id}"]["put"]
+	if op.Description != "Replaces a thing." || op.Responses["200"].Description != "The thing as stored" {
+		t.Errorf("operation = %q / %q; want the descriptions set", op.Description, op.Responses["200"].Description)
 	}
 }

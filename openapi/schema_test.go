@@ -66,7 +66,14 @@ type Rules struct {
 	Fixed    [2]int            `json:"fixed"`
 	Skipped  string            `json:"-"`
 	hidden   string
-	Default  string `json:"default" default:"x"`
+	Default  string            `json:"default" default:"x"`
+	KeyRules map[string]string `json:"key_rules" validate:"dive,keys,min=1,endkeys,max=5"`
+	Nullable *[]int            `json:"nullable"`
+}
+
+type Pair[K comparable, V any] struct {
+	Key K `json:"key"`
+	Val V `json:"val"`
 }
 
 func TestSchemaOfTypes(t *testing.T) {
@@ -109,6 +116,8 @@ func TestSchemaOfTypes(t *testing.T) {
 		{"as_string", `{"type":"string"}`},
 		{"fixed", `{"type":"array","items":{"type":"integer","format":"int64"},"minItems":2,"maxItems":2}`},
 		{"default", `{"type":"string","default":"x"}`},
+		{"key_rules", `{"type":"object","additionalProperties":{"type":"string","maxLength":5}}`},
+		{"nullable", `{"type":["array","null"],"items":{"type":"integer","format":"int64"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.prop, func(t *testing.T) {
@@ -123,7 +132,7 @@ func TestSchemaOfTypes(t *testing.T) {
 			t.Errorf("property %q present; want it left out", absent)
 		}
 	}
-	wantReq := "email id role level age score name code tags labels either day doc count ratio small raw any bytes when uid status as_string fixed default"
+	wantReq := "email id role level age score name code tags labels either day doc count ratio small raw any bytes when uid status as_string fixed default key_rules"
 	if got := strings.Join(s.Required, " "); got != wantReq {
 		t.Errorf("required = %s; want %s", got, wantReq)
 	}
@@ -144,6 +153,8 @@ func TestSchemaComponents(t *testing.T) {
 			`{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}}}`},
 		{"generic", reflect.TypeFor[Page[Node]](), "PageNode", "PageNode",
 			`{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Node"}}}}`},
+		{"generic with two arguments", reflect.TypeFor[Pair[string, map[string]Node]](), "PairStringNode", "PairStringNode",
+			`{"type":"object","required":["key","val"],"properties":{"key":{"type":"string"},"val":{"type":"object","additionalProperties":{"$ref":"#/components/schemas/Node"}}}}`},
 		{"embedded fields promoted", reflect.TypeFor[Embeds](), "Embeds", "Embeds",
 			`{"type":"object","required":["id","created_at","name"],"properties":{"id":{"type":"integer","format":"int64"},"created_at":{"type":"string","format":"date-time"},"name":{"type":"string"}}}`},
 		{"pointer to struct", reflect.TypeFor[*Base](), "Base", "Base",
