@@ -29,6 +29,15 @@ type RedisBackend struct {
 	prefix string
 	keys   sync.Map // queue name → *qkeys
 	known  sync.Map // queue names already added to the queue set
+
+	mu      sync.Mutex // guards busy and waiting
+	busy    bool       // an enqueue round trip is in flight
+	waiting []*waitingEnqueue
+}
+
+type waitingEnqueue struct {
+	r    *enqueueReq
+	done chan error
 }
 
 var _ Backend = (*RedisBackend)(nil)
@@ -88,6 +97,9 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 			return err
 		}
 		k := b.k(r.queue)
+		if r.guard == guardNone && !r.due.After(now) {
+			return b.coalesce(ctx, r)
+		}
 		gk, garg := b.guard(k, r)
 		res, err := enqueueScript.Run(ctx, b.rdb, []string{k.p, k.s, k.sd, k.ix, gk},
 			now.UnixMilli(), 1, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r)).Slice()
@@ -98,6 +110,16 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 			r.dup = true
 		}
 		return nil
+	}
+	simple := true
+	for _, r := range reqs {
+		if r.guard != guardNone || r.due.After(now) {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		return b.enqueueNow(ctx, reqs)
 	}
 	type call struct {
 		keys []string
@@ -157,6 +179,87 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 		}
 	}
 	return nil
+}
+
+// coalesce stores one runnable job. When another enqueue is in flight, the
+// job waits and goes with every job that arrived meanwhile in the next
+// round trip (automatic pipelining), so concurrent Enqueue calls share
+// round trips while a lone caller never waits.
+func (b *RedisBackend) coalesce(ctx context.Context, r *enqueueReq) error {
+	b.mu.Lock()
+	if b.busy {
+		w := &waitingEnqueue{r: r, done: make(chan error, 1)}
+		b.waiting = append(b.waiting, w)
+		b.mu.Unlock()
+		select {
+		case err := <-w.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err() // the job may still be stored: not acknowledged
+		}
+	}
+	b.busy = true
+	b.mu.Unlock()
+	k := b.k(r.queue)
+	err := enqueueNowScript.Run(ctx, b.rdb, []string{k.p, k.ix}, r.msg.ID, r.raw, meta(r)).Err()
+	b.handOff(context.WithoutCancel(ctx))
+	return err
+}
+
+// handOff sends the jobs that waited, on a goroutine of their own, or marks
+// the backend idle.
+func (b *RedisBackend) handOff(ctx context.Context) {
+	b.mu.Lock()
+	ws := b.waiting
+	b.waiting = nil
+	if len(ws) == 0 {
+		b.busy = false
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	go func() {
+		reqs := make([]*enqueueReq, len(ws))
+		for i, w := range ws {
+			reqs[i] = w.r
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := b.enqueueNow(tctx, reqs)
+		cancel()
+		for _, w := range ws {
+			w.done <- err
+		}
+		b.handOff(ctx)
+	}()
+}
+
+// enqueueNow stores runnable, unguarded jobs in one pipelined round trip of
+// one script call per 1,000 jobs of a queue.
+func (b *RedisBackend) enqueueNow(ctx context.Context, reqs []*enqueueReq) error {
+	type call struct {
+		keys []string
+		args []any
+	}
+	var calls []*call
+	open := map[string]*call{}
+	for _, r := range reqs {
+		c := open[r.queue]
+		if c == nil || len(c.args) == 3*enqueueChunk {
+			if err := b.register(ctx, r.queue); err != nil {
+				return err
+			}
+			k := b.k(r.queue)
+			c = &call{keys: []string{k.p, k.ix}, args: make([]any, 0, 3*min(len(reqs), enqueueChunk))}
+			open[r.queue] = c
+			calls = append(calls, c)
+		}
+		c.args = append(c.args, r.msg.ID, r.raw, meta(r))
+	}
+	if len(calls) == 1 {
+		return enqueueNowScript.Run(ctx, b.rdb, calls[0].keys, calls[0].args...).Err()
+	}
+	_, err := runPipelined(ctx, b.rdb, enqueueNowScript, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
+	return err
 }
 
 func (b *RedisBackend) guard(k *qkeys, r *enqueueReq) (key string, arg int64) {

@@ -56,6 +56,21 @@ if #push > 0 then redis.call('LPUSH', KEYS[1], unpack(push)) end
 return res
 `)
 
+// enqueueNowScript stores jobs that are runnable now and have no guard (the
+// common case, with fewer arguments than enqueueScript).
+// KEYS: pending, index. ARGV: id, message, meta for each job.
+var enqueueNowScript = redis.NewScript(`
+local ix, push = {}, {}
+for i = 1, #ARGV, 3 do
+  ix[#ix + 1] = ARGV[i]
+  ix[#ix + 1] = ARGV[i + 2]
+  push[#push + 1] = ARGV[i + 1]
+end
+redis.call('HSET', KEYS[2], unpack(ix))
+redis.call('LPUSH', KEYS[1], unpack(push))
+return #push
+`)
+
 // fetchScript acks the previous batch, optionally does maintenance, and
 // leases up to n jobs.
 // KEYS: 1 pending, 2 leases, 3 leasedata, 4 scheduled, 5 retry, 6 scheddata,

@@ -239,19 +239,32 @@ func enqueue(g int) {
 	ac := asynq.NewClientFromRedisClient(rdb)
 	t := asynqTask()
 	var oursR, theirs, ratios []float64
+	var cpuO, cpuA, rcpuO, rcpuA time.Duration
 	for range 3 {
+		s0, r0 := selfCPU(), redisCPU()
+		var n atomic.Int64
 		o := timed(g, time.Second, func() {
 			if _, err := c.Enqueue(ctx, payload, jobs.Queue("e")); err != nil {
 				panic(err)
 			}
+			n.Add(1)
 		})
+		s1, r1 := selfCPU(), redisCPU()
+		cpuO += (s1 - s0) / time.Duration(n.Load())
+		rcpuO += (r1 - r0) / time.Duration(n.Load())
+		n.Store(0)
 		a := timed(g, time.Second, func() {
 			if _, err := ac.Enqueue(t, asynq.Queue("e")); err != nil {
 				panic(err)
 			}
+			n.Add(1)
 		})
+		s2, r2 := selfCPU(), redisCPU()
+		cpuA += (s2 - s1) / time.Duration(n.Load())
+		rcpuA += (r2 - r1) / time.Duration(n.Load())
 		oursR, theirs, ratios = append(oursR, o), append(theirs, a), append(ratios, o/a)
 	}
+	defer fmt.Printf("   CPU per enqueue:         ours Redis %v + client %v   asynq Redis %v + client %v\n", rcpuO/3, cpuO/3, rcpuA/3, cpuA/3)
 	// Redis commands per enqueue, measured on 2,000 sequential enqueues each.
 	c0 := commands()
 	for range 2000 {
