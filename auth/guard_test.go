@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,5 +92,26 @@ func TestGuardCheck(t *testing.T) {
 	}
 	if err := auth.RequireScopes("a").Check(nil); err != auth.ErrMissingToken {
 		t.Errorf("Check(nil) = %v; want ErrMissingToken", err)
+	}
+}
+
+func TestGuardSecurity(t *testing.T) {
+	tests := []struct {
+		name string
+		g    auth.Guard
+		want []string
+	}{
+		{"scopes", auth.RequireScopes("posts:write", "posts:read"), []string{"posts:write", "posts:read"}},
+		{"any scope", auth.RequireAnyScope("a", "b"), []string{"a", "b"}},
+		{"roles only", auth.RequireRoles("admin"), nil},
+		{"superuser", auth.RequireSuperuser(), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scheme, scopes := tt.g.Security()
+			if scheme != "bearer" || !slices.Equal(scopes, tt.want) {
+				t.Errorf("Security() = %q, %v; want bearer, %v", scheme, scopes, tt.want)
+			}
+		})
 	}
 }
