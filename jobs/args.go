@@ -34,12 +34,12 @@ type Job[T Args] struct {
 // retention runs out. Progress is not fenced by the lease: call it only from
 // the job's own Work.
 func (j *Job[T]) Progress(ctx context.Context, current, total int64, message string) error {
-	if j.rt == nil || j.rt.progress == nil {
+	if j.rt == nil || j.rt.b == nil {
 		return nil
 	}
 	p := Progress{Current: current, Total: total, Message: strings.ReplaceAll(message, sep, " ")}
 	j.rt.last = &p
-	return j.rt.progress(ctx, p)
+	return j.rt.b.setProgress(ctx, j.rt.queue, j.ID, p)
 }
 
 // SetResult stores v (marshalled as JSON) as the job's result. The result is
@@ -58,9 +58,10 @@ func (j *Job[T]) SetResult(v any) error {
 
 // jobRuntime links a running Job to the runner that started it.
 type jobRuntime struct {
-	progress func(context.Context, Progress) error
-	last     *Progress // last reported progress, kept with the final state
-	result   []byte
+	b      Backend // nil: progress is discarded
+	queue  string
+	last   *Progress // last reported progress, kept with the final state
+	result []byte
 }
 
 // Worker runs jobs of one kind. Work must be idempotent: delivery is

@@ -47,6 +47,10 @@ func MaxRetry(n int) Option {
 }
 
 // Timeout bounds each attempt: the job's context is cancelled after d.
+// Timeouts under a minute use a timer on the job's context (ctx.Err() is
+// context.DeadlineExceeded); longer ones are checked at the runner's
+// heartbeats, so they fire up to RunnerConfig.HeartbeatInterval late and
+// cancel the context with cause context.DeadlineExceeded (see context.Cause).
 func Timeout(d time.Duration) Option { return func(o *EnqueueOptions) { o.Timeout = d } }
 
 // Delay makes the job runnable d from now.

@@ -145,7 +145,7 @@ type Runner struct {
 	qs     []*rqueue
 	active int
 	fin    *finished
-	spare  []*outcome
+	spare  []*task
 	work   chan *task
 	wakeCh chan *rqueue
 	waitWG sync.WaitGroup
@@ -173,17 +173,20 @@ type task struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	start  time.Time
-	rt     *jobRuntime
 	gone   bool // lease lost or handed back: no ack
 
-	u       workUnit
-	timeout time.Duration
+	u        workUnit
+	timeout  time.Duration // precise: a timer on the job's context
+	deadline time.Time     // coarse: checked at heartbeats (timeouts ≥ coarseTimeout)
+	rt       jobRuntime
+	err      error // the attempt's outcome
+	ack      ack
 }
 
-type outcome struct {
-	t   *task
-	err error
-}
+// Timeouts this long are enforced at heartbeat granularity instead of with
+// a timer per job; the job's context is then cancelled with cause
+// context.DeadlineExceeded.
+const coarseTimeout = time.Minute
 
 // NewRunner returns a Runner on b, or an error if cfg is invalid.
 func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
@@ -227,8 +230,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	defer r.running.Store(false)
 	bctx := context.WithoutCancel(ctx)
-	jobBase, cancelJobs := context.WithCancelCause(bctx)
-	defer cancelJobs(ErrShutdown)
+	// Jobs' contexts derive from a context that is never cancelled (cheap to
+	// derive from: no registration with a parent); the runner cancels each
+	// job itself.
+	jobBase := context.WithoutCancel(ctx)
 	r.fin = &finished{ch: make(chan struct{}, 1)}
 	r.work = make(chan *task, r.cfg.Concurrency)
 	defer close(r.work)
@@ -329,13 +334,13 @@ const lingerFor = 300 * time.Microsecond
 // turns non-empty, so one dispatcher wake-up takes many outcomes.
 type finished struct {
 	mu   sync.Mutex
-	list []*outcome
+	list []*task
 	ch   chan struct{}
 }
 
-func (f *finished) add(o *outcome) {
+func (f *finished) add(t *task) {
 	f.mu.Lock()
-	f.list = append(f.list, o)
+	f.list = append(f.list, t)
 	first := len(f.list) == 1
 	f.mu.Unlock()
 	if first {
@@ -452,7 +457,7 @@ func (r *Runner) idle(waitCtx context.Context) time.Duration {
 }
 
 func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.Time) {
-	t := &task{q: q, id: messageID(lj.raw), token: lj.token, raw: lj.raw, start: now, rt: &jobRuntime{}}
+	t := &task{q: q, id: messageID(lj.raw), token: lj.token, raw: lj.raw, start: now}
 	q.tasks[t.id] = t
 	q.active++
 	r.active++
@@ -460,25 +465,34 @@ func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.T
 	t.m = m
 	t.ctx, t.cancel = context.WithCancelCause(jobBase)
 	if err != nil {
-		r.complete(&outcome{t, &permanentError{err}})
+		t.err = &permanentError{err}
+		r.complete(t)
 		return
 	}
 	if m.Retried > m.MaxRetry {
-		r.complete(&outcome{t, &permanentError{fmt.Errorf("jobs: attempts used up: %w", ErrLeaseLost)}})
+		t.err = &permanentError{fmt.Errorf("jobs: attempts used up: %w", ErrLeaseLost)}
+		r.complete(t)
 		return
 	}
 	u := r.cfg.Workers.lookup(m.Kind)
 	if u == nil {
-		r.complete(&outcome{t, &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}})
+		t.err = &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}
+		r.complete(t)
 		return
 	}
 	timeout := time.Duration(m.TimeoutMs) * time.Millisecond
 	if timeout <= 0 {
 		timeout = r.cfg.JobTimeout
 	}
-	queue, id, b := q.name, t.id, r.b
-	t.rt.progress = func(ctx context.Context, p Progress) error { return b.setProgress(ctx, queue, id, p) }
-	t.u, t.timeout = u, timeout
+	t.rt.b, t.rt.queue = r.b, q.name
+	t.u = u
+	if timeout > 0 {
+		if timeout < coarseTimeout {
+			t.timeout = timeout
+		} else {
+			t.deadline = now.Add(timeout) // checked at each heartbeat
+		}
+	}
 	r.work <- t // never blocks: at most Concurrency tasks are active
 }
 
@@ -491,11 +505,11 @@ func (r *Runner) worker(work <-chan *task, fin *finished) {
 		if t.timeout > 0 {
 			ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		}
-		err := runSafely(ctx, t.u, t.m, t.q.name, t.rt)
+		t.err = runSafely(ctx, t.u, t.m, t.q.name, &t.rt)
 		if cancel != nil {
 			cancel()
 		}
-		fin.add(&outcome{t, err})
+		fin.add(t)
 	}
 }
 
@@ -508,8 +522,8 @@ func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jo
 	return u.work(ctx, m, queue, rt)
 }
 
-func (r *Runner) complete(o *outcome) {
-	t, q := o.t, o.t.q
+func (r *Runner) complete(t *task) {
+	q := t.q
 	delete(q.tasks, t.id)
 	q.active--
 	r.active--
@@ -518,7 +532,8 @@ func (r *Runner) complete(o *outcome) {
 		return
 	}
 	now := time.Now()
-	a := &ack{id: t.id, token: t.token, attempts: 1, started: t.start, retention: time.Hour, raw: t.raw}
+	t.ack = ack{id: t.id, token: t.token, attempts: 1, started: t.start, retention: time.Hour, raw: t.raw}
+	a := &t.ack
 	kind := "unknown"
 	if t.m != nil {
 		a.attempts = t.m.Retried + 1
@@ -528,22 +543,22 @@ func (r *Runner) complete(o *outcome) {
 	var perm *permanentError
 	cause := context.Cause(t.ctx)
 	switch {
-	case o.err == nil:
+	case t.err == nil:
 		a.kind, a.result = ackSuccess, t.rt.result
 	case errors.Is(cause, ErrCancelled):
 		a.kind = ackCancelled
-	case t.m == nil || errors.As(o.err, &perm):
+	case t.m == nil || errors.As(t.err, &perm):
 		a.kind = ackDead
 	case t.m.Retried < t.m.MaxRetry:
 		m2 := *t.m
 		m2.Retried++
-		a.kind, a.raw, a.due = ackRetry, m2.encode(), now.Add(r.cfg.Retry(a.attempts, o.err))
+		a.kind, a.raw, a.due = ackRetry, m2.encode(), now.Add(r.cfg.Retry(a.attempts, t.err))
 	default:
 		a.kind = ackDead
 	}
 	a.progress = t.rt.last
-	if o.err != nil {
-		a.errMsg = strings.ReplaceAll(o.err.Error(), sep, " ")
+	if t.err != nil {
+		a.errMsg = strings.ReplaceAll(t.err.Error(), sep, " ")
 		if len(a.errMsg) > 2048 {
 			a.errMsg = a.errMsg[:2048]
 		}
@@ -574,6 +589,14 @@ func outcomeName(k ackKind) string {
 
 func (r *Runner) heartbeat(bctx context.Context) {
 	now := time.Now()
+	for _, q := range r.qs {
+		for _, t := range q.tasks {
+			if !t.deadline.IsZero() && now.After(t.deadline) {
+				t.deadline = time.Time{}
+				t.cancel(context.DeadlineExceeded)
+			}
+		}
+	}
 	for _, q := range r.qs {
 		if len(q.tasks) == 0 {
 			continue
