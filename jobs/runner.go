@@ -258,7 +258,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	var hardStop <-chan time.Time
 	stopping := false
 	var backoff time.Duration
-	lingerMin := max(1, min(r.cfg.Concurrency, r.cfg.FetchBatch)/2)
+	lingerMin := max(1, min(r.cfg.Concurrency, r.cfg.FetchBatch))
 	var lingerEnd time.Time
 	for {
 		r.drain()

@@ -92,6 +92,7 @@ func run() error {
 	fmt.Println("gantry jobs vs asynq v0.26.0, one private Redis, alternating slices; ratio = ours/asynq (median of pairs)")
 	fmt.Println()
 	if os.Getenv("BENCH_ONLY") == "process" {
+		process(10)
 		process(50)
 		return nil
 	}
@@ -313,7 +314,7 @@ type procResult struct {
 
 func process(conc int) {
 	var o, a []procResult
-	for i := range 2 {
+	for i := range 3 {
 		o = append(o, processOurs(conc, 60000, i))
 		a = append(a, processAsynq(conc, 15000, i))
 	}
@@ -321,14 +322,21 @@ func process(conc int) {
 	for i := range o {
 		ratios = append(ratios, o[i].rate/a[i].rate)
 	}
-	mo := procResult{median([]float64{o[0].rate, o[1].rate}), median([]float64{o[0].rtPerJob, o[1].rtPerJob}), median([]float64{o[0].cmdPerJob, o[1].cmdPerJob}), 0, 0}
-	ma := procResult{median([]float64{a[0].rate, a[1].rate}), median([]float64{a[0].rtPerJob, a[1].rtPerJob}), median([]float64{a[0].cmdPerJob, a[1].cmdPerJob}), 0, 0}
-	cpuO, cpuA := min(o[0].cpu, o[1].cpu), min(a[0].cpu, a[1].cpu)
-	selfO, selfA := min(o[0].self, o[1].self), min(a[0].self, a[1].self)
+	mo, ma := medians(o), medians(a)
+	cpuO, cpuA, selfO, selfA := mo.cpu, ma.cpu, mo.self, ma.self
 	fmt.Printf("process, concurrency %3d:   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×\n", conc, mo.rate, ma.rate, median(ratios))
 	fmt.Printf("   per processed job:       ours %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v   asynq %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v\n",
 		mo.rtPerJob, mo.cmdPerJob, mo.cmdPerJob+enqCmds[0], cpuO, ma.rtPerJob, ma.cmdPerJob, ma.cmdPerJob+enqCmds[1], cpuA)
 	fmt.Printf("   CPU per processed job:   ours Redis %v + client %v   asynq Redis %v + client %v\n", cpuO, selfO, cpuA, selfA)
+}
+
+func medians(rs []procResult) procResult {
+	var rate, rt, cmd, cpu, self []float64
+	for _, r := range rs {
+		rate, rt, cmd = append(rate, r.rate), append(rt, r.rtPerJob), append(cmd, r.cmdPerJob)
+		cpu, self = append(cpu, float64(r.cpu)), append(self, float64(r.self))
+	}
+	return procResult{median(rate), median(rt), median(cmd), time.Duration(median(cpu)), time.Duration(median(self))}
 }
 
 func processOurs(conc, n, trial int) procResult {
@@ -361,11 +369,6 @@ func processOurs(conc, n, trial int) procResult {
 	rt0, c0, cpu0, s0 := hook.n.Load(), commands(), redisCPU(), selfCPU()
 	start := time.Now()
 	ran := make(chan struct{})
-	if os.Getenv("TWO") != "" {
-		r2, _ := jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc / 2, Queues: map[string]jobs.QueueConfig{"p": {}}, Logger: slog.New(slog.DiscardHandler)})
-		r, _ = jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc / 2, Queues: map[string]jobs.QueueConfig{"p": {}}, Logger: slog.New(slog.DiscardHandler)})
-		go func() { _ = r2.Run(rctx) }()
-	}
 	go func() { _ = r.Run(rctx); close(ran) }()
 	<-finished
 	el := time.Since(start)
