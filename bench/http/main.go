@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,17 +87,26 @@ func bare() *echo.Echo {
 
 // gantryStack is the server package's default stack for production
 // settings with every piece on (memory rate limiter, no auth).
-func gantryStack(withAuth *auth.Tokens) *echo.Echo { return gantryStackLog(withAuth, true) }
+func gantryStack(withAuth *auth.Tokens) *echo.Echo { return gantryStackWithout(withAuth, "") }
 
 func gantryStackLog(withAuth *auth.Tokens, accessLog bool) *echo.Echo {
+	if accessLog {
+		return gantryStackWithout(withAuth, "")
+	}
+	return gantryStackWithout(withAuth, "log")
+}
+
+// gantryStackWithout leaves out one piece (log, metrics, secure, limit,
+// timeout, requestid), for -serve gantry-no<piece> experiments.
+func gantryStackWithout(withAuth *auth.Tokens, piece string) *echo.Echo {
 	e := newEcho()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	var al *middleware.AccessLogConfig
-	if accessLog {
+	if piece != "log" {
 		al = &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/health", "/metrics"}}
 	}
 	m := must(middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry()}))
-	s := must(middleware.NewStack(middleware.StackConfig{
+	sc := middleware.StackConfig{
 		Logger:       log,
 		AccessLog:    al,
 		Metrics:      m,
@@ -109,7 +119,20 @@ func gantryStackLog(withAuth *auth.Tokens, accessLog bool) *echo.Echo {
 		},
 		BodyLimit: 1 << 20,
 		Timeout:   30 * time.Second,
-	}))
+	}
+	switch piece {
+	case "metrics":
+		sc.Metrics = nil
+	case "secure":
+		sc.Secure = nil
+	case "limit":
+		sc.RateLimit = nil
+	case "timeout":
+		sc.Timeout = 0
+	case "requestid":
+		sc.DisableRequestID = true
+	}
+	s := must(middleware.NewStack(sc))
 	e.Use(s.Middleware())
 	if withAuth != nil {
 		e.GET("/hello", hello, must(auth.JWTConfig{Tokens: withAuth}.ToMiddleware()))
@@ -344,11 +367,34 @@ func serveChild(name string) {
 		e = gantryStack(nil)
 	case "typical":
 		e = typical(false)
+	case "bare-hdr9": // bare echo plus 9 precomputed response headers: the wire cost of headers alone
+		e = newEcho()
+		keys := []string{"X-Request-Id", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Strict-Transport-Security", "Vary", "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
+		vals := [][]string{{"k3v9q2m7d1x8a-1z"}, {"nosniff"}, {"DENY"}, {"strict-origin-when-cross-origin"}, {"max-age=31536000; includeSubDomains"}, {"Origin, Accept-Encoding"}, {"100"}, {"99"}, {"1"}}
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				h := c.Response().Header()
+				for i, k := range keys {
+					h[k] = vals[i]
+				}
+				return next(c)
+			}
+		})
+		e.GET("/hello", hello)
 	default:
+		if p, ok := strings.CutPrefix(name, "gantry-no"); ok {
+			e = gantryStackWithout(nil, p)
+			break
+		}
 		fmt.Fprintln(os.Stderr, "unknown server", name)
 		os.Exit(2)
 	}
 	ln := must(net.Listen("tcp", "127.0.0.1:0"))
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" { // profile the first 10 s
+		f := must(os.Create(path))
+		_ = pprof.StartCPUProfile(f)
+		time.AfterFunc(10*time.Second, func() { pprof.StopCPUProfile(); f.Close() })
+	}
 	fmt.Println("LISTEN", ln.Addr().String())
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); os.Exit(0) }() // exit with the parent
@@ -358,7 +404,7 @@ func serveChild(name string) {
 type child struct {
 	name, addr string
 	cmd        *exec.Cmd
-	rps        []float64
+	rps, cpu   []float64
 }
 
 func startChild(name string) *child {
@@ -380,16 +426,20 @@ func startChild(name string) *child {
 	return &child{name: name, addr: strings.TrimSpace(strings.TrimPrefix(line, "LISTEN ")), cmd: cmd}
 }
 
-var rpsRe = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var (
+	rpsRe  = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reqsRe = regexp.MustCompile(`([0-9]+) requests in`)
+)
 
-func runWrk(addr string, d time.Duration) float64 {
+// runWrk loads addr for d and returns req/s and the request count.
+func runWrk(addr string, d time.Duration) (rps, requests float64) {
 	out, err := exec.Command("taskset", "-c", "1", "wrk", "-t1", "-c64", "-d"+strconv.Itoa(int(d.Seconds()))+"s", "http://"+addr+"/hello").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: wrk: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	m := rpsRe.FindSubmatch(out)
-	if m == nil {
+	m, n := rpsRe.FindSubmatch(out), reqsRe.FindSubmatch(out)
+	if m == nil || n == nil {
 		fmt.Fprintf(os.Stderr, "bench: wrk output without Requests/sec:\n%s", out)
 		os.Exit(1)
 	}
@@ -397,7 +447,20 @@ func runWrk(addr string, d time.Duration) float64 {
 		fmt.Fprintf(os.Stderr, "bench: non-2xx answers from %s:\n%s", addr, out)
 		os.Exit(1)
 	}
-	return must(strconv.ParseFloat(string(m[1]), 64))
+	return must(strconv.ParseFloat(string(m[1]), 64)), must(strconv.ParseFloat(string(n[1]), 64))
+}
+
+// cpuTime is the CPU time (user + system) process pid has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
+	ut, _ := strconv.ParseInt(f[11], 10, 64)                 // field 14
+	st, _ := strconv.ParseInt(f[12], 10, 64)                 // field 15
+	return time.Duration(ut+st) * 10 * time.Millisecond      // USER_HZ = 100
 }
 
 func network(rounds int, d time.Duration) {
@@ -405,7 +468,7 @@ func network(rounds int, d time.Duration) {
 		fmt.Println("## wrk not installed (apt-get install -y wrk): network figures skipped")
 		return
 	}
-	fmt.Printf("## Over loopback: server on CPU 0 (GOMAXPROCS=1), wrk -t1 -c64 on CPU 1, %s per window\n", d)
+	fmt.Printf("## Over loopback: server on CPU 0 (GOMAXPROCS=1), wrk -t1 -c64 on CPU 1, %s windows, %d rounds\n", d, rounds)
 	cs := []*child{startChild("bare"), startChild("gantry"), startChild("typical")}
 	defer func() {
 		for _, c := range cs {
@@ -418,21 +481,32 @@ func network(rounds int, d time.Duration) {
 	}
 	for r := range rounds {
 		for _, c := range cs {
-			c.rps = append(c.rps, runWrk(c.addr, d))
+			before := cpuTime(c.cmd.Process.Pid)
+			rps, n := runWrk(c.addr, d)
+			c.rps = append(c.rps, rps)
+			c.cpu = append(c.cpu, float64(cpuTime(c.cmd.Process.Pid)-before)/n) // ns per request
 		}
-		fmt.Fprintf(os.Stderr, "  round %d/%d: bare %.0f, gantry %.0f (%.2f×), typical %.0f (%.2f×)\n", r+1, rounds,
-			cs[0].rps[r], cs[1].rps[r], cs[1].rps[r]/cs[0].rps[r], cs[2].rps[r], cs[2].rps[r]/cs[0].rps[r])
+		fmt.Fprintf(os.Stderr, "  round %d/%d: req/s bare %.0f, gantry %.0f (%.2f×), typical %.0f (%.2f×); server CPU µs/req %.1f %.1f %.1f\n", r+1, rounds,
+			cs[0].rps[r], cs[1].rps[r], cs[1].rps[r]/cs[0].rps[r], cs[2].rps[r], cs[2].rps[r]/cs[0].rps[r],
+			cs[0].cpu[r]/1e3, cs[1].cpu[r]/1e3, cs[2].cpu[r]/1e3)
 	}
-	ratio := func(a, b *child) float64 {
+	ratio := func(a, b []float64) float64 {
 		var rs []float64
-		for i := range a.rps {
-			rs = append(rs, a.rps[i]/b.rps[i])
+		for i := range a {
+			rs = append(rs, a[i]/b[i])
 		}
 		return median(rs)
 	}
-	fmt.Printf("%-32s %10.0f req/s\n", "bare echo", median(cs[0].rps))
-	fmt.Printf("%-32s %10.0f req/s  %.2f× bare (goal ≥ 0.80: %s)\n", "gantry default stack", median(cs[1].rps), ratio(cs[1], cs[0]), pass(ratio(cs[1], cs[0]) >= 0.80))
-	fmt.Printf("%-32s %10.0f req/s  %.2f× bare; gantry %.2f× it\n\n", "typical echo stack, no JWT", median(cs[2].rps), ratio(cs[2], cs[0]), ratio(cs[1], cs[2]))
+	g, ty := ratio(cs[1].rps, cs[0].rps), ratio(cs[2].rps, cs[0].rps)
+	// On a shared machine req/s swings with other load; the server's own
+	// CPU time per request does not, and on one saturated core req/s is
+	// its inverse: bare's CPU/request ÷ ours is the throughput ratio.
+	gc, tc := ratio(cs[0].cpu, cs[1].cpu), ratio(cs[0].cpu, cs[2].cpu)
+	fmt.Printf("%-28s %8.0f req/s  %6.1f µs CPU/req\n", "bare echo", median(cs[0].rps), median(cs[0].cpu)/1e3)
+	fmt.Printf("%-28s %8.0f req/s  %6.1f µs CPU/req  %.2f× bare by req/s, %.2f× by CPU/req (goal ≥ 0.80: %s)\n", "gantry default stack",
+		median(cs[1].rps), median(cs[1].cpu)/1e3, g, gc, pass(gc >= 0.80))
+	fmt.Printf("%-28s %8.0f req/s  %6.1f µs CPU/req  %.2f× bare by req/s, %.2f× by CPU/req; gantry %.2f× it by CPU/req\n\n", "typical echo stack, no JWT",
+		median(cs[2].rps), median(cs[2].cpu)/1e3, ty, tc, ratio(cs[2].cpu, cs[1].cpu))
 }
 
 // ---- rate-limit stores ----
