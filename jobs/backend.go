@@ -48,17 +48,16 @@ const (
 )
 
 type enqueueReq struct {
-	queue   string
-	msg     *message
-	raw     string
-	owner   string
-	due     time.Time // zero: runnable now
-	guard   guardMode
-	gkey    string        // unique key or schedule name
-	gttl    time.Duration // unique ttl
-	gtick   time.Time     // tick time
-	dup     bool          // out: refused by its guard
-	dupOfID string        // out: (memory only) id holding the unique key
+	queue string
+	msg   *message
+	raw   string
+	owner string
+	due   time.Time // zero: runnable now
+	guard guardMode
+	gkey  string        // unique key or schedule name
+	gttl  time.Duration // unique ttl
+	gtick time.Time     // tick time
+	dup   bool          // out: refused by its guard
 }
 
 type ackKind byte

@@ -14,6 +14,7 @@ type Error struct {
 	msg    string
 }
 
+// Error returns the message, prefixed "jobs: ".
 func (e *Error) Error() string { return e.msg }
 
 // HTTPStatus returns the HTTP status the error maps to.

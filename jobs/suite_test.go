@@ -555,9 +555,8 @@ func testDead(t *testing.T, nb newBackendFunc) {
 		}
 		return nil
 	}))
-	var ids []string
 	for i := 0; i < 5; i++ {
-		ids = append(ids, e.enqueue(noteArgs{N: i}, jobs.MaxRetry(0)).ID)
+		e.enqueue(noteArgs{N: i}, jobs.MaxRetry(0))
 	}
 	stop := e.run(jobs.RunnerConfig{Workers: ws, DeadMaxSize: 3})
 	waitFor(t, "dead jobs", 5*time.Second, func() bool {
