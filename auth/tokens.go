@@ -351,17 +351,21 @@ func (t *Tokens) Revoke(ctx context.Context, c *Claims) error {
 }
 
 // RevokeAllForUser revokes every token of subject issued until now (logout
-// everywhere, password change, deactivation). Tokens issued afterwards are
-// valid.
+// everywhere, password change, deactivation), including any issued within
+// the current millisecond. Tokens issued from the next millisecond on are
+// valid: a flow that revokes and then issues a new pair (password change)
+// must let a millisecond pass in between.
 func (t *Tokens) RevokeAllForUser(ctx context.Context, subject string) error {
 	if subject == "" {
 		return errors.New("auth: revoke all: empty subject")
 	}
 	ttl := max(t.cfg.RefreshTTL, t.cfg.AccessTTL) + t.cfg.Leeway
-	// Millisecond precision, like iat: a token issued in the same
-	// millisecond as the revocation stays valid.
-	now := t.cfg.Now().Truncate(time.Millisecond)
-	return storeErr(t.cfg.Store.RevokeSubject(ctx, subject, now, ttl))
+	// Millisecond precision, like iat: every token issued up to the end of
+	// the current millisecond is revoked, the caller's own included (a
+	// logout-all must not spare the token that asked for it). Tokens
+	// issued from the next millisecond on are valid.
+	nbf := t.cfg.Now().Truncate(time.Millisecond).Add(time.Millisecond)
+	return storeErr(t.cfg.Store.RevokeSubject(ctx, subject, nbf, ttl))
 }
 
 // bearer extracts the token from an Authorization header value.

@@ -140,17 +140,18 @@ func TestClaimsMillisecondPrecision(t *testing.T) {
 	if !c.IssuedAt.Equal(clock.Now()) || strings.Join(c.Scopes, ",") != "a,b" || c.Roles[0] != "r" || c.Family == "" {
 		t.Errorf("claims = %+v", c)
 	}
-	// revoking at T revokes a token issued at T-1ms, not one issued at T
-	clock.Advance(time.Millisecond)
+	// revoking at T revokes the tokens issued up to T (the caller's own
+	// included, even in the same millisecond), not one issued at T+1ms
 	if err := tokens.RevokeAllForUser(t.Context(), "u1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tokens.Verify(t.Context(), p.AccessToken); !errors.Is(err, auth.ErrTokenRevoked) {
-		t.Errorf("token 1ms older than logout-all: %v; want revoked", err)
+		t.Errorf("token issued in the logout-all millisecond: %v; want revoked", err)
 	}
+	clock.Advance(time.Millisecond)
 	p2, _ := tokens.IssuePair(t.Context(), "u1", nil, nil)
 	if _, err := tokens.Verify(t.Context(), p2.AccessToken); err != nil {
-		t.Errorf("token issued at the logout-all instant: %v; want valid", err)
+		t.Errorf("token issued 1ms after logout-all: %v; want valid", err)
 	}
 }
 
