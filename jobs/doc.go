@@ -58,7 +58,9 @@
 // counting one attempt. With the defaults, the jobs of a worker killed with
 // SIGKILL run again within 11 s (lease 10 s + one maintenance pass; the
 // fault test asserts 15 s). A job whose attempts are used up this way goes
-// to the dead set instead of running again.
+// to the dead set instead of running again. Lease times come from the
+// runners' clocks: keep them synchronised (NTP); clock skew between runners
+// eats into the lease.
 //
 // # Throughput and idle cost
 //
