@@ -192,6 +192,7 @@ func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
 	}
 	if observe {
 		s.metrics.inFlight.Inc()
+		defer s.metrics.inFlight.Dec() // also when a panic passes (ErrAbortHandler, DisableRecover)
 	}
 	if err := s.guarded(c, next, start); err != nil {
 		c.Error(err)
@@ -199,7 +200,6 @@ func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
 	if observe || logged {
 		d := time.Since(start)
 		if observe {
-			s.metrics.inFlight.Dec()
 			s.metrics.observe(c, d)
 		}
 		if logged {
