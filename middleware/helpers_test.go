@@ -149,7 +149,7 @@ type redisServer struct {
 
 var nextPort atomic.Int32
 
-func startRedis(tb testing.TB) *redisServer {
+func startRedis(tb testing.TB, args ...string) *redisServer {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -163,6 +163,7 @@ func startRedis(tb testing.TB) *redisServer {
 			continue // taken
 		}
 		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
+		cmd.Args = append(cmd.Args, args...)
 		if err := cmd.Start(); err != nil {
 			tb.Fatalf("start redis-server: %v", err)
 		}

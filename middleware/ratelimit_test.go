@@ -481,3 +481,50 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestRedisStoreCluster runs the store through a redis.ClusterClient on a
+// one-node Redis Cluster of the test's own (all 16384 slots on one node):
+// the script's single key routes like any command.
+func TestRedisStoreCluster(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	admin := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer admin.Close()
+	if err := admin.Do(t.Context(), "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
+		t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := admin.ClusterInfo(t.Context()).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster not ok: %q %v", info, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{rs.Addr}})
+	defer cc.Close()
+	st, err := middleware.NewRedisStore(middleware.RedisStoreConfig{Client: cc, Prefix: "rl:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := middleware.Limit{Rate: 10, Period: time.Hour}
+	for _, key := range []string{"a", "{user}:b", "c{x}d", "203.0.113.9"} {
+		admitted := 0
+		for range 15 {
+			r, err := st.Allow(t.Context(), key, lim)
+			if err != nil {
+				t.Fatalf("Allow(%q) on a cluster: %v", key, err)
+			}
+			if r.Allowed {
+				admitted++
+			}
+		}
+		if admitted != 10 {
+			t.Errorf("key %q: admitted %d of 15 at limit 10; want 10", key, admitted)
+		}
+	}
+	requireTTLs(t, admin, "rl:")
+}
