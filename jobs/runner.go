@@ -223,7 +223,8 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 // it stops fetching, waits up to ShutdownTimeout for running jobs (still
 // acking them and extending their leases), then cancels the rest and hands
 // them back to their queues without counting an attempt. Run returns nil
-// after a shutdown; it must not be called twice at once.
+// after a shutdown (up to IdleWait later, while an idle blocking wait on
+// Redis ends); it must not be called twice at once.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("jobs: runner already running")

@@ -91,6 +91,16 @@ func run() error {
 	start := time.Now()
 	fmt.Println("gantry jobs vs asynq v0.26.0, one private Redis, alternating slices; ratio = ours/asynq (median of pairs)")
 	fmt.Println()
+	if f := os.Getenv("BENCH_ENQPROFILE"); f != "" {
+		out, _ := os.Create(f)
+		_, c := ours("e:")
+		_ = pprof.StartCPUProfile(out)
+		for range 50000 {
+			_, _ = c.Enqueue(ctx, payload, jobs.Queue("e"))
+		}
+		pprof.StopCPUProfile()
+		return out.Close()
+	}
 	if os.Getenv("BENCH_ONLY") == "process" {
 		process(10)
 		process(50)
