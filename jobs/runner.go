@@ -39,6 +39,10 @@ type RunnerConfig struct {
 	StrictPriority bool
 	// Concurrency is the number of jobs run at once. Default 10.
 	Concurrency int
+	// Fetchers is the number of dispatch loops, each with its share of the
+	// slots and of each queue's cap, so several fetch round trips overlap.
+	// Default 2 when Concurrency is at least 8, else 1.
+	Fetchers int
 	// FetchBatch is the most jobs leased in one fetch; a fetch never leases
 	// more than the free slots. Default 32.
 	FetchBatch int
@@ -80,6 +84,13 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 10
 	}
+	if c.Fetchers <= 0 {
+		c.Fetchers = 1
+		if c.Concurrency >= 8 {
+			c.Fetchers = 2
+		}
+	}
+	c.Fetchers = min(c.Fetchers, c.Concurrency)
 	if c.FetchBatch <= 0 {
 		c.FetchBatch = 32
 	}
@@ -141,7 +152,15 @@ type Runner struct {
 	seq     atomic.Uint64
 	running atomic.Bool
 
-	// dispatcher state (Run's goroutine only)
+	qs []*rqueue // queue templates; each lane has its own copies
+}
+
+// lane is one dispatch loop with its share of the slots. Several lanes keep
+// several fetch round trips in flight, so Redis works on one batch while the
+// runner dispatches another.
+type lane struct {
+	*Runner
+	conc   int
 	qs     []*rqueue
 	active int
 	fin    *finished
@@ -230,23 +249,58 @@ func (r *Runner) Run(ctx context.Context) error {
 		return errors.New("jobs: runner already running")
 	}
 	defer r.running.Store(false)
+	var wg sync.WaitGroup
+	for _, l := range r.lanes() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// lanes splits the slots and queue caps between Fetchers lanes.
+func (r *Runner) lanes() []*lane {
+	n := r.cfg.Fetchers
+	out := make([]*lane, 0, n)
+	for i := range n {
+		l := &lane{Runner: r, conc: share(r.cfg.Concurrency, n, i)}
+		for _, t := range r.qs {
+			if m := share(t.max, n, i); m > 0 {
+				l.qs = append(l.qs, &rqueue{name: t.name, prio: t.prio, max: m, tasks: map[string]*task{}})
+			}
+		}
+		if l.conc > 0 && len(l.qs) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// share is lane i's part of total split n ways.
+func share(total, n, i int) int {
+	s := total / n
+	if i < total%n {
+		s++
+	}
+	return s
+}
+
+func (r *lane) run(ctx context.Context) {
 	bctx := context.WithoutCancel(ctx)
 	// Jobs' contexts derive from a context that is never cancelled (cheap to
 	// derive from: no registration with a parent); the runner cancels each
 	// job itself.
 	jobBase := context.WithoutCancel(ctx)
 	r.fin = &finished{ch: make(chan struct{}, 1)}
-	r.work = make(chan *task, r.cfg.Concurrency)
+	r.work = make(chan *task, r.conc)
 	defer close(r.work)
-	for range r.cfg.Concurrency {
+	for range r.conc {
 		go r.worker(r.work, r.fin)
 	}
 	r.wakeCh = make(chan *rqueue, len(r.qs))
-	for _, q := range r.qs {
-		q.active, q.acks, q.empty, q.waiting, q.lastMaint = 0, nil, false, false, time.Time{}
-		clear(q.tasks)
-	}
-	r.active = 0
 	waitCtx, stopWaiters := context.WithCancel(bctx)
 	defer r.waitWG.Wait()
 	defer stopWaiters()
@@ -259,13 +313,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	var hardStop <-chan time.Time
 	stopping := false
 	var backoff time.Duration
-	lingerMin := max(1, min(r.cfg.Concurrency, r.cfg.FetchBatch))
+	lingerMin := max(1, min(r.conc, r.cfg.FetchBatch))
 	var lingerEnd time.Time
 	for {
 		r.drain()
 		// Few free slots while jobs run: wait a moment for more to finish,
 		// so one round trip acks and fetches a bigger batch.
-		if free := r.cfg.Concurrency - r.active; !stopping && backoff == 0 && free > 0 && free < lingerMin {
+		if free := r.conc - r.active; !stopping && backoff == 0 && free > 0 && free < lingerMin {
 			if lingerEnd.IsZero() {
 				lingerEnd = time.Now().Add(lingerFor)
 			}
@@ -288,9 +342,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			backoff = 0
 		}
 		if stopping && r.active == 0 && !r.acksPending() {
-			return nil
+			return
 		}
-		if err == nil && fetched > 0 && r.active < r.cfg.Concurrency && !stopping {
+		if err == nil && fetched > 0 && r.active < r.conc && !stopping {
 			continue
 		}
 		wake := time.Hour
@@ -311,14 +365,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			hardStop = time.After(r.cfg.ShutdownTimeout)
 		case <-hardStop:
 			r.handBack(bctx)
-			return nil
+			return
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
 }
 
-func (r *Runner) acksPending() bool {
+func (r *lane) acksPending() bool {
 	for _, q := range r.qs {
 		if len(q.acks) > 0 {
 			return true
@@ -353,7 +407,7 @@ func (f *finished) add(t *task) {
 }
 
 // drain takes completed jobs without blocking.
-func (r *Runner) drain() {
+func (r *lane) drain() {
 	r.fin.mu.Lock()
 	list := r.fin.list
 	r.fin.list = r.spare[:0]
@@ -366,7 +420,7 @@ func (r *Runner) drain() {
 }
 
 // order returns the queues in the order this round offers them free slots.
-func (r *Runner) order() []*rqueue {
+func (r *lane) order() []*rqueue {
 	if r.cfg.StrictPriority || len(r.qs) == 1 {
 		return r.qs
 	}
@@ -389,11 +443,11 @@ func (r *Runner) order() []*rqueue {
 }
 
 // round acks finished jobs and fetches new ones, queue by queue.
-func (r *Runner) round(bctx, jobBase context.Context, stopping bool) (int, error) {
+func (r *lane) round(bctx, jobBase context.Context, stopping bool) (int, error) {
 	total := 0
 	now := time.Now()
 	for _, q := range r.order() {
-		n := min(r.cfg.Concurrency-r.active, q.max-q.active, r.cfg.FetchBatch)
+		n := min(r.conc-r.active, q.max-q.active, r.cfg.FetchBatch)
 		if stopping || n < 0 {
 			n = 0
 		}
@@ -433,7 +487,7 @@ func (r *Runner) round(bctx, jobBase context.Context, stopping bool) (int, error
 
 // idle starts blocking waiters on empty queues with free slots and returns
 // how long the dispatcher may sleep before its next maintenance.
-func (r *Runner) idle(waitCtx context.Context) time.Duration {
+func (r *lane) idle(waitCtx context.Context) time.Duration {
 	now := time.Now()
 	wake := r.cfg.MaintenanceInterval
 	for _, q := range r.qs {
@@ -442,7 +496,7 @@ func (r *Runner) idle(waitCtx context.Context) time.Duration {
 			next = q.nextDue
 		}
 		wake = min(wake, max(next.Sub(now), time.Millisecond))
-		if q.empty && !q.paused && !q.waiting && q.active < q.max && r.active < r.cfg.Concurrency {
+		if q.empty && !q.paused && !q.waiting && q.active < q.max && r.active < r.conc {
 			q.waiting = true
 			r.waitWG.Add(1)
 			go func() {
@@ -457,7 +511,7 @@ func (r *Runner) idle(waitCtx context.Context) time.Duration {
 	return wake
 }
 
-func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.Time) {
+func (r *lane) start(jobBase context.Context, q *rqueue, lj leased, now time.Time) {
 	t := &task{q: q, id: messageID(lj.raw), token: lj.token, raw: lj.raw, start: now}
 	q.tasks[t.id] = t
 	q.active++
@@ -499,7 +553,7 @@ func (r *Runner) start(jobBase context.Context, q *rqueue, lj leased, now time.T
 
 // worker runs tasks on a long-lived goroutine (its stack stays grown, which
 // saves a stack copy per job over a goroutine per job).
-func (r *Runner) worker(work <-chan *task, fin *finished) {
+func (r *lane) worker(work <-chan *task, fin *finished) {
 	for t := range work {
 		ctx := t.ctx
 		var cancel context.CancelFunc
@@ -523,7 +577,7 @@ func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jo
 	return u.work(ctx, m, queue, rt)
 }
 
-func (r *Runner) complete(t *task) {
+func (r *lane) complete(t *task) {
 	q := t.q
 	delete(q.tasks, t.id)
 	q.active--
@@ -588,7 +642,7 @@ func outcomeName(k ackKind) string {
 	return "requeued"
 }
 
-func (r *Runner) heartbeat(bctx context.Context) {
+func (r *lane) heartbeat(bctx context.Context) {
 	now := time.Now()
 	for _, q := range r.qs {
 		for _, t := range q.tasks {
@@ -629,7 +683,7 @@ func (r *Runner) heartbeat(bctx context.Context) {
 
 // handBack cancels jobs still running at the shutdown deadline and returns
 // them to their queues without counting an attempt.
-func (r *Runner) handBack(bctx context.Context) {
+func (r *lane) handBack(bctx context.Context) {
 	for _, q := range r.qs {
 		for _, t := range q.tasks {
 			if t.gone {
