@@ -66,7 +66,8 @@
 //
 // One script call acknowledges the previous batch of a queue and leases up
 // to FetchBatch (default 32) new jobs, never more than free slots, so a busy
-// runner makes well under one round trip per job. An idle runner blocks on
+// runner makes well under one round trip per job; Fetchers dispatch loops
+// (default 2) keep that many round trips in flight. An idle runner blocks on
 // Redis (BLMOVE on the queue's pending list, IdleWait 1 s at a time) and
 // picks up a new job within milliseconds; its idle cost is about one
 // blocking command and one maintenance script per queue per second.
