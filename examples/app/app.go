@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+
+	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/config"
+	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/examples/app/internal/imageops"
+	"github.com/gantry-dev/gantry/examples/app/internal/mail"
+	"github.com/gantry-dev/gantry/examples/app/internal/storage"
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/middleware"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// app holds the service's dependencies. Each role (serve, worker,
+// scheduler) builds one with newApp and closes it when it returns; nothing
+// is global.
+type app struct {
+	cfg      *settings
+	log      *slog.Logger
+	db       *sqlx.DB
+	dialect  crud.Dialect
+	rdb      redis.UniversalClient // nil on the embedded defaults
+	registry *prometheus.Registry
+
+	users crud.Store[User]
+	posts crud.Store[Post]
+	files crud.Store[File]
+
+	hasher     *auth.Hasher
+	tokens     *auth.Tokens
+	logins     *auth.LoginLimiter
+	limits     middleware.Store // rate-limit counters
+	backend    jobs.Backend
+	jobMetrics *jobs.Metrics
+	jobs       jobs.Enqueuer
+	client     *jobs.Client
+	inspect    *jobs.Inspector
+	storage    *storage.Dir
+	upload     storage.Policy
+	mailer     mail.Sender
+	images     *imageops.Processor
+	zone       *time.Location
+
+	closers []func() error
+}
+
+// newApp opens the database (SQLite under DATA_DIR unless DATABASE_URL is
+// set), Redis (when REDIS_URL is set) and everything built on them.
+func newApp(ctx context.Context, cfg *settings, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	if err := a.open(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) open(ctx context.Context) (err error) {
+	cfg := a.cfg
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.zone, err = time.LoadLocation(cfg.Timezone); err != nil {
+		return fmt.Errorf("TIMEZONE: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	for _, open := range []func() error{
+		func() error { return a.openDB(ctx) },
+		func() error { return a.openRedis(ctx) },
+		a.openRepositories, a.openAuth, a.openJobs, a.openFiles,
+	} {
+		if err := open(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) openDB(ctx context.Context) error {
+	cfg := a.cfg
+	driver, dsn := "sqlite", crud.SQLiteDSN(filepath.Join(cfg.DataDir, "app.db"))
+	if cfg.DatabaseURL != "" {
+		driver, dsn = "pgx", cfg.DatabaseURL
+		if strings.HasPrefix(dsn, "sqlite:") { // sqlite:///path/to.db or sqlite:path
+			driver, dsn = "sqlite", crud.SQLiteDSN(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"))
+		}
+	}
+	db, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	a.closers = append(a.closers, db.Close)
+	a.db = db
+	if driver == "pgx" {
+		db.SetMaxOpenConns(cfg.DatabasePoolSize + cfg.DatabaseMaxOverflow)
+		db.SetMaxIdleConns(cfg.DatabasePoolSize)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.DatabasePoolTimeout)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		return fmt.Errorf("database %s: %w", config.Redacted(cfg.DatabaseURL), err)
+	}
+	a.dialect, err = crud.DialectOf(driver)
+	return err
+}
+
+func (a *app) openRedis(ctx context.Context) error {
+	if a.cfg.RedisURL == "" {
+		return nil
+	}
+	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.PoolSize = a.cfg.RedisPoolSize
+	opt.ContextTimeoutEnabled = true // our short per-call timeouts also cut a hung server
+	rdb := redis.NewClient(opt)
+	a.closers = append(a.closers, rdb.Close)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		return fmt.Errorf("redis %s: %w", config.Redacted(a.cfg.RedisURL), err)
+	}
+	a.rdb = rdb
+	return nil
+}
+
+func (a *app) openRepositories() error {
+	key := []byte(a.cfg.SecretKey) // signs list cursors
+	users, err := crud.NewRepository[User](a.db, crud.Config{Table: "users", CursorKey: key, VersionColumn: "-"})
+	if err != nil {
+		return err
+	}
+	posts, err := crud.NewRepository[Post](a.db, crud.Config{Table: "posts", CursorKey: key})
+	if err != nil {
+		return err
+	}
+	files, err := crud.NewRepository[File](a.db, crud.Config{Table: "files", UpdatedAtColumn: "-", DeletedAtColumn: "-", VersionColumn: "-", CursorKey: key})
+	if err != nil {
+		return err
+	}
+	a.users, a.posts, a.files = users, posts, files
+	return nil
+}
+
+func (a *app) openAuth() error {
+	var err error
+	if a.hasher, err = auth.NewHasher(auth.HasherConfig{BcryptCost: a.cfg.PasswordHashCost}); err != nil {
+		return err
+	}
+	var store auth.Store = auth.NewMemoryStore()
+	if a.rdb != nil {
+		if store, err = auth.NewRedisStore(auth.RedisStoreConfig{Client: a.rdb, Prefix: a.cfg.RedisKeyPrefix + "auth:"}); err != nil {
+			return err
+		}
+	}
+	a.tokens, err = auth.NewTokens(auth.TokensConfig{
+		SecretKey:  a.cfg.SecretKey,
+		Issuer:     a.cfg.ProjectName,
+		Audience:   a.cfg.ProjectName,
+		AccessTTL:  a.cfg.AccessTokenTTL(),
+		RefreshTTL: a.cfg.RefreshTokenTTL(),
+		Store:      store,
+		Users:      auth.UserLoaderFunc(a.loadUser),
+	})
+	if err != nil {
+		return err
+	}
+	if a.logins, err = auth.NewLoginLimiter(auth.LoginLimiterConfig{Redis: a.rdb, Prefix: a.cfg.RedisKeyPrefix + "auth:"}); err != nil {
+		return err
+	}
+	if a.rdb != nil {
+		a.limits, err = middleware.NewRedisStore(middleware.RedisStoreConfig{Client: a.rdb, Prefix: a.cfg.RedisKeyPrefix + "rl:"})
+		return err
+	}
+	a.limits = middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+	return nil
+}
+
+func (a *app) openJobs() error {
+	var err error
+	if a.rdb != nil {
+		if a.backend, err = jobs.NewRedisBackend(a.rdb, jobs.RedisConfig{Prefix: a.cfg.RedisKeyPrefix + "jobs:"}); err != nil {
+			return err
+		}
+	} else {
+		a.backend = jobs.NewMemoryBackend()
+	}
+	if a.jobMetrics, err = jobs.NewMetrics(jobs.MetricsConfig{Registerer: a.registry, Backend: a.backend, Queues: queueNames}); err != nil {
+		return err
+	}
+	if a.client, err = jobs.NewClient(a.backend, jobs.ClientConfig{Routes: routes, Metrics: a.jobMetrics}); err != nil {
+		return err
+	}
+	a.jobs = a.client
+	a.inspect = jobs.NewInspector(a.backend)
+	return nil
+}
+
+func (a *app) openFiles() error {
+	var err error
+	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(a.cfg.DataDir, "files"), MaxSize: a.cfg.MaxFileSize}); err != nil {
+		return err
+	}
+	a.upload = storage.Policy{MaxSize: a.cfg.MaxFileSize, Extensions: a.cfg.AllowedExtensions}
+	if err := a.upload.CheckConfig(); err != nil {
+		return err
+	}
+	if a.images, err = imageops.New(imageops.Config{}); err != nil {
+		return err
+	}
+	from := a.cfg.SMTPFrom
+	if from == "" {
+		from = "no-reply@example.com"
+	}
+	if a.cfg.SMTPHost != "" {
+		a.mailer, err = mail.NewSMTP(mail.SMTPConfig{
+			Host: a.cfg.SMTPHost, Port: a.cfg.SMTPPort, Username: a.cfg.SMTPUser,
+			Password: a.cfg.SMTPPassword, From: from, Logger: a.log,
+		})
+		return err
+	}
+	a.mailer, err = mail.NewOutbox(mail.OutboxConfig{Dir: filepath.Join(a.cfg.DataDir, "outbox"), From: from, Logger: a.log})
+	return err
+}
+
+// migrate applies the embedded migrations of the database's dialect.
+func (a *app) migrate(ctx context.Context) error {
+	applied, err := crud.Migrate(ctx, a.db.DB, a.dialect, a.migrations(), ".")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		a.log.Info("migrations applied", "versions", applied)
+	}
+	return nil
+}
+
+func (a *app) migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations/"+a.dialectDir())
+	return sub
+}
+
+func (a *app) dialectDir() string {
+	if a.dialect == crud.Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// bootstrap creates FIRST_SUPERUSER when it is set and does not exist yet.
+func (a *app) bootstrap(ctx context.Context) error {
+	name := strings.ToLower(strings.TrimSpace(a.cfg.FirstSuperuser))
+	if name == "" {
+		return nil
+	}
+	if _, err := a.userByName(ctx, name); err == nil {
+		return nil
+	} else if !errors.Is(err, crud.ErrNotFound) {
+		return err
+	}
+	if a.cfg.FirstSuperuserPassword == "" {
+		return errors.New("FIRST_SUPERUSER is set but FIRST_SUPERUSER_PASSWORD is not")
+	}
+	hash, err := a.hasher.Hash(a.cfg.FirstSuperuserPassword)
+	if err != nil {
+		return err
+	}
+	u := User{Username: name, Email: strings.ToLower(a.cfg.FirstSuperuserEmail), HashedPassword: hash,
+		FullName: "Administrator", Role: RoleAdmin, Active: true, Superuser: true}
+	if err := a.users.Create(ctx, &u); err != nil && !errors.Is(err, crud.ErrConflict) {
+		return fmt.Errorf("first superuser: %w", err)
+	}
+	a.log.Info("first superuser created", "username", name)
+	return nil
+}
+
+// Close closes what newApp opened, in reverse.
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// queueWeights parses WORKER_QUEUES ("default=3,email=3,image=2").
+func queueWeights(spec string) (map[string]jobs.QueueConfig, error) {
+	out := map[string]jobs.QueueConfig{}
+	for part := range strings.SplitSeq(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, w, found := strings.Cut(part, "=")
+		weight := 1
+		if found {
+			n, err := strconv.Atoi(w)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("WORKER_QUEUES: weight of %q must be a positive integer", name)
+			}
+			weight = n
+		}
+		out[strings.TrimSpace(name)] = jobs.QueueConfig{Priority: weight}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("WORKER_QUEUES names no queue")
+	}
+	return out, nil
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+
+	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/health"
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/server"
+)
+
+// Guards, documented on each route by openapi.Secure.
+var (
+	signedIn   = auth.Guard{} // any valid, unrevoked token of an active user
+	postWriter = auth.RequireScopes("posts:write")
+	admin      = auth.RequireRoles(RoleAdmin)
+)
+
+// newServer builds the HTTP server: Gantry's default stack, then on every
+// /api route the optional authentication (a bearer token is verified when
+// present; guards require one), the per-client rate limit (per user when
+// authenticated, else per address) and the JSON body limit.
+func (a *app) newServer() (*server.Server, error) {
+	cfg := a.cfg
+	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
+	reg.Register("database", health.SQL(a.db))
+	if a.rdb != nil {
+		reg.Register("redis", health.Redis(a.rdb))
+	}
+	reg.Register("job_backlog", health.CheckerFunc(a.checkBacklog), health.Critical(false))
+
+	scfg := server.FromSettings(&cfg.Settings)
+	scfg.Logger = a.log
+	scfg.Health = reg
+	// Uploads pass the stack's body limit; JSON routes get MAX_BODY_SIZE below.
+	scfg.MaxBodySize = max(cfg.MaxBodySize, cfg.MaxFileSize+1<<20)
+	scfg.Middleware = server.MiddlewareConfig{
+		Registerer: a.registry,
+		Gatherer:   a.registry,
+		Subject: func(c echo.Context) string {
+			if p, ok := auth.PrincipalFrom(c); ok {
+				return p.Subject
+			}
+			return ""
+		},
+		// The stack-wide limit keys by address only; the API limits per
+		// user after authentication instead (below).
+		Customize: func(sc *middleware.StackConfig) { sc.RateLimit = nil },
+	}
+	srv, err := server.New(scfg)
+	if err != nil {
+		return nil, err
+	}
+	e := srv.Echo()
+
+	authn, err := auth.JWTConfig{
+		Tokens:  a.tokens,
+		Users:   auth.UserLoaderFunc(a.loadUser),
+		Skipper: func(c echo.Context) bool { return c.Request().Header.Get(echo.HeaderAuthorization) == "" },
+	}.ToMiddleware()
+	if err != nil {
+		return nil, err
+	}
+	perClient, err := middleware.RateLimitConfig{
+		Store:   a.limits,
+		Limit:   middleware.Limit{Rate: cfg.RateLimitRequests, Period: cfg.RateLimitWindow},
+		Name:    "api",
+		KeyFunc: middleware.KeyBySubject(func(c echo.Context) string { p, _ := auth.PrincipalFrom(c); return subjectOf(p) }),
+	}.ToMiddleware()
+	if err != nil {
+		return nil, err
+	}
+	authWindow, err := time.ParseDuration(cfg.AuthRateLimitWindow)
+	if err != nil {
+		return nil, fmt.Errorf("AUTH_RATE_LIMIT_WINDOW: %w", err)
+	}
+	perAddress, err := middleware.RateLimitConfig{
+		Store:  a.limits,
+		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: authWindow},
+		Name:   "auth",
+		Policy: middleware.FailClosed, // credential stuffing must not pass when Redis is down
+	}.ToMiddleware()
+	if err != nil {
+		return nil, err
+	}
+	jsonLimit := echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{
+		Limit: fmt.Sprintf("%dB", cfg.MaxBodySize),
+		Skipper: func(c echo.Context) bool {
+			return strings.HasSuffix(c.Path(), "/files") && c.Request().Method == http.MethodPost
+		},
+	})
+
+	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests}}
+	v1, err := openapi.New(e, cfg.APIV1Prefix, info)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := openapi.New(e, cfg.APIV2Prefix, info)
+	if err != nil {
+		return nil, err
+	}
+	for _, api := range []*openapi.API{v1, v2} {
+		api.Echo().Use(authn, perClient, jsonLimit)
+	}
+	a.routesV1(v1, perAddress)
+	a.routesV2(v2)
+	if err := openapi.DocsFromSettings(&cfg.Settings).Mount(e, v1, v2); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+func (a *app) routesV1(v1 *openapi.API, perAddress echo.MiddlewareFunc) {
+	limited := openapi.Middleware(perAddress)
+	authTag, usersTag, postsTag, tasksTag := openapi.Tags("auth"), openapi.Tags("users"), openapi.Tags("posts"), openapi.Tags("tasks")
+
+	openapi.Post(v1, "/auth/register", a.register, authTag, limited, openapi.Status(http.StatusCreated),
+		openapi.Summary("Register a user"), openapi.Errors(http.StatusConflict))
+	openapi.Post(v1, "/auth/login", a.login, authTag, limited, openapi.Summary("Log in: an access and a refresh token"),
+		openapi.Errors(http.StatusUnauthorized))
+	openapi.Post(v1, "/auth/refresh", a.refresh, authTag, limited, openapi.Summary("Trade a refresh token for a new pair (rotation)"),
+		openapi.Errors(http.StatusUnauthorized))
+	openapi.Post(v1, "/auth/logout", a.logout, authTag, openapi.Secure(signedIn), openapi.Summary("Revoke this token and its refresh family"))
+	openapi.Post(v1, "/auth/logout-all", a.logoutAll, authTag, openapi.Secure(signedIn), openapi.Summary("Revoke every token of the user"))
+
+	openapi.Get(v1, "/users/me", a.me, usersTag, openapi.Secure(signedIn), openapi.Summary("The current user"))
+	openapi.Patch(v1, "/users/me", a.updateMe, usersTag, openapi.Secure(signedIn), openapi.Summary("Update full name, bio or email"),
+		openapi.Errors(http.StatusConflict))
+	openapi.Put(v1, "/users/me/password", a.changePassword, usersTag, openapi.Secure(signedIn),
+		openapi.Summary("Change the password; older tokens are revoked and a new pair returned"))
+	openapi.Get(v1, "/users", a.listUsers, usersTag, openapi.Secure(admin), openapi.Summary("List users (admin)"))
+	openapi.Patch(v1, "/users/{id}", a.updateUser, usersTag, openapi.Secure(admin), openapi.Summary("Set a user's role or active flag (admin)"),
+		openapi.Errors(http.StatusNotFound))
+	openapi.Delete(v1, "/users/{id}", a.deleteUser, usersTag, openapi.Secure(admin), openapi.Summary("Soft-delete a user (admin)"),
+		openapi.Errors(http.StatusNotFound))
+
+	openapi.Get(v1, "/posts", a.listPostsV1, postsTag, openapi.Summary("List posts with filters, sort and offset pages"))
+	openapi.Post(v1, "/posts", a.createPost, postsTag, openapi.Secure(postWriter), openapi.Status(http.StatusCreated), openapi.Summary("Create a post"))
+	openapi.Get(v1, "/posts/{id}", a.getPost, postsTag, openapi.Summary("Get a post"), openapi.Errors(http.StatusNotFound))
+	openapi.Patch(v1, "/posts/{id}", a.updatePost, postsTag, openapi.Secure(signedIn), openapi.Summary("Update a post (author or admin)"),
+		openapi.Errors(http.StatusNotFound, http.StatusConflict))
+	openapi.Delete(v1, "/posts/{id}", a.deletePost, postsTag, openapi.Secure(signedIn), openapi.Summary("Soft-delete a post (author or admin)"),
+		openapi.Errors(http.StatusNotFound))
+	openapi.Post(v1, "/posts/{id}/restore", a.restorePost, postsTag, openapi.Secure(admin), openapi.Summary("Restore a deleted post (admin)"),
+		openapi.Errors(http.StatusNotFound))
+
+	// Multipart upload and download are plain echo handlers beside the typed routes.
+	files := v1.Echo()
+	files.POST("/files", a.uploadFile, signedIn.Middleware())
+	files.GET("/files/:id", a.downloadFile, signedIn.Middleware())
+
+	accepted := openapi.Status(http.StatusAccepted)
+	openapi.Post(v1, "/tasks/send-email", a.taskSendEmail, tasksTag, openapi.Secure(signedIn), accepted, openapi.Summary("Send an email in the background"))
+	openapi.Post(v1, "/tasks/send-bulk-email", a.taskSendBulkEmail, tasksTag, openapi.Secure(signedIn), accepted,
+		openapi.Summary("Send one email per address, each its own task"))
+	openapi.Post(v1, "/tasks/process-image", a.taskProcessImage, tasksTag, openapi.Secure(signedIn), accepted,
+		openapi.Summary("Process an uploaded image"), openapi.Errors(http.StatusNotFound, http.StatusUnsupportedMediaType))
+	openapi.Post(v1, "/tasks/reports/users", a.taskUserReport, tasksTag, openapi.Secure(signedIn), accepted,
+		openapi.Summary("Build the sign-ups and posts workbook of a date range"))
+	openapi.Get(v1, "/tasks/{task_id}", a.taskStatus, tasksTag, openapi.Secure(signedIn), openapi.Summary("A task's state, progress and result"),
+		openapi.Errors(http.StatusNotFound))
+}
+
+func (a *app) routesV2(v2 *openapi.API) {
+	openapi.Get(v2, "/posts", a.listPostsV2, openapi.Tags("posts"), openapi.Summary("List posts with cursor pages"))
+}
+
+func subjectOf(p *auth.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return p.Subject
+}
+
+// checkBacklog is degraded (not failing readiness) when jobs pile up.
+func (a *app) checkBacklog(ctx context.Context) error {
+	var pending int64
+	for _, q := range queueNames {
+		s, err := a.inspect.Sizes(ctx, q)
+		if err != nil {
+			return err
+		}
+		pending += s.Pending
+	}
+	if pending > 10000 {
+		return fmt.Errorf("%d jobs pending", pending)
+	}
+	return nil
+}
+
+var _ jobs.Enqueuer = (*jobs.Client)(nil)

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/examples/app/internal/imageops"
+	"github.com/gantry-dev/gantry/examples/app/internal/mail"
+	"github.com/gantry-dev/gantry/examples/app/internal/report"
+	"github.com/gantry-dev/gantry/examples/app/internal/storage"
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/server"
+)
+
+// The queues of the seed's Celery app, and where each kind goes (its
+// task_routes). WORKER_QUEUES chooses which a worker serves.
+var (
+	queueNames = []string{"default", "email", "image", "reports", "maintenance"}
+	routes     = map[string]string{
+		SendEmail{}.Kind():      "email",
+		SendBulkEmail{}.Kind():  "email",
+		ProcessImage{}.Kind():   "image",
+		UserReport{}.Kind():     "reports",
+		DailyReport{}.Kind():    "reports",
+		CleanTempFiles{}.Kind(): "maintenance",
+		HealthProbe{}.Kind():    "maintenance",
+	}
+)
+
+// ---- Job arguments: only these JSON fields are stored with a job ----
+
+// SendEmail sends one email.
+type SendEmail struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Content string `json:"content"`
+}
+
+// Kind implements jobs.Args.
+func (SendEmail) Kind() string { return "send_email" }
+
+// SendBulkEmail fans out one SendEmail job per address.
+type SendBulkEmail struct {
+	Emails  []string `json:"emails"`
+	Subject string   `json:"subject"`
+	Content string   `json:"content"`
+	Owner   string   `json:"owner"`
+}
+
+// Kind implements jobs.Args.
+func (SendBulkEmail) Kind() string { return "send_bulk_email" }
+
+// ProcessImage applies operations to an uploaded image and stores the
+// output as a new file of the same user.
+type ProcessImage struct {
+	FileID string        `json:"file_id"`
+	UserID int64         `json:"user_id"`
+	Ops    []imageops.Op `json:"operations"`
+}
+
+// Kind implements jobs.Args.
+func (ProcessImage) Kind() string { return "process_image" }
+
+// UserReport builds the sign-ups and posts workbook of a date range.
+type UserReport struct {
+	Start  string `json:"start_date"`
+	End    string `json:"end_date"`
+	UserID int64  `json:"user_id"`
+}
+
+// Kind implements jobs.Args.
+func (UserReport) Kind() string { return "user_report" }
+
+// DailyReport writes yesterday's report into DATA_DIR/reports (beat, 09:00).
+type DailyReport struct{}
+
+// Kind implements jobs.Args.
+func (DailyReport) Kind() string { return "daily_report" }
+
+// CleanTempFiles removes day-old temporary files (beat, 02:00).
+type CleanTempFiles struct{}
+
+// Kind implements jobs.Args.
+func (CleanTempFiles) Kind() string { return "cleanup_temp_files" }
+
+// HealthProbe checks the database and Redis from a worker (beat, every 60 s).
+type HealthProbe struct{}
+
+// Kind implements jobs.Args.
+func (HealthProbe) Kind() string { return "health_probe" }
+
+// ---- Workers ----
+
+// workers registers every job kind's worker.
+func (a *app) workers() *jobs.Workers {
+	ws := jobs.NewWorkers()
+	jobs.AddWorker(ws, jobs.WorkerFunc[SendEmail](a.sendEmail))
+	jobs.AddWorker(ws, jobs.WorkerFunc[SendBulkEmail](a.sendBulkEmail))
+	jobs.AddWorker(ws, jobs.WorkerFunc[ProcessImage](a.processImage))
+	jobs.AddWorker(ws, jobs.WorkerFunc[UserReport](a.userReport))
+	jobs.AddWorker(ws, jobs.WorkerFunc[DailyReport](a.dailyReport))
+	jobs.AddWorker(ws, jobs.WorkerFunc[CleanTempFiles](a.cleanTempFiles))
+	jobs.AddWorker(ws, jobs.WorkerFunc[HealthProbe](a.healthProbe))
+	return ws
+}
+
+// periodic is the beat schedule, in TIMEZONE.
+func periodic() []jobs.PeriodicJob {
+	return []jobs.PeriodicJob{
+		{Name: "cleanup-temp-files", Spec: "0 2 * * *", Args: CleanTempFiles{}},
+		{Name: "send-daily-report", Spec: "0 9 * * *", Args: DailyReport{}},
+		{Name: "health-check", Spec: "@every 60s", Args: HealthProbe{}, Options: []jobs.Option{jobs.MaxRetry(0), jobs.Retention(5 * time.Minute)}},
+	}
+}
+
+func (a *app) sendEmail(ctx context.Context, j *jobs.Job[SendEmail]) error {
+	msg := mail.Message{To: []string{j.Args.To}, Subject: j.Args.Subject, Text: j.Args.Content}
+	if err := msg.Validate(); err != nil {
+		return jobs.SkipRetry(err) // retrying cannot fix the message
+	}
+	if err := a.mailer.Send(ctx, msg); err != nil {
+		return err
+	}
+	return j.SetResult(map[string]string{"status": "sent", "to": j.Args.To})
+}
+
+func (a *app) sendBulkEmail(ctx context.Context, j *jobs.Job[SendBulkEmail]) error {
+	args := make([]jobs.Args, len(j.Args.Emails))
+	for i, to := range j.Args.Emails {
+		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content}
+	}
+	// Unique per bulk job: a retry of this job does not send twice.
+	infos, err := a.jobs.EnqueueMany(ctx, args, jobs.Owner(j.Args.Owner))
+	if err != nil {
+		return err
+	}
+	type sent struct {
+		Email  string `json:"email"`
+		TaskID string `json:"task_id"`
+	}
+	out := make([]sent, len(infos))
+	for i, info := range infos {
+		out[i] = sent{Email: j.Args.Emails[i], TaskID: info.ID}
+	}
+	return j.SetResult(map[string]any{"total": len(out), "tasks": out})
+}
+
+func (a *app) processImage(ctx context.Context, j *jobs.Job[ProcessImage]) error {
+	rc, obj, err := a.storage.Open(ctx, j.Args.FileID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return jobs.SkipRetry(err)
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_ = j.Progress(ctx, 0, int64(len(j.Args.Ops)), "processing")
+	var out bytes.Buffer
+	res, err := a.images.Process(ctx, &out, rc, j.Args.Ops, func(done, total int, msg string) {
+		_ = j.Progress(ctx, int64(done), int64(total), msg)
+	})
+	if err != nil {
+		var ie *imageops.Error
+		if errors.As(err, &ie) {
+			return jobs.SkipRetry(err) // a bad image stays bad
+		}
+		return err
+	}
+	name := fmt.Sprintf("%s-processed.%s", trimExt(obj.Name), res.Extension)
+	f, err := a.storeFile(ctx, j.Args.UserID, name, res.ContentType, &out)
+	if err != nil {
+		return err
+	}
+	return j.SetResult(map[string]any{"file_id": f.ID, "url": f.URL, "width": res.Width, "height": res.Height})
+}
+
+func (a *app) userReport(ctx context.Context, j *jobs.Job[UserReport]) error {
+	r, err := report.ParseRange(j.Args.Start, j.Args.End)
+	if err != nil {
+		return jobs.SkipRetry(err)
+	}
+	var buf bytes.Buffer
+	n, err := a.writeReport(ctx, &buf, r, func(done, total int) {
+		_ = j.Progress(ctx, int64(done), int64(total), "counting")
+	})
+	if err != nil {
+		return err
+	}
+	f, err := a.storeFile(ctx, j.Args.UserID, r.Filename(), report.ContentType, &buf)
+	if err != nil {
+		return err
+	}
+	return j.SetResult(map[string]any{"file_id": f.ID, "url": f.URL, "record_count": n})
+}
+
+// writeReport counts sign-ups and posts per UTC day of r (deleted rows
+// included: they were created all the same) and writes the workbook.
+func (a *app) writeReport(ctx context.Context, w *bytes.Buffer, r report.Range, progress func(done, total int)) (int, error) {
+	total := r.Days()
+	days := make([]report.Day, 0, total)
+	count := func(store interface {
+		Count(context.Context, crud.Query) (int64, error)
+	}, from, to time.Time) (int, error) {
+		n, err := store.Count(ctx, crud.Query{Deleted: crud.WithDeleted, Filters: []crud.Filter{
+			{Field: "created_at", Op: crud.Gte, Value: from}, {Field: "created_at", Op: crud.Lt, Value: to},
+		}})
+		return int(n), err
+	}
+	records := 0
+	for i := range total {
+		from := time.Date(r.Start.Year(), r.Start.Month(), r.Start.Day()+i, 0, 0, 0, 0, time.UTC)
+		to := from.AddDate(0, 0, 1)
+		signups, err := count(a.users, from, to)
+		if err != nil {
+			return 0, err
+		}
+		posts, err := count(a.posts, from, to)
+		if err != nil {
+			return 0, err
+		}
+		records += signups + posts
+		days = append(days, report.Day{Date: from, Signups: signups, Posts: posts})
+		if progress != nil && (i%10 == 9 || i == total-1) {
+			progress(i+1, total)
+		}
+	}
+	return records, report.Write(w, r, days)
+}
+
+func (a *app) dailyReport(ctx context.Context, j *jobs.Job[DailyReport]) error {
+	y := time.Now().In(a.zone).AddDate(0, 0, -1)
+	r := report.Range{Start: y, End: y}
+	var buf bytes.Buffer
+	n, err := a.writeReport(ctx, &buf, r, nil)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(a.cfg.DataDir, "reports")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "daily-"+r.Filename())
+	if err := os.WriteFile(path, buf.Bytes(), 0o640); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "daily report written", "path", path, "records", n)
+	return j.SetResult(map[string]any{"path": path, "record_count": n})
+}
+
+func (a *app) cleanTempFiles(ctx context.Context, j *jobs.Job[CleanTempFiles]) error {
+	n, err := storage.CleanTemp(ctx, a.storage.TempDir(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	return j.SetResult(map[string]int{"removed": n})
+}
+
+func (a *app) healthProbe(ctx context.Context, j *jobs.Job[HealthProbe]) error {
+	status := map[string]string{"database": "healthy"}
+	if err := a.db.PingContext(ctx); err != nil {
+		status["database"] = "unhealthy"
+		a.log.WarnContext(ctx, "health probe: database", "error", err)
+	}
+	if a.rdb != nil {
+		status["redis"] = "healthy"
+		if err := a.rdb.Ping(ctx).Err(); err != nil {
+			status["redis"] = "unhealthy"
+			a.log.WarnContext(ctx, "health probe: redis", "error", err)
+		}
+	}
+	return j.SetResult(status)
+}
+
+func trimExt(name string) string {
+	return name[:len(name)-len(filepath.Ext(name))]
+}
+
+// ---- Endpoints ----
+
+// EmailRequest is POST /tasks/send-email.
+type EmailRequest struct {
+	ToEmail string `json:"to_email" validate:"required,email,max=254"`
+	Subject string `json:"subject" validate:"required,max=200"`
+	Content string `json:"content" validate:"required,max=100000"`
+}
+
+// BulkEmailRequest is POST /tasks/send-bulk-email.
+type BulkEmailRequest struct {
+	EmailList []string `json:"email_list" validate:"required,min=1,max=1000,dive,email,max=254"`
+	Subject   string   `json:"subject" validate:"required,max=200"`
+	Content   string   `json:"content" validate:"required,max=100000"`
+}
+
+// ImageRequest is POST /tasks/process-image: a file the caller uploaded,
+// never a URL (the server fetches nothing on a client's behalf).
+type ImageRequest struct {
+	FileID     string          `json:"file_id" validate:"required,max=64"`
+	Operations json.RawMessage `json:"operations" validate:"required" doc:"e.g. [{\"op\":\"resize\",\"width\":200},{\"op\":\"grayscale\"}]; ops: resize, rotate, grayscale, blur, thumbnail"`
+}
+
+// ReportRequest is POST /tasks/reports/users.
+type ReportRequest struct {
+	StartDate string `json:"start_date" validate:"required,datetime=2006-01-02"`
+	EndDate   string `json:"end_date" validate:"required,datetime=2006-01-02"`
+}
+
+// TaskQueued answers every task endpoint.
+type TaskQueued struct {
+	TaskID string `json:"task_id"`
+	Status string `json:"status" validate:"oneof=queued"`
+}
+
+// TaskID is a task id in the path.
+type TaskID struct {
+	ID string `path:"task_id" validate:"required,max=64"`
+}
+
+// TaskStatus is GET /tasks/{task_id}.
+type TaskStatus struct {
+	TaskID     string         `json:"task_id"`
+	Kind       string         `json:"kind"`
+	State      string         `json:"state" validate:"oneof=pending scheduled active retrying succeeded dead cancelled"`
+	Attempts   int            `json:"attempts"`
+	Progress   *jobs.Progress `json:"progress,omitempty"`
+	Result     map[string]any `json:"result,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	EnqueuedAt time.Time      `json:"enqueued_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+}
+
+func (a *app) enqueue(ctx context.Context, args jobs.Args) (*TaskQueued, error) {
+	u, _ := currentUser(ctx)
+	info, err := a.jobs.Enqueue(ctx, args, jobs.Owner(u.subject()))
+	if err != nil {
+		return nil, err
+	}
+	return &TaskQueued{TaskID: info.ID, Status: "queued"}, nil
+}
+
+func (a *app) taskSendEmail(ctx context.Context, in *struct{ Body EmailRequest }) (*TaskQueued, error) {
+	return a.enqueue(ctx, SendEmail{To: in.Body.ToEmail, Subject: in.Body.Subject, Content: in.Body.Content})
+}
+
+func (a *app) taskSendBulkEmail(ctx context.Context, in *struct{ Body BulkEmailRequest }) (*TaskQueued, error) {
+	u, _ := currentUser(ctx)
+	return a.enqueue(ctx, SendBulkEmail{Emails: in.Body.EmailList, Subject: in.Body.Subject, Content: in.Body.Content, Owner: u.subject()})
+}
+
+func (a *app) taskProcessImage(ctx context.Context, in *struct{ Body ImageRequest }) (*TaskQueued, error) {
+	ops, err := imageops.Parse(in.Body.Operations)
+	if err != nil {
+		return nil, err
+	}
+	f, err := a.ownFile(ctx, in.Body.FileID)
+	if err != nil {
+		return nil, err
+	}
+	switch f.ContentType {
+	case "image/png", "image/jpeg", "image/gif":
+	default:
+		return nil, &server.Error{Status: http.StatusUnsupportedMediaType, Message: "file " + f.ID + " is not an image"}
+	}
+	u, _ := currentUser(ctx)
+	return a.enqueue(ctx, ProcessImage{FileID: f.ID, UserID: u.ID, Ops: ops})
+}
+
+func (a *app) taskUserReport(ctx context.Context, in *struct{ Body ReportRequest }) (*TaskQueued, error) {
+	if _, err := report.ParseRange(in.Body.StartDate, in.Body.EndDate); err != nil {
+		return nil, err
+	}
+	u, _ := currentUser(ctx)
+	return a.enqueue(ctx, UserReport{Start: in.Body.StartDate, End: in.Body.EndDate, UserID: u.ID})
+}
+
+// taskStatus answers only the user who started the task, or an admin; to
+// anyone else the task does not exist.
+func (a *app) taskStatus(ctx context.Context, in *TaskID) (*TaskStatus, error) {
+	info, err := a.inspect.Job(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	u, p := currentUser(ctx)
+	if info.Owner != u.subject() && !isAdmin(p) {
+		return nil, jobs.ErrNotFound
+	}
+	st := &TaskStatus{
+		TaskID: info.ID, Kind: info.Kind, State: string(info.State), Attempts: info.Attempts,
+		Progress: info.Progress, Error: info.LastError, EnqueuedAt: info.EnqueuedAt,
+	}
+	if !info.FinishedAt.IsZero() {
+		st.FinishedAt = &info.FinishedAt
+	}
+	if len(info.Result) > 0 {
+		if err := json.Unmarshal(info.Result, &st.Result); err != nil {
+			st.Result = map[string]any{"value": json.RawMessage(info.Result)}
+		}
+	}
+	return st, nil
+}
