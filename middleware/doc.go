@@ -55,22 +55,22 @@
 // panics rendered as errors).
 //
 // Written here, each measured against echo's as one e.Use layer over bare
-// echo on the development machine (cd bench && go run ./http -only pieces;
-// the figures include the 1 allocation every layer costs):
+// echo (cd bench && go run ./http -only pieces; quiet machine; the figures
+// include the 1 allocation every layer costs):
 //
-//   - Request deadline: echo's ContextTimeout costs +1.7 µs and +6
+//   - Request deadline: echo's ContextTimeout costs +0.50 µs and +6
 //     allocations (context.WithTimeout starts a timer and links the
 //     context into its parent on every request); [TimeoutConfig] starts
 //     the timer only when a handler first calls ctx.Done (a DB or Redis
-//     call does), +0.9 µs and +3. It was the largest single cost of the
-//     stack and alone would have spent 6 of the 10 allocations allowed.
-//   - Security headers: echo's Secure costs +1.4 µs and +5 allocations
+//     call does): +0.19 µs and +3. Reused, it alone would have spent 6 of
+//     the 10 allocations the stack may use.
+//   - Security headers: echo's Secure costs +0.22 µs and +5 allocations
 //     (Header().Set per header per request), sends the obsolete
 //     X-XSS-Protection and sends HSTS only on TLS requests (never behind a
-//     TLS-terminating proxy); [SecureConfig] assigns precomputed slices,
-//     +0.15 µs and +1.
+//     TLS-terminating proxy); [SecureConfig] assigns precomputed slices:
+//     +0.08 µs and +1.
 //   - Request ids: echo's default generator (32 random characters) costs
-//     +1.3 µs; [NewRequestIDGenerator] (random prefix + counter) +0.15 µs.
+//     +0.37 µs; [NewRequestIDGenerator] (random prefix + counter) +0.12 µs.
 //     echo's RequestID also keeps any incoming value, log injection
 //     included.
 //   - Rate limiting: echo's RateLimiter store has no context, no remaining
@@ -80,6 +80,24 @@
 //     caches label children per (method, route, status).
 //   - Access log: echo's RequestLogger calls a func with a values struct;
 //     [AccessLogConfig] writes one slog record directly (no caller PC walk).
+//
+// # Speed
+//
+// On the development machine (cd bench && go run ./http -wrk), GET of a
+// static JSON body: bare echo 0.11 µs and 1 allocation in-process; the
+// full default stack (production settings, memory limiter, access log to
+// io.Discard) 1.96 µs and 7 allocations, half the typical echo stack's
+// 3.90 µs and 23. Of the stack, the slog access record is about 0.9 µs.
+//
+// Over loopback (server on one core) the stack keeps 0.70–0.73× of bare
+// echo's requests/s, the same as the typical echo stack: the response
+// headers the stack must send (X-Request-ID, four security headers, Vary,
+// three RateLimit fields) cost more in net/http than all its code. With
+// Content-Type they make 10 header keys, past Go's 8-entry small map, so
+// net/http's header map and its per-response clone grow to table form:
+// building, cloning and writing 8 keys costs 0.84 µs and 1 allocation, 9
+// keys 1.64 µs and 7. Bare echo plus those 9 headers and no code keeps only
+// 0.83–0.85× of bare.
 //
 // # Rate limiting
 //
