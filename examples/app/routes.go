@@ -32,11 +32,15 @@ var (
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
-	reg.Register("database", health.SQL(a.db))
+	if a.db != nil {
+		reg.Register("database", health.SQL(a.db))
+	}
 	if a.rdb != nil {
 		reg.Register("redis", health.Redis(a.rdb))
 	}
-	reg.Register("job_backlog", health.CheckerFunc(a.checkBacklog), health.Critical(false))
+	if a.inspect != nil {
+		reg.Register("job_backlog", health.CheckerFunc(a.checkBacklog), health.Critical(false))
+	}
 
 	scfg := server.FromSettings(&cfg.Settings)
 	scfg.Logger = a.log

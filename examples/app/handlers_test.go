@@ -1,0 +1,262 @@
+package main
+
+// The handlers' own tests run the real routes on in-memory fakes — the
+// stores of crudtest, the tokens of authtest, the job client of jobstest —
+// which is how an app built on Gantry tests its code without PostgreSQL or
+// Redis. The end-to-end tests (e2e_test.go) run the real binary.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/auth/authtest"
+	"github.com/gantry-dev/gantry/config"
+	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/crud/crudtest"
+	"github.com/gantry-dev/gantry/examples/app/internal/imageops"
+	"github.com/gantry-dev/gantry/examples/app/internal/mail"
+	"github.com/gantry-dev/gantry/examples/app/internal/storage"
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobstest"
+	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/openapi/openapitest"
+	"github.com/gantry-dev/gantry/server/servertest"
+)
+
+// fakeApp is the app on fakes: no database, no Redis, no network.
+type fakeApp struct {
+	*app
+	enqueued *jobstest.Client
+	outbox   string
+	base     string
+}
+
+func memStore[T any](t *testing.T, cfg crud.Config, unique ...[]string) *crudtest.MemStore[T] {
+	t.Helper()
+	s, err := crudtest.NewMemStore[T](crudtest.MemConfig{Config: cfg, Unique: unique})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newFakeApp(t *testing.T) *fakeApp {
+	t.Helper()
+	cfg := new(settings)
+	dir := t.TempDir()
+	if err := config.Load(cfg, config.WithDotEnv(""), config.WithEnv(map[string]string{
+		"DATA_DIR": dir, "SECRET_KEY": strings.Repeat("k", 32), "PASSWORD_HASH_COST": "4", "LOG_LEVEL": "error",
+	}), config.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry(), zone: nil}
+	a.users = memStore[User](t, crud.Config{Table: "users", VersionColumn: "-"}, []string{"username"}, []string{"email"})
+	a.posts = memStore[Post](t, crud.Config{Table: "posts"})
+	a.files = memStore[File](t, crud.Config{Table: "files", UpdatedAtColumn: "-", DeletedAtColumn: "-", VersionColumn: "-"})
+	var err error
+	if a.hasher, err = auth.NewHasher(auth.HasherConfig{BcryptCost: 4}); err != nil {
+		t.Fatal(err)
+	}
+	a.tokens = authtest.NewTokens(t, auth.TokensConfig{Users: auth.UserLoaderFunc(a.loadUser)})
+	if a.logins, err = auth.NewLoginLimiter(auth.LoginLimiterConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	a.limits = middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+	fake := jobstest.NewClient()
+	a.jobs = fake
+	a.inspect = jobs.NewInspector(jobs.NewMemoryBackend())
+	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(dir, "files"), MaxSize: cfg.MaxFileSize}); err != nil {
+		t.Fatal(err)
+	}
+	a.upload = storage.Policy{MaxSize: cfg.MaxFileSize, Extensions: cfg.AllowedExtensions}
+	outbox := filepath.Join(dir, "outbox")
+	if a.mailer, err = mail.NewOutbox(mail.OutboxConfig{Dir: outbox, From: "app@example.com", Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if a.images, err = imageops.New(imageops.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := a.newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeApp{app: a, enqueued: fake, outbox: outbox, base: servertest.Start(t, srv)}
+}
+
+// user registers a user straight in the store and returns a token for it.
+func (f *fakeApp) user(t *testing.T, name string, admin bool) (User, string) {
+	t.Helper()
+	hash, _ := f.hasher.Hash(name + "-password")
+	u := User{Username: name, Email: name + "@example.com", HashedPassword: hash, Role: RoleUser, Active: true, Superuser: admin}
+	if err := f.users.Create(t.Context(), &u); err != nil {
+		t.Fatal(err)
+	}
+	c := authtest.Claims(f.tokens, u.subject(), userScopes...)
+	c.Roles = u.roles()
+	return u, authtest.Mint(t, f.tokens, c)
+}
+
+func (f *fakeApp) call(t *testing.T, token, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.base+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+func TestTaskEndpointsEnqueue(t *testing.T) {
+	t.Parallel()
+	f := newFakeApp(t)
+	alice, token := f.user(t, "alice", false)
+	tests := []struct {
+		name, path, body string
+		status           int
+		check            func(t *testing.T)
+	}{
+		{"send email", "/api/v1/tasks/send-email", `{"to_email":"c@example.com","subject":"Hi","content":"Hello"}`, 202, func(t *testing.T) {
+			got := jobstest.RequireEnqueued[SendEmail](t, f.enqueued, jobs.Owner(alice.subject()))
+			if got != (SendEmail{To: "c@example.com", Subject: "Hi", Content: "Hello"}) {
+				t.Errorf("enqueued %+v", got)
+			}
+		}},
+		{"bad email", "/api/v1/tasks/send-email", `{"to_email":"nope","subject":"Hi","content":"Hello"}`, 422, nil},
+		{"bulk", "/api/v1/tasks/send-bulk-email", `{"email_list":["a@example.com","b@example.com"],"subject":"S","content":"C"}`, 202, func(t *testing.T) {
+			got := jobstest.RequireEnqueued[SendBulkEmail](t, f.enqueued, jobs.Owner(alice.subject()))
+			if len(got.Emails) != 2 || got.Owner != alice.subject() {
+				t.Errorf("enqueued %+v", got)
+			}
+		}},
+		{"report range reversed", "/api/v1/tasks/reports/users", `{"start_date":"2026-02-01","end_date":"2026-01-01"}`, 422, nil},
+		{"image of a missing file", "/api/v1/tasks/process-image", `{"file_id":"nope","operations":[{"op":"grayscale"}]}`, 404, nil},
+		{"image with a URL instead of a file", "/api/v1/tasks/process-image", `{"image_url":"http://169.254.169.254/","operations":[]}`, 422, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.enqueued.Reset()
+			status, out := f.call(t, token, "POST", tt.path, tt.body)
+			if status != tt.status {
+				t.Fatalf("POST %s = %d %v; want %d", tt.path, status, out, tt.status)
+			}
+			if tt.check != nil {
+				tt.check(t)
+			} else if len(f.enqueued.Jobs()) != 0 {
+				t.Errorf("a refused request enqueued %v", f.enqueued.Jobs())
+			}
+		})
+	}
+}
+
+func TestWorkersOnFakes(t *testing.T) {
+	t.Parallel()
+	f := newFakeApp(t)
+	if err := jobstest.Work(t, jobs.WorkerFunc[SendEmail](f.sendEmail), SendEmail{To: "d@example.com", Subject: "Hi", Content: "Body"}); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(f.outbox)
+	if len(ents) != 1 {
+		t.Fatalf("outbox holds %d messages; want 1", len(ents))
+	}
+	msg, _ := os.ReadFile(filepath.Join(f.outbox, ents[0].Name()))
+	if !strings.Contains(string(msg), "To: <d@example.com>") && !strings.Contains(string(msg), "To: d@example.com") {
+		t.Errorf("message:\n%s", msg)
+	}
+	// A message no retry can fix fails for good at once.
+	err := jobstest.Work(t, jobs.WorkerFunc[SendEmail](f.sendEmail), SendEmail{To: "x@example.com\r\nBcc: all@example.com", Subject: "Hi"})
+	if !errors.Is(err, jobs.ErrSkipRetry) {
+		t.Errorf("header injection: %v; want a no-retry error", err)
+	}
+	// The bulk job fans out one job per address.
+	f.enqueued.Reset()
+	if err := jobstest.Work(t, jobs.WorkerFunc[SendBulkEmail](f.sendBulkEmail), SendBulkEmail{Emails: []string{"a@example.com", "b@example.com", "c@example.com"}, Subject: "S", Content: "C", Owner: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.enqueued.Jobs()); n != 3 {
+		t.Errorf("bulk enqueued %d jobs; want 3", n)
+	}
+	jobstest.RequireEnqueued[SendEmail](t, f.enqueued, jobs.Owner("7"))
+}
+
+// TestContract drives every documented route and checks each response,
+// errors included, against the OpenAPI document with an independent
+// validator.
+func TestContract(t *testing.T) {
+	t.Parallel()
+	f := newFakeApp(t)
+	alice, token := f.user(t, "alice", false)
+	_, admin := f.user(t, "root", true)
+	post := Post{AuthorID: alice.ID, Title: "Hello", Published: true}
+	if err := f.posts.Create(t.Context(), &post); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := f.tokens.IssuePair(t.Context(), alice.subject(), userScopes, alice.roles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+	as, root := bearer(token), bearer(admin)
+	p := fmt.Sprintf("/api/v1/posts/%d", post.ID)
+	doc := openapitest.Fetch(t, f.base+"/api/v1/openapi.json")
+	openapitest.ValidateDocument(t, doc)
+	chk := openapitest.ValidateResponses(t, doc, f.base,
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/register", Body: `{"username":"bob","email":"bob@example.com","password":"bob-password"}`, Status: 201},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/register", Body: `{"username":"bob","email":"bob@example.com","password":"bob-password"}`, Status: 409},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/login", Body: `{"username":"bob","password":"bob-password"}`, Status: 200},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/login", Body: `{"username":"bob","password":"wrong"}`, Status: 401},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/refresh", Body: `{"refresh_token":"` + pair.RefreshToken + `"}`, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/users/me", Header: as, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/users/me", Status: 401},
+		openapitest.Call{Method: "PATCH", Path: "/api/v1/users/me", Header: as, Body: `{"bio":"hi"}`, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/users?sort=-created_at", Header: root, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/users", Header: as, Status: 403},
+		openapitest.Call{Method: "GET", Path: "/api/v1/posts?limit=5&include_total=true", Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/posts?limit=0", Status: 422},
+		openapitest.Call{Method: "POST", Path: "/api/v1/posts", Header: as, Body: `{"title":"Second","published":false}`, Status: 201},
+		openapitest.Call{Method: "GET", Path: p, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/posts/999", Status: 404},
+		openapitest.Call{Method: "PATCH", Path: p, Header: as, Body: `{"content":"more"}`, Status: 200},
+		openapitest.Call{Method: "DELETE", Path: p, Header: as, Status: 204},
+		openapitest.Call{Method: "POST", Path: p + "/restore", Header: root, Status: 200},
+		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/send-email", Header: as, Body: `{"to_email":"c@example.com","subject":"S","content":"C"}`, Status: 202},
+		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/send-bulk-email", Header: as, Body: `{"email_list":["c@example.com"],"subject":"S","content":"C"}`, Status: 202},
+		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/process-image", Header: as, Body: `{"file_id":"missing","operations":[{"op":"grayscale"}]}`, Status: 404},
+		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/reports/users", Header: as, Body: `{"start_date":"2026-01-01","end_date":"2026-01-31"}`, Status: 202},
+		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/unknown", Header: as, Status: 404},
+		openapitest.Call{Method: "PUT", Path: "/api/v1/users/me/password", Header: as, Body: `{"current_password":"alice-password","new_password":"new-password-1"}`, Status: 200},
+		openapitest.Call{Method: "PATCH", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Body: `{"role":"user"}`, Status: 200},
+		openapitest.Call{Method: "DELETE", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Status: 204},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/logout", Header: bearer(pair.AccessToken), Status: 401},
+		openapitest.Call{Method: "POST", Path: "/api/v1/auth/logout-all", Header: root, Status: 204},
+	)
+	chk.RequireExercised()
+
+	v2 := openapitest.Fetch(t, f.base+"/api/v2/openapi.json")
+	openapitest.ValidateDocument(t, v2)
+	openapitest.ValidateResponses(t, v2, f.base,
+		openapitest.Call{Path: "/api/v2/posts?limit=1", Status: 200},
+		openapitest.Call{Path: "/api/v2/posts?cursor=forged", Status: 400},
+	).RequireExercised()
+}
