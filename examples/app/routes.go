@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
@@ -83,13 +82,9 @@ func (a *app) newServer() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	authWindow, err := time.ParseDuration(cfg.AuthRateLimitWindow)
-	if err != nil {
-		return nil, fmt.Errorf("AUTH_RATE_LIMIT_WINDOW: %w", err)
-	}
 	perAddress, err := middleware.RateLimitConfig{
 		Store:  a.limits,
-		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: authWindow},
+		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: cfg.AuthRateLimitWindow},
 		Name:   "auth",
 		Policy: middleware.FailClosed, // credential stuffing must not pass when Redis is down
 	}.ToMiddleware()
