@@ -71,7 +71,10 @@ type Config struct {
 
 	// Settings, when set, gives the default middleware stack the settings it
 	// reads (CORS origins, allowed hosts, trusted proxies, rate limits, log
-	// format, metrics). Nil means the defaults of [config.Settings].
+	// format, metrics). Nil means a zero Settings: request id, access log,
+	// recover, security headers, body limit, gzip and the deadline are on;
+	// trusted hosts, CORS, rate limiting and metrics, which need settings,
+	// are off. Use [FromSettings] with config.Load's result for the full stack.
 	Settings *config.Settings
 
 	// Middleware gives the default middleware stack what settings cannot

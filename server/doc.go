@@ -42,8 +42,13 @@
 //
 // # Middleware
 //
-// The default stack, outermost first, is documented on the installStack
-// function in stack.go; routes and groups add their own after it.
+// The default stack is one composed middleware ([middleware.Stack]),
+// outermost first: request id, access log and metrics, recover, security
+// headers, trusted hosts, CORS, rate limit, decompress, body limit, gzip and
+// the request deadline. [MiddlewareConfig] supplies what settings cannot
+// (the metrics registry, a Redis rate-limit store, the subject for the
+// access log) and its Customize switches pieces off. Routes and groups add
+// their own middleware after it.
 //
 // # Health
 //
@@ -51,7 +56,9 @@
 // /health/ready and /health/detailed; its readiness answers 503 as soon as
 // the drain begins.
 //
-// Echo is reused for routing, its Recover and ContextTimeout middleware and
-// its HTTPError; go-playground/validator for validation. The request id
-// middleware is our own because echo's accepts any incoming value.
+// Echo is reused for routing and its HTTPError; go-playground/validator for
+// validation; the stack's pieces are described in package middleware (echo's
+// CORS, Gzip, Decompress and BodyLimit run inside it; request ids, security
+// headers and the request deadline are our own, for the measured reasons
+// given there).
 package server
