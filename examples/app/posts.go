@@ -39,9 +39,9 @@ func postPage(p crud.Page[Post]) *PostPage {
 	return &PostPage{Items: nonNil(p.Items), Limit: p.Limit, Offset: p.Offset, HasMore: p.HasMore, NextCursor: p.NextCursor, Total: p.Total}
 }
 
-// ListPostsInput documents the filters of GET /posts; crud.ParseQuery
-// enforces them (unknown parameters are a 400).
-type ListPostsInput struct {
+// PostFilters documents the filters both versions of GET /posts accept;
+// crud.ParseQuery enforces them (unknown parameters are a 400).
+type PostFilters struct {
 	AuthorID      int64  `query:"author_id" validate:"omitempty,min=1"`
 	Published     *bool  `query:"published"`
 	CreatedAfter  string `query:"created_at[gte]" doc:"RFC 3339 time"`
@@ -49,20 +49,19 @@ type ListPostsInput struct {
 	TitleContains string `query:"title[contains]" validate:"max=100"`
 	Sort          string `query:"sort" doc:"Comma-separated keys of created_at, updated_at, title, id; - for descending"`
 	Limit         int    `query:"limit" default:"20" validate:"min=1,max=100"`
-	Offset        int    `query:"offset" validate:"min=0,max=10000"`
-	IncludeTotal  bool   `query:"include_total"`
 }
 
-// ListPostsV2Input is GET /api/v2/posts: the same filters, cursor pages.
+// ListPostsInput is GET /api/v1/posts: offset pages.
+type ListPostsInput struct {
+	PostFilters
+	Offset       int  `query:"offset" validate:"min=0,max=10000"`
+	IncludeTotal bool `query:"include_total"`
+}
+
+// ListPostsV2Input is GET /api/v2/posts: cursor pages.
 type ListPostsV2Input struct {
-	AuthorID      int64  `query:"author_id" validate:"omitempty,min=1"`
-	Published     *bool  `query:"published"`
-	CreatedAfter  string `query:"created_at[gte]" doc:"RFC 3339 time"`
-	CreatedBefore string `query:"created_at[lt]" doc:"RFC 3339 time"`
-	TitleContains string `query:"title[contains]" validate:"max=100"`
-	Sort          string `query:"sort" doc:"Comma-separated keys of created_at, updated_at, title, id; - for descending"`
-	Limit         int    `query:"limit" default:"20" validate:"min=1,max=100"`
-	Cursor        string `query:"cursor" doc:"next_cursor of the previous page"`
+	PostFilters
+	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
 }
 
 var postFilters = map[string]crud.FilterSpec{
