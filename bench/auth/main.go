@@ -9,18 +9,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/golang-jwt/jwt/v5"
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
@@ -29,69 +26,19 @@ import (
 
 const secret = "bench-secret-key-0123456789abcdef0123"
 
-// discardRW is a ResponseWriter that keeps nothing.
-type discardRW struct{ h http.Header }
-
-func (w *discardRW) Header() http.Header         { return w.h }
-func (w *discardRW) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardRW) WriteHeader(int)             {}
-
 // op is one request (or one verification) to measure.
-type op func()
+type op = func()
 
+// serve is GET /me to h, with token as a bearer token if not empty.
 func serve(h http.Handler, token string) op {
-	req, _ := http.NewRequest(http.MethodGet, "/me", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := &discardRW{h: http.Header{}}
-	return func() {
-		clear(w.h)
-		h.ServeHTTP(w, req)
-	}
-}
-
-// measure runs f for about d and returns ns and allocations per call.
-func measure(f op, d time.Duration) (ns, allocs float64) {
-	f() // warm
-	n := 1
-	for {
-		start := time.Now()
-		for range n {
-			f()
-		}
-		if el := time.Since(start); el > d/10 {
-			n = int(float64(n) * float64(d) / float64(el))
-			break
-		}
-		n *= 4
-	}
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	for range n {
-		f()
-	}
-	el := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	return float64(el.Nanoseconds()) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)
+	return harness.Serve(h, harness.BearerRequest(http.MethodGet, "/me", token), "")
 }
 
 type result struct {
 	name     string
 	ns       []float64
 	allocs   float64
-	ratios   []float64 // against the row's peer, per round
 	peerName string
-}
-
-func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
 }
 
 func newEcho(mw echo.MiddlewareFunc) *echo.Echo {
@@ -170,7 +117,7 @@ func main() {
 	}
 
 	var rdb *redis.Client
-	var roundTrips atomic.Int64
+	var roundTrips harness.RoundTripCounter
 	if *redisURL != "" {
 		opt := must(redis.ParseURL(*redisURL))
 		opt.ContextTimeoutEnabled = true
@@ -182,19 +129,17 @@ func main() {
 		}
 	}
 	if rdb != nil {
-		rdb.AddHook(countHook{&roundTrips})
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		rs := must(auth.NewRedisStore(auth.RedisStoreConfig{Client: rdb, Prefix: "bench:auth:" + hex.EncodeToString(b[:]) + ":"}))
+		rdb.AddHook(&roundTrips)
+		rs := must(auth.NewRedisStore(auth.RedisStoreConfig{Client: rdb, Prefix: "bench:auth:" + harness.RandomHex(6) + ":"}))
 		withRedis := must(auth.NewTokens(auth.TokensConfig{SecretKey: secret, Store: rs}))
 		redisApp := newEcho(auth.JWT(withRedis))
 		check(redisApp, tok, "ours+redis")
 		oursRedis := serve(redisApp, tok)
-		before := roundTrips.Load()
+		before := roundTrips.Count()
 		for range 100 {
 			oursRedis()
 		}
-		fmt.Printf("Redis round trips per request (reused token): %.2f\n", float64(roundTrips.Load()-before)/100)
+		fmt.Printf("Redis round trips per request (reused token): %.2f\n", float64(roundTrips.Count()-before)/100)
 		specs = append(specs, pairSpec{"ours, reused token, Redis store", "echo-jwt", oursRedis, echoJWT})
 	}
 
@@ -207,30 +152,31 @@ func main() {
 	}
 	for range *rounds {
 		for i, s := range specs {
-			pn0, pa := measure(s.peer, *slice/2)
-			on, oa := measure(s.ours, *slice)
-			pn1, _ := measure(s.peer, *slice/2)
+			// The peer's slice is split around ours (A B A), not
+			// interleaved A B: its mean sits at ours' midpoint.
+			pn0, pa := harness.Measure(s.peer, *slice/2)
+			on, oa := harness.Measure(s.ours, *slice)
+			pn1, _ := harness.Measure(s.peer, *slice/2)
 			pn := (pn0 + pn1) / 2
 			results[i].ns = append(results[i].ns, on)
 			results[i].allocs = oa
-			results[i].ratios = append(results[i].ratios, on/pn)
 			peers[i].ns = append(peers[i].ns, pn)
 			peers[i].allocs = pa
 		}
 	}
-	bareNs := median(results[0].ns)
+	bareNs := harness.Median(results[0].ns)
 	bareAllocs := results[0].allocs
 	fmt.Printf("\n%-42s %10s %8s %12s %s\n", "", "ns/req", "allocs", "over bare", "ratio to peer (median)")
 	for i, r := range results {
 		over := ""
 		if i > 0 && r.peerName == "echo-jwt" {
-			over = fmt.Sprintf("+%.0f ns/%+.0f", median(r.ns)-bareNs, r.allocs-bareAllocs)
+			over = fmt.Sprintf("+%.0f ns/%+.0f", harness.Median(r.ns)-bareNs, r.allocs-bareAllocs)
 		}
-		fmt.Printf("%-42s %10.0f %8.1f %12s %.3f× %s\n", r.name, median(r.ns), r.allocs, over, median(r.ratios), r.peerName)
+		fmt.Printf("%-42s %10.0f %8.1f %12s %.3f× %s\n", r.name, harness.Median(r.ns), r.allocs, over, harness.MedianRatio(r.ns, peers[i].ns), r.peerName)
 	}
-	fmt.Printf("%-42s %10.0f %8.1f %12s\n", "echo-jwt v4 (golang-jwt v5, HS256)", median(peers[2].ns), peers[2].allocs,
-		fmt.Sprintf("+%.0f ns/%+.0f", median(peers[2].ns)-bareNs, peers[2].allocs-bareAllocs))
-	fmt.Printf("%-42s %10.0f %8.1f\n", "golang-jwt ParseWithClaims (no echo)", median(peers[4].ns), peers[4].allocs)
+	fmt.Printf("%-42s %10.0f %8.1f %12s\n", "echo-jwt v4 (golang-jwt v5, HS256)", harness.Median(peers[2].ns), peers[2].allocs,
+		fmt.Sprintf("+%.0f ns/%+.0f", harness.Median(peers[2].ns)-bareNs, peers[2].allocs-bareAllocs))
+	fmt.Printf("%-42s %10.0f %8.1f\n", "golang-jwt ParseWithClaims (no echo)", harness.Median(peers[4].ns), peers[4].allocs)
 	fmt.Println("(echo allocates one closure per request for any route middleware: see the empty-middleware row)")
 
 	// Password hashing at the defaults.
@@ -247,7 +193,7 @@ func main() {
 		start := time.Now()
 		ok := must(h.Verify("correct horse battery staple", enc))
 		fmt.Printf("%-9s hash median %6.1f ms (min %.1f, max %.1f), verify %.1f ms ok=%v  %s\n", cfg.Algorithm,
-			median(ds), slices.Min(ds), slices.Max(ds), float64(time.Since(start).Microseconds())/1000, ok, paramsOf(enc))
+			harness.Median(ds), slices.Min(ds), slices.Max(ds), float64(time.Since(start).Microseconds())/1000, ok, paramsOf(enc))
 	}
 }
 
@@ -261,31 +207,10 @@ func paramsOf(enc string) string {
 // check makes sure h answers 204 to token: a middleware failing fast
 // would look fast.
 func check(h http.Handler, token, name string) {
-	req, _ := http.NewRequest(http.MethodGet, "/me", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	code := 0
-	h.ServeHTTP(&codeRW{discardRW: discardRW{h: http.Header{}}, code: &code}, req)
-	if code != http.StatusNoContent {
-		fmt.Fprintf(os.Stderr, "%s answers %d, want 204\n", name, code)
+	if err := harness.Check(h, harness.BearerRequest(http.MethodGet, "/me", token), http.StatusNoContent); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
-}
-
-type codeRW struct {
-	discardRW
-	code *int
-}
-
-func (w *codeRW) WriteHeader(c int) { *w.code = c }
-
-type countHook struct{ n *atomic.Int64 }
-
-func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
 }
 
 func envOr(k, def string) string {

@@ -12,8 +12,6 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,11 +20,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/internal/testenv"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -114,9 +110,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer admin.Close()
-	var b [6]byte
-	_, _ = crand.Read(b[:])
-	schema := "bench_crud_" + hex.EncodeToString(b[:])
+	schema := "bench_crud_" + harness.RandomHex(6)
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		return fmt.Errorf("create schema (is PostgreSQL running at %s?): %w", base, err)
 	}
@@ -231,41 +225,17 @@ type sample struct {
 
 // measure runs fn on the workers for one slice.
 func measure(ctx context.Context, fn func(context.Context, *rand.Rand) error) (sample, error) {
-	var n atomic.Int64
-	var firstErr error
-	var once sync.Once
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	deadline := time.Now().Add(*slice)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range *workers {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for time.Now().Before(deadline) {
-				if err := fn(ctx, r); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				n.Add(1)
-			}
-		})
+	rs := make([]*rand.Rand, *workers)
+	for w := range rs {
+		rs[w] = rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 	}
-	wg.Wait()
-	took := time.Since(start)
+	rate, n, err := harness.Throughput(*workers, *slice, func(w, _ int) error { return fn(ctx, rs[w]) })
 	runtime.ReadMemStats(&ms1)
-	k := float64(n.Load())
-	return sample{rate: k / took.Seconds(), allocs: float64(ms1.Mallocs-ms0.Mallocs) / k, bytes: float64(ms1.TotalAlloc-ms0.TotalAlloc) / k}, firstErr
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	k := float64(n)
+	return sample{rate: rate, allocs: float64(ms1.Mallocs-ms0.Mallocs) / k, bytes: float64(ms1.TotalAlloc-ms0.TotalAlloc) / k}, err
 }
 
 // compare interleaves peer (A) and ours (B) in quads A B B A, then
@@ -304,8 +274,8 @@ func compare(ctx context.Context, name string, peer, ours func(context.Context, 
 		}
 		ratios = append(ratios, sumO/sumP)
 	}
-	fmt.Printf("%-10s %12.0f %12.0f %7.2fx %7.0f/%-6.0f %7.0f/%-6.0f\n", name, median(pr), median(or), median(ratios),
-		median(pa), median(pb), median(oa), median(ob))
+	fmt.Printf("%-10s %12.0f %12.0f %7.2fx %7.0f/%-6.0f %7.0f/%-6.0f\n", name, harness.Median(pr), harness.Median(or), harness.Median(ratios),
+		harness.Median(pa), harness.Median(pb), harness.Median(oa), harness.Median(ob))
 	return nil
 }
 
@@ -335,6 +305,6 @@ func createMany(ctx context.Context, repo *crud.Repository[post]) error {
 		ratios = append(ratios, single.Seconds()/many.Seconds())
 	}
 	fmt.Printf("CreateMany(1000) %.1f ms vs 1000×Create %.1f ms: %.1fx faster (median of 3)\n",
-		median(batches), median(singles), median(ratios))
+		harness.Median(batches), harness.Median(singles), harness.Median(ratios))
 	return nil
 }

@@ -17,8 +17,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -30,11 +28,8 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -48,6 +43,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/gantry-dev/gantry/middleware"
 )
 
@@ -180,72 +176,37 @@ func echoJWTToken() string {
 
 // ---- in-process ----
 
-type discardRW struct{ h http.Header }
+type op = func()
 
-func (w *discardRW) Header() http.Header         { return w.h }
-func (w *discardRW) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardRW) WriteHeader(int)             {}
-
-type op func()
-
-func serveOp(h http.Handler, token string) op {
-	req, _ := http.NewRequest(http.MethodGet, "/hello", nil)
+// request is GET /hello from a fixed client address to host, with token as
+// a bearer token if not empty.
+func request(token string) *http.Request {
+	req := harness.BearerRequest(http.MethodGet, "/hello", token)
 	req.RemoteAddr = "10.1.2.3:45678"
 	req.Host = host
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := &discardRW{h: http.Header{}}
-	return func() {
-		clear(w.h)
-		h.ServeHTTP(w, req)
-	}
+	return req
 }
 
-// measure runs f for about d and returns ns and allocations per call.
-func measure(f op, d time.Duration) (ns, allocs float64) {
-	f()
-	n := 1
-	for {
-		start := time.Now()
-		for range n {
-			f()
-		}
-		if el := time.Since(start); el > d/10 || n > 1<<26 {
-			n = int(float64(n) * float64(d) / float64(max(el, time.Microsecond)))
-			break
-		}
-		n *= 4
-	}
-	n = max(n, 1)
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	for range n {
-		f()
-	}
-	el := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	return float64(el.Nanoseconds()) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)
-}
-
-func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+func serveOp(h http.Handler, token string) op { return harness.Serve(h, request(token), "") }
 
 type variant struct {
 	name string
 	f    op
 	ns   []float64
 	al   []float64
+}
+
+// interleave measures vs in turn, round after round, and keeps each
+// variant's per-round figures.
+func interleave(vs []*variant, rounds int, slice time.Duration, progress func(int)) {
+	ops := make([]func(), len(vs))
+	for i, v := range vs {
+		ops[i] = v.f
+	}
+	ns, al := harness.Interleave(rounds, slice, ops, progress)
+	for i, v := range vs {
+		v.ns, v.al = ns[i], al[i]
+	}
 }
 
 func inProcess(rounds int, slice time.Duration, tokens *auth.Tokens, gantryToken string) {
@@ -258,31 +219,19 @@ func inProcess(rounds int, slice time.Duration, tokens *auth.Tokens, gantryToken
 		{name: "gantry default stack + auth", f: serveOp(gantryStack(tokens), gantryToken)},
 		{name: "typical echo stack + echo-jwt", f: serveOp(typical(true), jwtTok)},
 	}
-	for r := range rounds {
-		for _, v := range vs {
-			ns, al := measure(v.f, slice)
-			v.ns, v.al = append(v.ns, ns), append(v.al, al)
-		}
-		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
-	}
-	ratio := func(a, b *variant) float64 {
-		var rs []float64
-		for i := range a.ns {
-			rs = append(rs, a.ns[i]/b.ns[i])
-		}
-		return median(rs)
-	}
+	interleave(vs, rounds, slice, func(done int) { fmt.Fprintf(os.Stderr, "  round %d/%d\n", done, rounds) })
+	ratio := func(a, b *variant) float64 { return harness.MedianRatio(a.ns, b.ns) }
 	base, g, ty, ga, tj := vs[0], vs[1], vs[2], vs[3], vs[4]
 	fmt.Printf("%-32s %10s %8s  %s\n", "", "ns/op", "allocs", "ratio")
 	row := func(v *variant, note string) {
-		fmt.Printf("%-32s %10.0f %8.1f  %s\n", v.name, median(v.ns), median(v.al), note)
+		fmt.Printf("%-32s %10.0f %8.1f  %s\n", v.name, harness.Median(v.ns), harness.Median(v.al), note)
 	}
 	row(base, "")
-	row(g, fmt.Sprintf("%.2f× bare's time; goal < 3000 ns and < 10 allocs: %s", ratio(g, base), pass(median(g.ns) < 3000 && median(g.al) < 10)))
+	row(g, fmt.Sprintf("%.2f× bare's time; goal < 3000 ns and < 10 allocs: %s", ratio(g, base), pass(harness.Median(g.ns) < 3000 && harness.Median(g.al) < 10)))
 	row(ty, fmt.Sprintf("%.2f× bare's time; gantry takes %.2f× its time", ratio(ty, base), ratio(g, ty)))
 	row(ga, fmt.Sprintf("%.2f× bare's time", ratio(ga, base)))
 	row(tj, fmt.Sprintf("%.2f× bare's time; gantry+auth takes %.2f× its time", ratio(tj, base), ratio(ga, tj)))
-	fmt.Printf("gantry overhead above bare: %.0f ns, %.1f allocs\n\n", median(g.ns)-median(base.ns), median(g.al)-median(base.al))
+	fmt.Printf("gantry overhead above bare: %.0f ns, %.1f allocs\n\n", harness.Median(g.ns)-harness.Median(base.ns), harness.Median(g.al)-harness.Median(base.al))
 }
 
 // pieces compares, one e.Use layer each over bare echo, the echo
@@ -307,19 +256,14 @@ func pieces(rounds int, slice time.Duration) {
 		{name: "gantry stack, all pieces", f: serveOp(gantryStack(nil), "")},
 		{name: "gantry stack without access log", f: serveOp(gantryStackLog(nil, false), "")},
 	}
-	for range rounds {
-		for _, v := range vs {
-			ns, al := measure(v.f, slice)
-			v.ns, v.al = append(v.ns, ns), append(v.al, al)
-		}
-	}
+	interleave(vs, rounds, slice, nil)
 	base := vs[0]
 	for _, v := range vs[1:] {
 		var d []float64
 		for i := range v.ns {
 			d = append(d, v.ns[i]-base.ns[i])
 		}
-		fmt.Printf("%-32s %+8.0f ns %+6.1f allocs\n", v.name, median(d), median(v.al)-median(base.al))
+		fmt.Printf("%-32s %+8.0f ns %+6.1f allocs\n", v.name, harness.Median(d), harness.Median(v.al)-harness.Median(base.al))
 	}
 	fmt.Println()
 }
@@ -331,26 +275,9 @@ func pass(ok bool) string {
 	return "NOT MET"
 }
 
-type codeRW struct {
-	h    http.Header
-	code *int
-}
-
-func (w *codeRW) Header() http.Header         { return w.h }
-func (w *codeRW) Write(b []byte) (int, error) { return len(b), nil }
-func (w *codeRW) WriteHeader(c int)           { *w.code = c }
-
 func check(h http.Handler, token, name string) {
-	req, _ := http.NewRequest(http.MethodGet, "/hello", nil)
-	req.RemoteAddr = "10.1.2.3:45678"
-	req.Host = host
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	code := 0
-	h.ServeHTTP(&codeRW{h: http.Header{}, code: &code}, req)
-	if code != http.StatusOK {
-		fmt.Fprintf(os.Stderr, "bench: %s answered %d, not 200\n", name, code)
+	if err := harness.Check(h, request(token), http.StatusOK); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
@@ -493,19 +420,13 @@ func network(rounds int, d time.Duration) {
 			cs[0].rps[r], cs[1].rps[r], cs[1].rps[r]/cs[0].rps[r], cs[2].rps[r], cs[2].rps[r]/cs[0].rps[r],
 			cs[0].cpu[r]/1e3, cs[1].cpu[r]/1e3, cs[2].cpu[r]/1e3)
 	}
-	ratio := func(a, b []float64) float64 {
-		var rs []float64
-		for i := range a {
-			rs = append(rs, a[i]/b[i])
-		}
-		return median(rs)
-	}
+	ratio := harness.MedianRatio
 	// On a shared machine req/s swings with other load; the server's own
 	// CPU time per request does not, and on one saturated core req/s is
 	// its inverse: bare's CPU/request ÷ ours is the throughput ratio.
 	fmt.Printf("%-34s %8s %9s  %s\n", "", "req/s", "CPU/req", "× bare by req/s, by CPU/req")
 	row := func(c *child, label, note string) {
-		fmt.Printf("%-34s %8.0f %7.1fµs  %.2f×, %.2f×%s\n", label, median(c.rps), median(c.cpu)/1e3, ratio(c.rps, cs[0].rps), ratio(cs[0].cpu, c.cpu), note)
+		fmt.Printf("%-34s %8.0f %7.1fµs  %.2f×, %.2f×%s\n", label, harness.Median(c.rps), harness.Median(c.cpu)/1e3, ratio(c.rps, cs[0].rps), ratio(cs[0].cpu, c.cpu), note)
 	}
 	row(cs[0], "bare echo", "")
 	row(cs[1], "gantry default stack", fmt.Sprintf(" (goal ≥ 0.80: %s)", pass(ratio(cs[0].cpu, cs[1].cpu) >= 0.80)))
@@ -518,35 +439,15 @@ func network(rounds int, d time.Duration) {
 
 // ---- rate-limit stores ----
 
-type countHook struct{ n *atomic.Int64 }
-
-func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
-
-// hammer runs check from g goroutines for d and returns checks per second.
+// hammer runs check from g goroutines for d and returns checks per second;
+// goroutine w checks i = w, w+g, ….
 func hammer(g int, d time.Duration, check func(i int) error) float64 {
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for w := range g {
-		wg.Go(func() {
-			for i := w; time.Now().Before(deadline); i += g {
-				if err := check(i); err != nil {
-					fmt.Fprintln(os.Stderr, "bench: check:", err)
-					os.Exit(1)
-				}
-				n.Add(1)
-			}
-		})
+	perSec, _, err := harness.Throughput(g, d, func(_, i int) error { return check(i) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: check:", err)
+		os.Exit(1)
 	}
-	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	return perSec
 }
 
 func redisBench(rounds int, d time.Duration) {
@@ -557,17 +458,15 @@ func redisBench(rounds int, d time.Duration) {
 	opt := must(redis.ParseURL(url))
 	opt.PoolSize = 64
 	ctx := context.Background()
-	var trips atomic.Int64
+	var trips harness.RoundTripCounter
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		fmt.Printf("## Redis at %s unreachable (%v): Redis figures skipped\n\n", url, err)
 		return
 	}
-	rdb.AddHook(countHook{&trips})
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "bench:" + hex.EncodeToString(b[:]) + ":"
+	rdb.AddHook(&trips)
+	prefix := "bench:" + harness.RandomHex(6) + ":"
 	defer func() { // every key has a TTL; delete them anyway
 		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
 			iter := rdb.Scan(ctx, 0, pat, 1000).Iterator()
@@ -592,22 +491,19 @@ func redisBench(rounds int, d time.Duration) {
 	fmt.Printf("## Redis rate limiter, 32 goroutines, %d keys, %s windows\n", keys, d)
 	var o, p, rt []float64
 	for r := range rounds {
-		t0 := trips.Load()
+		t0 := trips.Count()
 		start := time.Now()
 		oc := hammer(32, d, oursCheck)
 		checks := oc * time.Since(start).Seconds()
-		rt = append(rt, float64(trips.Load()-t0)/checks)
+		rt = append(rt, float64(trips.Count()-t0)/checks)
 		o = append(o, oc)
 		p = append(p, hammer(32, d, peerCheck))
 		fmt.Fprintf(os.Stderr, "  round %d/%d\n", r+1, rounds)
 	}
-	var rs []float64
-	for i := range o {
-		rs = append(rs, o[i]/p[i])
-	}
-	fmt.Printf("%-32s %10.0f checks/s  %.2f round trips per check\n", "gantry RedisStore (GCRA)", median(o), median(rt))
-	fmt.Printf("%-32s %10.0f checks/s\n", "go-redis/redis_rate v10", median(p))
-	fmt.Printf("gantry / redis_rate: %.2f× (goal ≥ 1.0: %s)\n\n", median(rs), pass(median(rs) >= 0.995))
+	ratio := harness.MedianRatio(o, p)
+	fmt.Printf("%-32s %10.0f checks/s  %.2f round trips per check\n", "gantry RedisStore (GCRA)", harness.Median(o), harness.Median(rt))
+	fmt.Printf("%-32s %10.0f checks/s\n", "go-redis/redis_rate v10", harness.Median(p))
+	fmt.Printf("gantry / redis_rate: %.2f× (goal ≥ 1.0: %s)\n\n", ratio, pass(ratio >= 0.995))
 }
 
 func memoryBench(rounds int, d time.Duration) {
@@ -627,13 +523,10 @@ func memoryBench(rounds int, d time.Duration) {
 		o = append(o, hammer(1, d, func(i int) error { _, err := ours.Allow(ctx, names[i%keys], lim); return err }))
 		p = append(p, hammer(1, d, func(i int) error { _, err := peer.Allow(names[i%keys]); return err }))
 	}
-	var rs []float64
-	for i := range o {
-		rs = append(rs, o[i]/p[i])
-	}
+	ratio := harness.MedianRatio(o, p)
 	fmt.Printf("## Memory rate limiter, one core (GOMAXPROCS=1), %d keys\n", keys)
-	fmt.Printf("%-32s %10.0f checks/s  (goal ≥ 2,000,000: %s)\n", "gantry MemoryStore (GCRA)", median(o), pass(median(o) >= 2e6))
-	fmt.Printf("%-32s %10.0f checks/s  gantry %.2f× it\n\n", "echo RateLimiterMemoryStore", median(p), median(rs))
+	fmt.Printf("%-32s %10.0f checks/s  (goal ≥ 2,000,000: %s)\n", "gantry MemoryStore (GCRA)", harness.Median(o), pass(harness.Median(o) >= 2e6))
+	fmt.Printf("%-32s %10.0f checks/s  gantry %.2f× it\n\n", "echo RateLimiterMemoryStore", harness.Median(p), ratio)
 }
 
 func main() {

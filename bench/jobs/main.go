@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -43,20 +44,9 @@ func (benchArgs) Kind() string { return "bench" }
 
 var payload = benchArgs{N: 12345, Email: "user@example.com"}
 
-// countHook counts client round trips (a pipeline is one).
-type countHook struct{ n atomic.Int64 }
-
-func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
-
 var (
 	rdb  *redis.Client
-	hook = &countHook{}
+	hook = &harness.RoundTripCounter{} // client round trips
 	ctx  = context.Background()
 )
 
@@ -200,18 +190,6 @@ func usedMemory() int64 {
 	return 0
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func ours(prefix string) (*jobs.RedisBackend, *jobs.Client) {
 	b, err := jobs.NewRedisBackend(rdb, jobs.RedisConfig{Prefix: prefix})
 	if err != nil {
@@ -231,22 +209,47 @@ func asynqTask() *asynq.Task {
 
 // timed runs fn from g goroutines for d and returns operations per second.
 func timed(g int, d time.Duration, fn func()) float64 {
-	var n atomic.Int64
-	deadline := time.Now().Add(d)
+	perSec, _, _ := harness.Throughput(g, d, func(_, _ int) error { fn(); return nil })
+	return perSec
+}
+
+// newBatch returns 1,000 copies of payload for EnqueueMany.
+func newBatch() []jobs.Args {
+	batch := make([]jobs.Args, 1000)
+	for i := range batch {
+		batch[i] = payload
+	}
+	return batch
+}
+
+// fillOurs enqueues n jobs (a multiple of 1,000) on queue q with
+// EnqueueMany, 1,000 a call.
+func fillOurs(c *jobs.Client, q string, n int) {
+	batch := newBatch()
+	for range n / 1000 {
+		if _, err := c.EnqueueMany(ctx, batch, jobs.Queue(q)); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// fillAsynq enqueues n/16 tasks from each of 16 goroutines on asynq queue
+// q and returns how many it enqueued.
+func fillAsynq(ac *asynq.Client, q string, n int) int {
+	t := asynqTask()
 	var wg sync.WaitGroup
-	start := time.Now()
-	for range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				fn()
-				n.Add(1)
+	per := n / 16
+	for range 16 {
+		wg.Go(func() {
+			for range per {
+				if _, err := ac.Enqueue(t, asynq.Queue(q)); err != nil {
+					panic(err)
+				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	return per * 16
 }
 
 func enqueue(g int) {
@@ -294,7 +297,7 @@ func enqueue(g int) {
 	oc, ak := float64(c1-c0-1)/2000, float64(c2-c1-1)/2000
 	enqCmds[0], enqCmds[1] = oc, ak
 	fmt.Printf("enqueue, %2d goroutine(s):   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×   (Redis commands per enqueue: ours %.1f, asynq %.1f)\n",
-		g, median(oursR), median(theirs), median(ratios), oc, ak)
+		g, harness.Median(oursR), harness.Median(theirs), harness.Median(ratios), oc, ak)
 	flush()
 }
 
@@ -303,10 +306,7 @@ var enqCmds [2]float64 // commands per single enqueue: ours, asynq
 func enqueueMany() {
 	flush()
 	_, c := ours("m:")
-	batch := make([]jobs.Args, 1000)
-	for i := range batch {
-		batch[i] = payload
-	}
+	batch := newBatch()
 	var rates []float64
 	s0, r0 := selfCPU(), redisCPU()
 	for range 3 {
@@ -321,7 +321,7 @@ func enqueueMany() {
 	}
 	s1, r1 := selfCPU(), redisCPU()
 	fmt.Printf("EnqueueMany (1,000/call):   ours %8.0f jobs/s   (asynq has no bulk enqueue; CPU per job: Redis %v + client %v)\n",
-		median(rates), (r1-r0)/300000, (s1-s0)/300000)
+		harness.Median(rates), (r1-r0)/300000, (s1-s0)/300000)
 }
 
 type procResult struct {
@@ -342,7 +342,7 @@ func process(conc int) {
 	}
 	mo, ma := medians(o), medians(a)
 	cpuO, cpuA, selfO, selfA := mo.cpu, ma.cpu, mo.self, ma.self
-	fmt.Printf("process, concurrency %3d:   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×\n", conc, mo.rate, ma.rate, median(ratios))
+	fmt.Printf("process, concurrency %3d:   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×\n", conc, mo.rate, ma.rate, harness.Median(ratios))
 	fmt.Printf("   per processed job:       ours %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v   asynq %.3f round trips, %.2f commands (%.2f with its enqueue), Redis CPU %v\n",
 		mo.rtPerJob, mo.cmdPerJob, mo.cmdPerJob+enqCmds[0], cpuO, ma.rtPerJob, ma.cmdPerJob, ma.cmdPerJob+enqCmds[1], cpuA)
 	fmt.Printf("   CPU per processed job:   ours Redis %v + client %v   asynq Redis %v + client %v\n", cpuO, selfO, cpuA, selfA)
@@ -354,21 +354,13 @@ func medians(rs []procResult) procResult {
 		rate, rt, cmd = append(rate, r.rate), append(rt, r.rtPerJob), append(cmd, r.cmdPerJob)
 		cpu, self = append(cpu, float64(r.cpu)), append(self, float64(r.self))
 	}
-	return procResult{median(rate), median(rt), median(cmd), time.Duration(median(cpu)), time.Duration(median(self))}
+	return procResult{harness.Median(rate), harness.Median(rt), harness.Median(cmd), time.Duration(harness.Median(cpu)), time.Duration(harness.Median(self))}
 }
 
 func processOurs(conc, n, trial int) procResult {
 	flush()
 	b, c := ours(fmt.Sprintf("p%d:", trial))
-	batch := make([]jobs.Args, 1000)
-	for i := range batch {
-		batch[i] = payload
-	}
-	for range n / 1000 {
-		if _, err := c.EnqueueMany(ctx, batch, jobs.Queue("p")); err != nil {
-			panic(err)
-		}
-	}
+	fillOurs(c, "p", n)
 	var done atomic.Int64
 	finished := make(chan struct{})
 	ws := jobs.NewWorkers()
@@ -384,14 +376,14 @@ func processOurs(conc, n, trial int) procResult {
 		panic(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	rt0, c0, cpu0, s0 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	rt0, c0, cpu0, s0 := hook.Count(), commands(), redisCPU(), selfCPU()
 	start := time.Now()
 	ran := make(chan struct{})
 	go func() { _ = r.Run(rctx); close(ran) }()
 	<-finished
 	el := time.Since(start)
 	time.Sleep(20 * time.Millisecond) // let the last acks land
-	rt1, c1, cpu1, s1 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	rt1, c1, cpu1, s1 := hook.Count(), commands(), redisCPU(), selfCPU()
 	cancel()
 	<-ran
 	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
@@ -399,28 +391,12 @@ func processOurs(conc, n, trial int) procResult {
 
 func processAsynq(conc, n, trial int) procResult {
 	flush()
-	ac := asynq.NewClientFromRedisClient(rdb)
-	t := asynqTask()
 	q := fmt.Sprintf("aq%d", trial)
-	var wg sync.WaitGroup
-	per := n / 16
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range per {
-				if _, err := ac.Enqueue(t, asynq.Queue(q)); err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	n = per * 16
+	n = fillAsynq(asynq.NewClientFromRedisClient(rdb), q, n)
 	var done atomic.Int64
 	finished := make(chan struct{})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: conc, Queues: map[string]int{q: 1}, LogLevel: asynq.FatalLevel})
-	rt0, c0, cpu0, s0 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	rt0, c0, cpu0, s0 := hook.Count(), commands(), redisCPU(), selfCPU()
 	start := time.Now()
 	if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
 		if done.Add(1) == int64(n) {
@@ -433,7 +409,7 @@ func processAsynq(conc, n, trial int) procResult {
 	<-finished
 	el := time.Since(start)
 	time.Sleep(20 * time.Millisecond)
-	rt1, c1, cpu1, s1 := hook.n.Load(), commands(), redisCPU(), selfCPU()
+	rt1, c1, cpu1, s1 := hook.Count(), commands(), redisCPU(), selfCPU()
 	srv.Shutdown()
 	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
 }
@@ -504,31 +480,11 @@ func memory() {
 	flush()
 	m0 := usedMemory()
 	_, c := ours("mem:")
-	batch := make([]jobs.Args, 1000)
-	for i := range batch {
-		batch[i] = payload
-	}
-	for range n / 1000 {
-		if _, err := c.EnqueueMany(ctx, batch, jobs.Queue("mem")); err != nil {
-			panic(err)
-		}
-	}
+	fillOurs(c, "mem", n)
 	m1 := usedMemory()
 	flush()
 	m2 := usedMemory()
-	ac := asynq.NewClientFromRedisClient(rdb)
-	t := asynqTask()
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range n / 16 {
-				_, _ = ac.Enqueue(t, asynq.Queue("mem"))
-			}
-		}()
-	}
-	wg.Wait()
+	fillAsynq(asynq.NewClientFromRedisClient(rdb), "mem", n)
 	m3 := usedMemory()
 	flush()
 	o, a := float64(m1-m0)/n, float64(m3-m2)/n

@@ -9,23 +9,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
 )
@@ -47,61 +44,15 @@ type CreateIn struct {
 	Body Post
 }
 
-type discardRW struct{ h http.Header }
+type op = func()
 
-func (w *discardRW) Header() http.Header         { return w.h }
-func (w *discardRW) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardRW) WriteHeader(int)             {}
-
-type op func()
-
+// serve is method target to h, with body as JSON if not empty.
 func serve(h http.Handler, method, target, body string) op {
 	req, _ := http.NewRequest(method, target, nil)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	w := &discardRW{h: http.Header{}}
-	rd := bytes.NewReader([]byte(body))
-	return func() {
-		clear(w.h)
-		if body != "" {
-			rd.Reset([]byte(body))
-			req.Body = io.NopCloser(rd)
-			req.ContentLength = int64(len(body))
-		}
-		h.ServeHTTP(w, req)
-	}
-}
-
-func measure(f op, d time.Duration) (ns, allocs float64) {
-	f()
-	n := 1
-	for {
-		start := time.Now()
-		for range n {
-			f()
-		}
-		if el := time.Since(start); el > d/10 {
-			n = max(1, int(float64(n)*float64(d)/float64(el)))
-			break
-		}
-		n *= 4
-	}
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	for range n {
-		f()
-	}
-	el := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	return float64(el.Nanoseconds()) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)
-}
-
-func median(xs []float64) float64 {
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	return xs[len(xs)/2]
+	return harness.Serve(h, req, body)
 }
 
 func main() {
@@ -173,15 +124,9 @@ func main() {
 	}
 	fmt.Printf("%-24s %14s %14s %10s\n", "request", "by hand", "typed", "ratio")
 	for _, p := range pairs {
-		var ratios, peerNs, oursNs, peerA, oursA []float64
-		for range *rounds {
-			pn, pa := measure(p.peer, *slice)
-			on, oa := measure(p.ours, *slice)
-			ratios = append(ratios, on/pn)
-			peerNs, oursNs, peerA, oursA = append(peerNs, pn), append(oursNs, on), append(peerA, pa), append(oursA, oa)
-		}
+		ns, al := harness.Interleave(*rounds, *slice, []func(){p.peer, p.ours}, nil)
 		fmt.Printf("%-24s %8.2f µs %3.0fa %8.2f µs %3.0fa %9.2f×\n", p.name,
-			median(peerNs)/1000, median(peerA), median(oursNs)/1000, median(oursA), median(ratios))
+			harness.Median(ns[0])/1000, harness.Median(al[0]), harness.Median(ns[1])/1000, harness.Median(al[1]), harness.MedianRatio(ns[1], ns[0]))
 	}
 
 	// Document build: 50 routes, uncached (Document + marshal), once per call.
@@ -189,7 +134,7 @@ func main() {
 	for i := range 50 {
 		openapi.Get(big, "/r"+strconv.Itoa(i)+"/{id}", func(_ context.Context, in *GetIn) (*Post, error) { return nil, nil })
 	}
-	ns, allocs := measure(func() {
+	ns, allocs := harness.Measure(func() {
 		if _, err := jsonDoc(big); err != nil {
 			panic(err)
 		}
