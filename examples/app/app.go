@@ -100,13 +100,7 @@ func (a *app) open(ctx context.Context) (err error) {
 
 func (a *app) openDB(ctx context.Context) error {
 	cfg := a.cfg
-	driver, dsn := "sqlite", crud.SQLiteDSN(filepath.Join(cfg.DataDir, "app.db"))
-	if cfg.DatabaseURL != "" {
-		driver, dsn = "pgx", cfg.DatabaseURL
-		if strings.HasPrefix(dsn, "sqlite:") { // sqlite:///path/to.db or sqlite:path
-			driver, dsn = "sqlite", crud.SQLiteDSN(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"))
-		}
-	}
+	driver, dsn := databaseSource(cfg.DatabaseURL, cfg.DataDir)
 	db, err := sqlx.Open(driver, dsn)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -125,6 +119,23 @@ func (a *app) openDB(ctx context.Context) error {
 	}
 	a.dialect, err = crud.DialectOf(driver)
 	return err
+}
+
+// databaseSource picks the driver and DSN for DATABASE_URL: SQLite under
+// dataDir when it is empty; SQLite for the sqlite:, sqlite3: and file:
+// schemes config accepts (sqlite:///abs/path.db, sqlite://rel.db,
+// file:path.db); PostgreSQL otherwise.
+func databaseSource(url, dataDir string) (driver, dsn string) {
+	if url == "" {
+		return "sqlite", crud.SQLiteDSN(filepath.Join(dataDir, "app.db"))
+	}
+	for _, scheme := range []string{"sqlite:", "sqlite3:", "file:"} {
+		if rest, ok := strings.CutPrefix(url, scheme); ok {
+			path, _, _ := strings.Cut(strings.TrimPrefix(rest, "//"), "?") // our pragmas replace any options
+			return "sqlite", crud.SQLiteDSN(path)
+		}
+	}
+	return "pgx", url
 }
 
 func (a *app) openRedis(ctx context.Context) error {
