@@ -137,7 +137,10 @@ func (a *app) sendBulkEmail(ctx context.Context, j *jobs.Job[SendBulkEmail]) err
 	for i, to := range j.Args.Emails {
 		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content}
 	}
-	// Unique per bulk job: a retry of this job does not send twice.
+	// One pipelined batch (email_list holds at most 1,000): a failure leaves
+	// nothing half-enqueued, so a retry starts clean. Delivery is
+	// at-least-once all the same: if this job runs again after the batch
+	// went in (its acknowledgement lost), the addresses are mailed twice.
 	infos, err := a.jobs.EnqueueMany(ctx, args, jobs.Owner(j.Args.Owner))
 	if err != nil {
 		return err
