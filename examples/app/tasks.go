@@ -137,10 +137,10 @@ func (a *app) sendBulkEmail(ctx context.Context, j *jobs.Job[SendBulkEmail]) err
 	for i, to := range j.Args.Emails {
 		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content}
 	}
-	// One pipelined batch (email_list holds at most 1,000): a failure leaves
-	// nothing half-enqueued, so a retry starts clean. Delivery is
-	// at-least-once all the same: if this job runs again after the batch
-	// went in (its acknowledgement lost), the addresses are mailed twice.
+	// One pipelined round trip (email_list holds at most 1,000). Delivery is
+	// at-least-once: if this job runs again after some or all of the batch
+	// went in (a connection lost mid-pipeline, an acknowledgement lost),
+	// those addresses are mailed twice.
 	infos, err := a.jobs.EnqueueMany(ctx, args, jobs.Owner(j.Args.Owner))
 	if err != nil {
 		return err
