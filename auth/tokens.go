@@ -182,14 +182,14 @@ func (t *Tokens) Sign(c *Claims) (string, error) {
 // IssuePair issues an access and a refresh token for subject, in a new
 // refresh family. It does no I/O.
 func (t *Tokens) IssuePair(ctx context.Context, subject string, scopes, roles []string) (Pair, error) {
-	return t.issue(ctx, subject, newID(), scopes, roles)
+	return t.issue(subject, newID(), scopes, roles, t.cfg.Now().Truncate(time.Millisecond))
 }
 
-func (t *Tokens) issue(_ context.Context, subject, family string, scopes, roles []string) (Pair, error) {
+// issue signs a pair issued at now (millisecond precision).
+func (t *Tokens) issue(subject, family string, scopes, roles []string, now time.Time) (Pair, error) {
 	if subject == "" {
 		return Pair{}, errors.New("auth: empty subject")
 	}
-	now := t.cfg.Now().Truncate(time.Millisecond)
 	base := Claims{
 		Subject: subject, Issuer: t.cfg.Issuer, Audience: []string{t.cfg.Audience},
 		Family: family, Scopes: scopes, Roles: roles, IssuedAt: now, NotBefore: now,
@@ -335,7 +335,7 @@ func (t *Tokens) Refresh(ctx context.Context, refreshToken string) (Pair, error)
 			return Pair{}, err
 		}
 	}
-	return t.issue(ctx, c.Subject, c.Family, c.Scopes, c.Roles)
+	return t.issue(c.Subject, c.Family, c.Scopes, c.Roles, t.cfg.Now().Truncate(time.Millisecond))
 }
 
 // Revoke revokes the token c (logout): its id until it expires and its
@@ -351,21 +351,39 @@ func (t *Tokens) Revoke(ctx context.Context, c *Claims) error {
 }
 
 // RevokeAllForUser revokes every token of subject issued until now (logout
-// everywhere, password change, deactivation), including any issued within
-// the current millisecond. Tokens issued from the next millisecond on are
-// valid: a flow that revokes and then issues a new pair (password change)
-// must let a millisecond pass in between.
+// everywhere, deactivation), including any issued within the current
+// millisecond. Tokens issued from the next millisecond on are valid; to
+// revoke and hand the caller a fresh pair at once (password change), use
+// [Tokens.ReissueAll].
 func (t *Tokens) RevokeAllForUser(ctx context.Context, subject string) error {
+	_, err := t.revokeAll(ctx, subject)
+	return err
+}
+
+// ReissueAll revokes every token of subject issued until now, as
+// [Tokens.RevokeAllForUser] does, and issues a new pair in a new family that
+// the revocation does not cover: it is dated at the revocation's boundary,
+// less than a millisecond ahead, which the leeway absorbs (with no leeway
+// it becomes valid within that millisecond).
+func (t *Tokens) ReissueAll(ctx context.Context, subject string, scopes, roles []string) (Pair, error) {
+	nbf, err := t.revokeAll(ctx, subject)
+	if err != nil {
+		return Pair{}, err
+	}
+	return t.issue(subject, newID(), scopes, roles, nbf)
+}
+
+// revokeAll stores subject's not-before time and returns it.
+func (t *Tokens) revokeAll(ctx context.Context, subject string) (time.Time, error) {
 	if subject == "" {
-		return errors.New("auth: revoke all: empty subject")
+		return time.Time{}, errors.New("auth: revoke all: empty subject")
 	}
 	ttl := max(t.cfg.RefreshTTL, t.cfg.AccessTTL) + t.cfg.Leeway
 	// Millisecond precision, like iat: every token issued up to the end of
 	// the current millisecond is revoked, the caller's own included (a
-	// logout-all must not spare the token that asked for it). Tokens
-	// issued from the next millisecond on are valid.
+	// logout-all must not spare the token that asked for it).
 	nbf := t.cfg.Now().Truncate(time.Millisecond).Add(time.Millisecond)
-	return storeErr(t.cfg.Store.RevokeSubject(ctx, subject, nbf, ttl))
+	return nbf, storeErr(t.cfg.Store.RevokeSubject(ctx, subject, nbf, ttl))
 }
 
 // bearer extracts the token from an Authorization header value.

@@ -155,6 +155,33 @@ func TestClaimsMillisecondPrecision(t *testing.T) {
 	}
 }
 
+func TestReissueAll(t *testing.T) {
+	clock := authtest.NewClock(testStart)
+	tokens := authtest.NewTokens(t, auth.TokensConfig{Now: clock.Now})
+	old, _ := tokens.IssuePair(t.Context(), "u1", []string{"a"}, nil)
+	fresh, err := tokens.ReissueAll(t.Context(), "u1", []string{"a"}, []string{"r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same millisecond, no clock advance: the old pair is dead, the new one lives.
+	if _, err := tokens.Verify(t.Context(), old.AccessToken); !errors.Is(err, auth.ErrTokenRevoked) {
+		t.Errorf("old access token after ReissueAll: %v; want revoked", err)
+	}
+	if _, err := tokens.Refresh(t.Context(), old.RefreshToken); err == nil {
+		t.Error("old refresh token after ReissueAll refreshed")
+	}
+	c, err := tokens.Verify(t.Context(), fresh.AccessToken)
+	if err != nil || c.Roles[0] != "r" {
+		t.Errorf("new access token after ReissueAll: %+v, %v; want valid", c, err)
+	}
+	if _, err := tokens.Refresh(t.Context(), fresh.RefreshToken); err != nil {
+		t.Errorf("new refresh token after ReissueAll: %v; want valid", err)
+	}
+	if _, err := tokens.ReissueAll(t.Context(), "", nil, nil); err == nil {
+		t.Error("ReissueAll with an empty subject succeeded")
+	}
+}
+
 func TestMiddlewareExtraction(t *testing.T) {
 	tokens := authtest.NewTokens(t, auth.TokensConfig{})
 	tok := authtest.AccessToken(t, tokens, "u1", "s")
