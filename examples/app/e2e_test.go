@@ -584,6 +584,15 @@ func scenario(t *testing.T, base string, emails func(*testing.T) int) {
 	}
 	alice.want(422, "POST", "/api/v1/tasks/reports/users", map[string]string{"start_date": "2026-02-01", "end_date": "2026-01-01"})
 
+	// A password change revokes older tokens and hands back a working pair.
+	alice.want(403, "PUT", "/api/v1/users/me/password", map[string]string{"current_password": "wrong-password", "new_password": "alice-password-2"})
+	np := alice.want(200, "PUT", "/api/v1/users/me/password", map[string]string{"current_password": "alice-password", "new_password": "alice-password-2"})
+	alice.want(401, "GET", "/api/v1/users/me", nil)
+	alice = alice.as(str(np["access_token"]))
+	alice.want(200, "GET", "/api/v1/users/me", nil)
+	anon.want(401, "POST", "/api/v1/auth/login", map[string]string{"username": "alice", "password": "alice-password"})
+	login(t, base, "alice", "alice-password-2")
+
 	// Logout revokes the token at once; logout-all every token.
 	alice.want(204, "POST", "/api/v1/auth/logout", nil)
 	alice.want(401, "GET", "/api/v1/users/me", nil)

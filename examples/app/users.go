@@ -318,12 +318,8 @@ func (a *app) changePassword(ctx context.Context, in *struct{ Body ChangePasswor
 	if err := a.setPassword(ctx, u.ID, hash); err != nil {
 		return nil, err
 	}
-	// Every token issued before now dies; the caller gets a fresh pair.
-	if err := a.tokens.RevokeAllForUser(ctx, u.subject()); err != nil {
-		return nil, err
-	}
-	time.Sleep(2 * time.Millisecond) // tokens carry millisecond times: the new pair must postdate the revocation
-	pair, err := a.tokens.IssuePair(ctx, u.subject(), userScopes, u.roles())
+	// Every token issued until now dies; the caller gets a fresh pair.
+	pair, err := a.tokens.ReissueAll(ctx, u.subject(), userScopes, u.roles())
 	if err != nil {
 		return nil, err
 	}
