@@ -24,26 +24,8 @@ import (
 	"github.com/gantry-dev/gantry/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// records decodes the JSON log lines written so far.
-func (s *syncBuffer) records(tb testing.TB) []map[string]any {
+// logRecords decodes the JSON log lines written so far.
+func logRecords(tb testing.TB, s *testenv.Buffer) []map[string]any {
 	tb.Helper()
 	var out []map[string]any
 	dec := json.NewDecoder(bytes.NewReader([]byte(s.String())))

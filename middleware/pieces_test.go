@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/middleware"
 )
 
@@ -116,7 +117,7 @@ app_http_requests_total{method="OTHER",route="/users/:id",status="405"} 1
 
 func TestAccessLogStandalone(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	mw, _ := middleware.AccessLogConfig{Logger: slog.New(slog.NewJSONHandler(logs, nil)), SkipPaths: []string{"/health"}}.ToMiddleware()
 	e := newEcho()
 	e.IPExtractor = echo.ExtractIPDirect()
@@ -125,7 +126,7 @@ func TestAccessLogStandalone(t *testing.T) {
 	e.GET("/teapot", func(c echo.Context) error { return echo.NewHTTPError(http.StatusTeapot) })
 	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/health", nil))
 	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/teapot", nil))
-	recs := logs.records(t)
+	recs := logRecords(t, logs)
 	if len(recs) != 1 || recs[0]["status"] != 418.0 || recs[0]["level"] != "WARN" || recs[0]["route"] != "/teapot" {
 		t.Errorf("records = %v; want one WARN 418 /teapot", recs)
 	}

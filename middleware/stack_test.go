@@ -26,9 +26,9 @@ import (
 
 // gantry starts a server.Server with the default stack configured from
 // settings, plus a few routes.
-func gantry(t *testing.T, st config.Settings, mc server.MiddlewareConfig) (base string, logs *syncBuffer, reg *prometheus.Registry) {
+func gantry(t *testing.T, st config.Settings, mc server.MiddlewareConfig) (base string, logs *testenv.Buffer, reg *prometheus.Registry) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &testenv.Buffer{}
 	reg = prometheus.NewRegistry()
 	if mc.Registerer == nil {
 		mc.Registerer, mc.Gatherer = reg, reg
@@ -431,7 +431,7 @@ func TestStackAccessLog(t *testing.T) {
 	get(t, base+"/health", okHost)
 	get(t, base+"/metrics", okHost)
 	var reqs []map[string]any
-	for _, r := range logs.records(t) {
+	for _, r := range logRecords(t, logs) {
 		if r["msg"] == "request" {
 			reqs = append(reqs, r)
 		}

@@ -19,27 +19,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/config"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type envelope struct {
 	Error struct {
@@ -68,9 +51,9 @@ func (strictUser) StrictJSON() {}
 
 var errSecret = errors.New("pq: password authentication failed for user admin at 10.0.0.7")
 
-func newTestServer(t *testing.T, cfg server.Config) (*server.Server, *syncBuffer) {
+func newTestServer(t *testing.T, cfg server.Config) (*server.Server, *testenv.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	}
