@@ -622,3 +622,39 @@ func drain(t *testing.T, base string, p *proc) {
 		t.Errorf("during the drain: %d answered 200, %d answered otherwise, %d refused", ok.Load(), bad.Load(), refused.Load())
 	}
 }
+
+// TestStartupFailures: a dependency that is not there stops the app at once
+// with a message naming it (and no secret), never a half-started server.
+func TestStartupFailures(t *testing.T) {
+	t.Parallel()
+	closed := freeAddr(t) // nothing listens here
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"redis down", []string{"REDIS_URL=redis://:s3cret-pw@" + closed + "/0"}, "redis"},
+		{"database down", []string{"DATABASE_URL=postgres://app:s3cret-pw@" + closed + "/app?sslmode=disable&connect_timeout=2"}, "database"},
+		{"bad setting", []string{"RATE_LIMIT_WINDOW=abc"}, "RATE_LIMIT_WINDOW"},
+		{"unknown command", []string{}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"serve"}
+			if tt.name == "unknown command" {
+				args = []string{"frobnicate"}
+			}
+			p := start(t, append(baseEnv(freeAddr(t), t.TempDir()), tt.env...), args...)
+			select {
+			case <-p.done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("app still running with a missing dependency")
+			}
+			out := p.out.String()
+			if p.err == nil || !strings.Contains(out, tt.want) || strings.Contains(out, "s3cret-pw") {
+				t.Errorf("exit %v, output:\n%s\nwant a failure naming %q without the password", p.err, tail(out, 2000), tt.want)
+			}
+		})
+	}
+}
