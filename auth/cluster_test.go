@@ -113,4 +113,9 @@ func TestRedisCluster(t *testing.T) {
 	if r := a.do(t, "POST", "/login", "", map[string]string{"account": "alice", "password": "bad"}); r.Status != 401 {
 		t.Errorf("bad login = %d; want 401", r.Status)
 	}
+	l, err := auth.NewLoginLimiter(auth.LoginLimiterConfig{Redis: rdb, Limit: 3, Window: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiterContract(t, l)
 }

@@ -66,9 +66,14 @@
 // 64 MiB, 3 passes) and verifies both, so deployments can migrate;
 // [Hasher.NeedsRehash] says when. bcrypt's 72-byte limit is handled by
 // pre-hashing every password with HMAC-SHA256, at registration and at
-// login alike: see [Hasher]. [LoginLimiter] counts failed logins per
-// account (default 10 per 15 minutes) in memory or Redis and answers 429
-// with Retry-After beyond. [Authenticator] puts these together for a login
+// login alike: see [Hasher]. The Hasher computes at most
+// [HasherConfig].MaxConcurrent hashes at once (default max(2, GOMAXPROCS)),
+// so a burst of logins cannot exhaust memory; past the bound it answers
+// 503 with Retry-After ([ErrBusy]). [LoginLimiter] counts login attempts
+// per account (default 10 per 15 minutes) in memory or Redis, before the
+// password is checked and atomically, so concurrent guesses cannot slip
+// past it, and answers 429 with Retry-After beyond; a successful login
+// clears the count. [Authenticator] puts these together for a login
 // handler, including a dummy verification for unknown accounts.
 //
 // # Errors

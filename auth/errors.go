@@ -67,6 +67,10 @@ var (
 	// ErrStoreUnavailable: the revocation or login store did not answer in
 	// time; protected routes fail closed (503 "service_unavailable").
 	ErrStoreUnavailable = &Error{http.StatusServiceUnavailable, "service_unavailable", "authentication service unavailable"}
+	// ErrBusy: every password hashing slot stayed taken for the hasher's
+	// queue wait (503 "service_unavailable"); returned wrapped in a
+	// [RetryError], so the answer carries Retry-After.
+	ErrBusy = &Error{http.StatusServiceUnavailable, "service_unavailable", "too many password checks in progress, retry later"}
 	// ErrPasswordTooLong: a password longer than the hasher's limit (422 "validation_error").
 	ErrPasswordTooLong = &Error{http.StatusUnprocessableEntity, "validation_error", "password too long"}
 	// ErrUserNotFound is what a [UserLoader] or an [Authenticator] lookup
@@ -140,7 +144,8 @@ func (e *ScopeError) ErrorDetails() any {
 }
 
 // RetryError is an error after which the client may retry later. It wraps
-// [ErrTooManyAttempts]; [WriteHeaders] turns RetryAfter into a Retry-After header.
+// [ErrTooManyAttempts] (429) or [ErrBusy] (503); [WriteHeaders] turns
+// RetryAfter into a Retry-After header.
 type RetryError struct {
 	Err        *Error
 	RetryAfter time.Duration
@@ -151,7 +156,7 @@ func (e *RetryError) Error() string { return e.Err.Error() }
 // Unwrap returns the sentinel.
 func (e *RetryError) Unwrap() error { return e.Err }
 
-// HTTPStatus returns 429.
+// HTTPStatus returns the sentinel's status, 429 or 503.
 func (e *RetryError) HTTPStatus() int { return e.Err.Status }
 
 // ErrorType returns the sentinel's type.

@@ -69,25 +69,36 @@ func TestLoginLimiterWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	for range 3 {
-		if err := l.Check(ctx, "Alice@example.com"); err != nil {
-			t.Fatal(err)
+	for i := range 3 {
+		acct := []string{"Alice@example.com", "alice@example.com ", " ALICE@example.com"}[i]
+		if err := l.Reserve(ctx, acct); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
 		}
-		_ = l.Fail(ctx, "alice@example.com ")
 	}
-	err = l.Check(ctx, "ALICE@example.com")
+	err = l.Reserve(ctx, "ALICE@example.com")
 	var re *auth.RetryError
 	if !errors.As(err, &re) || !errors.Is(err, auth.ErrTooManyAttempts) || re.RetryAfter != time.Minute {
-		t.Fatalf("Check after 3 failures = %v; want RetryError of 1m", err)
+		t.Fatalf("Reserve after 3 attempts = %v; want RetryError of 1m", err)
 	}
 	clock.Advance(time.Minute)
-	if err := l.Check(ctx, "alice@example.com"); err != nil {
-		t.Errorf("Check after the window = %v; want nil", err)
+	if err := l.Reserve(ctx, "alice@example.com"); err != nil {
+		t.Errorf("Reserve after the window = %v; want nil", err)
 	}
-	_ = l.Fail(ctx, "alice@example.com")
 	_ = l.Reset(ctx, "alice@example.com")
-	if err := l.Check(ctx, "alice@example.com"); err != nil {
-		t.Errorf("Check after Reset = %v", err)
+	for i := range 3 {
+		if err := l.Reserve(ctx, "alice@example.com"); err != nil {
+			t.Errorf("Reserve %d after Reset = %v", i+1, err)
+		}
+	}
+	// a released attempt (password never checked) is given back
+	if err := l.Release(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reserve(ctx, "alice@example.com"); err != nil {
+		t.Errorf("Reserve after Release = %v; want nil", err)
+	}
+	if err := l.Reserve(ctx, "alice@example.com"); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("Reserve past the limit = %v; want ErrTooManyAttempts", err)
 	}
 }
 
@@ -156,4 +167,70 @@ func TestLoginTiming(t *testing.T) {
 		}
 	}
 	t.Errorf("median latency ratio unknown/wrong = %.3f; want within 10%%", ratio)
+}
+
+// limiterContract is what every LoginLimiter backend does, on one account
+// with Limit 3 and a one-minute window.
+func limiterContract(t *testing.T, l *auth.LoginLimiter) {
+	t.Helper()
+	ctx := t.Context()
+	const acct = "carol@example.com"
+	for i := range 3 {
+		if err := l.Reserve(ctx, acct); err != nil {
+			t.Fatalf("attempt %d = %v; want nil", i+1, err)
+		}
+	}
+	err := l.Reserve(ctx, " Carol@Example.com")
+	var re *auth.RetryError
+	if !errors.As(err, &re) || !errors.Is(err, auth.ErrTooManyAttempts) || re.RetryAfter <= 0 || re.RetryAfter > time.Minute {
+		t.Fatalf("attempt 4 = %v; want RetryError within the 1m window", err)
+	}
+	if err := l.Reserve(ctx, "dave@example.com"); err != nil {
+		t.Errorf("another account = %v; want nil", err)
+	}
+	if err := l.Release(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reserve(ctx, acct); err != nil {
+		t.Errorf("after Release = %v; want nil", err)
+	}
+	if err := l.Reserve(ctx, acct); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("past the limit again = %v; want ErrTooManyAttempts", err)
+	}
+	if err := l.Reset(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reserve(ctx, acct); err != nil {
+		t.Errorf("after Reset = %v; want nil", err)
+	}
+	// releasing more than was reserved never goes below zero
+	for range 5 {
+		_ = l.Release(ctx, acct)
+	}
+	for i := range 3 {
+		if err := l.Reserve(ctx, acct); err != nil {
+			t.Errorf("attempt %d after over-release = %v; want nil", i+1, err)
+		}
+	}
+	if err := l.Reserve(ctx, acct); !errors.Is(err, auth.ErrTooManyAttempts) {
+		t.Errorf("over-release lifted the limit: %v", err)
+	}
+}
+
+// TestLoginLimiterContract runs limiterContract on both backends.
+func TestLoginLimiterContract(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	for _, backend := range []string{"memory", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			lc := auth.LoginLimiterConfig{Limit: 3, Window: time.Minute}
+			if backend == "redis" {
+				lc.Redis, lc.Prefix = rdb, prefix
+			}
+			l, err := auth.NewLoginLimiter(lc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limiterContract(t, l)
+		})
+	}
 }

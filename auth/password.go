@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -44,6 +46,15 @@ type HasherConfig struct {
 	// MaxPasswordBytes refuses longer passwords (hashing them is a denial
 	// of service); default 1024.
 	MaxPasswordBytes int
+	// MaxConcurrent bounds the hashes and verifications computed at once,
+	// both algorithms together, so that a burst of logins cannot exhaust
+	// memory (each argon2id computation allocates Argon2.Memory) or starve
+	// the CPU; default max(2, GOMAXPROCS). Negative means no bound.
+	MaxConcurrent int
+	// QueueWait is how long a hash or verification waits for a free slot
+	// before it fails with [ErrBusy] (503 with Retry-After); default 2s,
+	// negative means not at all.
+	QueueWait time.Duration
 }
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
@@ -64,10 +75,19 @@ type HasherConfig struct {
 //
 // argon2id hashes are PHC strings:
 // "$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>" (unpadded base64).
+//
+// # Concurrency
+//
+// At most [HasherConfig].MaxConcurrent hashes and verifications run at
+// once; the others wait up to QueueWait, then fail with a [*RetryError]
+// wrapping [ErrBusy], which renders as 503 with Retry-After.
 type Hasher struct {
 	cfg       HasherConfig
+	slots     chan struct{} // nil: no bound
 	dummyOnce sync.Once
 	dummy     string
+
+	onCompute func(delta int) // test hook: +1 entering a computation, -1 leaving
 }
 
 // NewHasher returns a Hasher, or an error if cfg is invalid.
@@ -97,6 +117,12 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 	if cfg.MaxPasswordBytes <= 0 {
 		cfg.MaxPasswordBytes = 1024
 	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = max(2, runtime.GOMAXPROCS(0))
+	}
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = 2 * time.Second
+	}
 	switch {
 	case cfg.Algorithm != Bcrypt && cfg.Algorithm != Argon2id:
 		return nil, fmt.Errorf("auth: unknown password algorithm %q", cfg.Algorithm)
@@ -105,7 +131,46 @@ func NewHasher(cfg HasherConfig) (*Hasher, error) {
 	case a.Memory < 8*uint32(a.Parallelism) || a.SaltLength < 8 || a.KeyLength < 16:
 		return nil, errors.New("auth: argon2id parameters too small")
 	}
-	return &Hasher{cfg: cfg}, nil
+	h := &Hasher{cfg: cfg}
+	if cfg.MaxConcurrent > 0 {
+		h.slots = make(chan struct{}, cfg.MaxConcurrent)
+	}
+	return h, nil
+}
+
+// busyRetryAfter is the Retry-After of [ErrBusy].
+const busyRetryAfter = time.Second
+
+// acquire takes a hashing slot, waiting up to QueueWait; call the returned
+// func to give it back.
+func (h *Hasher) acquire() (func(), error) {
+	if h.slots == nil {
+		return h.enter(), nil
+	}
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		if h.cfg.QueueWait < 0 {
+			return nil, &RetryError{Err: ErrBusy, RetryAfter: busyRetryAfter}
+		}
+		t := time.NewTimer(h.cfg.QueueWait)
+		defer t.Stop()
+		select {
+		case h.slots <- struct{}{}:
+		case <-t.C:
+			return nil, &RetryError{Err: ErrBusy, RetryAfter: busyRetryAfter}
+		}
+	}
+	leave := h.enter()
+	return func() { leave(); <-h.slots }, nil
+}
+
+func (h *Hasher) enter() func() {
+	if h.onCompute == nil {
+		return func() {}
+	}
+	h.onCompute(1)
+	return func() { h.onCompute(-1) }
 }
 
 const bcryptSHA256Prefix = "$bcrypt-sha256$"
@@ -123,11 +188,21 @@ func prehash(password string) []byte {
 }
 
 // Hash returns the encoded hash of password with the configured algorithm.
-// It returns [ErrPasswordTooLong] past MaxPasswordBytes.
+// It returns [ErrPasswordTooLong] past MaxPasswordBytes, and a
+// [*RetryError] wrapping [ErrBusy] when no hashing slot frees up in time.
 func (h *Hasher) Hash(password string) (string, error) {
 	if len(password) > h.cfg.MaxPasswordBytes {
 		return "", ErrPasswordTooLong
 	}
+	release, err := h.acquire()
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return h.hash(password)
+}
+
+func (h *Hasher) hash(password string) (string, error) {
 	if h.cfg.Algorithm == Argon2id {
 		p := h.cfg.Argon2
 		salt := make([]byte, p.SaltLength)
@@ -151,11 +226,21 @@ var ErrUnknownHash = errors.New("auth: unknown password hash format")
 
 // Verify reports whether password matches encoded, in constant time for a
 // given hash. A wrong password is (false, nil); an unreadable hash is
-// [ErrUnknownHash].
+// [ErrUnknownHash]; a [*RetryError] wrapping [ErrBusy] means no hashing
+// slot freed up in time and the password was not checked.
 func (h *Hasher) Verify(password, encoded string) (bool, error) {
 	if len(password) > h.cfg.MaxPasswordBytes {
 		return false, nil
 	}
+	release, err := h.acquire()
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return h.verify(password, encoded)
+}
+
+func (h *Hasher) verify(password, encoded string) (bool, error) {
 	switch {
 	case strings.HasPrefix(encoded, bcryptSHA256Prefix):
 		err := bcrypt.CompareHashAndPassword([]byte(encoded[len(bcryptSHA256Prefix):]), prehash(password))
@@ -254,12 +339,19 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 // DummyVerify spends the time of one Verify against a hash made with the
 // current settings, and always fails. Call it when the account is unknown
 // so that "no such user" and "wrong password" take the same time
-// ([Authenticator] does). The dummy hash is made on first use.
-func (h *Hasher) DummyVerify(password string) {
+// ([Authenticator] does). It takes a hashing slot like Verify and returns
+// the same [ErrBusy] error when none frees up in time, nil otherwise. The
+// dummy hash is made on first use.
+func (h *Hasher) DummyVerify(password string) error {
 	h.dummyOnce.Do(func() {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
-		h.dummy, _ = h.Hash(base64.RawStdEncoding.EncodeToString(b[:]))
+		h.dummy, _ = h.hash(base64.RawStdEncoding.EncodeToString(b[:]))
 	})
-	_, _ = h.Verify(password, h.dummy)
+	_, err := h.Verify(password, h.dummy)
+	var re *RetryError
+	if errors.As(err, &re) {
+		return err
+	}
+	return nil
 }
