@@ -28,7 +28,8 @@ type RedisStoreConfig struct {
 // Each record is a key whose TTL is the remaining life of the token it
 // describes, so nothing outlives its use. All keys of one subject share the
 // hash tag {subject}: Check is one MGET and Consume one script call, one
-// round trip each, on a single server or a Redis Cluster.
+// round trip each, on a single server or a Redis Cluster. Its scripts use
+// no Redis 7 feature (no PEXPIRE GT): any Redis from 6 serves.
 //
 // It is safe for concurrent use.
 type RedisStore struct {
@@ -90,14 +91,17 @@ func (s *RedisStore) Check(ctx context.Context, ref TokenRef) error {
 	return nil
 }
 
-// consumeScript: KEYS = not-before, family, consumed; ARGV = issued-at ms,
-// consumed ttl ms, family ttl ms. Returns 0 ok, 1 revoked, 2 reused.
+// consumeScript: KEYS = not-before, revoked id, consumed id[, family];
+// ARGV = issued-at ms, consumed ttl ms, family ttl ms. Returns 0 ok,
+// 1 revoked, 2 reused. A token without family has no family key: its
+// reuse revokes nothing more, as in the memory store.
 var consumeScript = redis.NewScript(`
 local nbf = redis.call('GET', KEYS[1])
 if nbf and tonumber(ARGV[1]) < tonumber(nbf) then return 1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 1 end
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2]) then return 0 end
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+if KEYS[4] then redis.call('SET', KEYS[4], '1', 'PX', ARGV[3]) end
 return 2
 `)
 
@@ -105,11 +109,10 @@ return 2
 func (s *RedisStore) Consume(ctx context.Context, ref TokenRef) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	fam := ref.Family
-	if fam == "" {
-		fam = "-" + ref.ID // a token without family is its own family
+	keys := []string{s.key(ref.Subject, "u", ""), s.key(ref.Subject, "t", ref.ID), s.key(ref.Subject, "c", ref.ID)}
+	if ref.Family != "" {
+		keys = append(keys, s.key(ref.Subject, "f", ref.Family))
 	}
-	keys := []string{s.key(ref.Subject, "u", ""), s.key(ref.Subject, "f", fam), s.key(ref.Subject, "c", ref.ID)}
 	n, err := consumeScript.Run(ctx, s.rdb, keys, ref.IssuedAt.UnixMilli(), ttlMillis(ref.TTL), ttlMillis(ref.FamilyTTL)).Int()
 	if err != nil {
 		return fmt.Errorf("auth: redis consume: %w", err)
@@ -124,33 +127,50 @@ func (s *RedisStore) Consume(ctx context.Context, ref TokenRef) error {
 	}
 }
 
-// Revoke implements [Store] with one pipelined round trip.
+// revokeScript marks each of KEYS for ARGV[i] ms, keeping a longer
+// remaining life already set (PTTL is -2 for a missing key).
+var revokeScript = redis.NewScript(`
+for i, k in ipairs(KEYS) do
+  local ttl = tonumber(ARGV[i])
+  if redis.call('PTTL', k) < ttl then redis.call('SET', k, '1', 'PX', ttl) end
+end
+return 0
+`)
+
+// Revoke implements [Store] with one script call.
 func (s *RedisStore) Revoke(ctx context.Context, ref TokenRef) error {
+	var keys []string
+	var ttls []any
+	if ref.ID != "" {
+		keys, ttls = append(keys, s.key(ref.Subject, "t", ref.ID)), append(ttls, ttlMillis(ref.TTL))
+	}
+	if ref.Family != "" {
+		keys, ttls = append(keys, s.key(ref.Subject, "f", ref.Family)), append(ttls, ttlMillis(ref.FamilyTTL))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if ref.ID != "" {
-			p.Set(ctx, s.key(ref.Subject, "t", ref.ID), "1", time.Duration(ttlMillis(ref.TTL))*time.Millisecond)
-		}
-		if ref.Family != "" {
-			p.Set(ctx, s.key(ref.Subject, "f", ref.Family), "1", time.Duration(ttlMillis(ref.FamilyTTL))*time.Millisecond)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := revokeScript.Run(ctx, s.rdb, keys, ttls...).Err(); err != nil {
 		return fmt.Errorf("auth: redis revoke: %w", err)
 	}
 	return nil
 }
 
-// raiseScript sets KEYS[1] to ARGV[1] unless it holds a larger number.
+// raiseScript sets KEYS[1] to ARGV[1] unless it holds a larger number, and
+// its life to ARGV[2] ms unless it has longer left. It computes the longer
+// life itself rather than use PEXPIRE's GT flag, which needs Redis 7.
 var raiseScript = redis.NewScript(`
+local ttl = tonumber(ARGV[2])
+local left = redis.call('PTTL', KEYS[1])
+if left > ttl then ttl = left end
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) >= tonumber(ARGV[1]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+  redis.call('PEXPIRE', KEYS[1], ttl)
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1
 `)
 

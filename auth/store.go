@@ -11,10 +11,15 @@ import (
 // never stores tokens themselves. [MemoryStore] serves one process and
 // tests; [RedisStore] serves many instances.
 //
-// Every method is safe for concurrent use. Check and Consume return nil,
-// [ErrTokenRevoked] or [ErrRefreshReused] for a decision, and any other
-// error when the store cannot answer (the caller then fails closed with
-// [ErrStoreUnavailable]).
+// Ids and families are scoped to their subject. Every record lives for
+// the TTL it was written with and then stops counting; writing a record
+// again never shortens it. Every method is safe for concurrent use. Check
+// and Consume return nil, [ErrTokenRevoked] or [ErrRefreshReused] for a
+// decision, and any other error when the store cannot answer (the caller
+// then fails closed with [ErrStoreUnavailable]).
+//
+// authtest.RunStoreTests is the conformance suite every implementation
+// passes.
 type Store interface {
 	// Check returns ErrTokenRevoked when ref.ID or ref.Family is revoked or
 	// ref.IssuedAt is before ref.Subject's not-before time. It is called on
@@ -22,14 +27,15 @@ type Store interface {
 	Check(ctx context.Context, ref TokenRef) error
 	// Consume marks the refresh token ref.ID used, atomically. It returns
 	// ErrTokenRevoked as Check would, or ErrRefreshReused when ref.ID was
-	// already consumed, in which case it also revokes ref.Family for
-	// ref.FamilyTTL.
+	// already consumed, in which case it also revokes ref.Family (when set)
+	// for ref.FamilyTTL. Of concurrent calls with one ref, one succeeds.
 	Consume(ctx context.Context, ref TokenRef) error
-	// Revoke revokes ref.ID for ref.TTL and, when ref.Family is set, the
-	// whole family for ref.FamilyTTL.
+	// Revoke revokes ref.ID (when set) for ref.TTL and ref.Family (when
+	// set) for ref.FamilyTTL.
 	Revoke(ctx context.Context, ref TokenRef) error
 	// RevokeSubject revokes every token of subject issued before notBefore;
-	// the record lives for ttl (the longest token lifetime).
+	// the record lives for ttl (the longest token lifetime). A not-before
+	// time is never lowered.
 	RevokeSubject(ctx context.Context, subject string, notBefore time.Time, ttl time.Duration) error
 }
 
@@ -46,19 +52,24 @@ type TokenRef struct {
 }
 
 // MemoryStore is a [Store] in process memory, for a single instance and
-// for tests. The zero value is ready to use; expired records are swept as
-// new ones are written. It is safe for concurrent use.
+// for tests. The zero value is ready to use; records stop counting when
+// they expire and are swept as new ones are written. It is safe for
+// concurrent use.
 type MemoryStore struct {
 	// Now is the clock used to expire records; nil means time.Now.
 	Now func() time.Time
 
 	mu        sync.RWMutex
-	revoked   map[string]time.Time // token id -> record expiry
-	consumed  map[string]time.Time // refresh token id -> record expiry
-	families  map[string]time.Time // family -> record expiry
+	revoked   map[memKey]time.Time // token id -> record expiry
+	consumed  map[memKey]time.Time // refresh token id -> record expiry
+	families  map[memKey]time.Time // family -> record expiry
 	notBefore map[string]memNBF    // subject -> not-before
 	lastSweep time.Time
 }
+
+// memKey scopes a token id or a family to its subject, as the Redis
+// store's keys are.
+type memKey struct{ subject, id string }
 
 type memNBF struct{ at, expires time.Time }
 
@@ -74,17 +85,21 @@ func (m *MemoryStore) now() time.Time {
 	return time.Now()
 }
 
+// live reports whether mm holds an unexpired record for k.
+func live(mm map[memKey]time.Time, k memKey, now time.Time) bool {
+	exp, ok := mm[k]
+	return ok && !now.After(exp)
+}
+
 // check is Check with m.mu held.
-func (m *MemoryStore) check(ref TokenRef) error {
-	if _, ok := m.revoked[ref.ID]; ok {
+func (m *MemoryStore) check(ref TokenRef, now time.Time) error {
+	if live(m.revoked, memKey{ref.Subject, ref.ID}, now) {
 		return ErrTokenRevoked
 	}
-	if ref.Family != "" {
-		if _, ok := m.families[ref.Family]; ok {
-			return ErrTokenRevoked
-		}
+	if ref.Family != "" && live(m.families, memKey{ref.Subject, ref.Family}, now) {
+		return ErrTokenRevoked
 	}
-	if nbf, ok := m.notBefore[ref.Subject]; ok && ref.IssuedAt.Before(nbf.at) {
+	if nbf, ok := m.notBefore[ref.Subject]; ok && !now.After(nbf.expires) && ref.IssuedAt.Before(nbf.at) {
 		return ErrTokenRevoked
 	}
 	return nil
@@ -92,71 +107,82 @@ func (m *MemoryStore) check(ref TokenRef) error {
 
 // Check implements [Store]. It never fails for lack of service.
 func (m *MemoryStore) Check(_ context.Context, ref TokenRef) error {
+	now := m.now()
 	m.mu.RLock()
-	err := m.check(ref)
+	err := m.check(ref, now)
 	m.mu.RUnlock()
 	return err
 }
 
 // Consume implements [Store].
 func (m *MemoryStore) Consume(_ context.Context, ref TokenRef) error {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.check(ref); err != nil {
+	if err := m.check(ref, now); err != nil {
 		return err
 	}
-	now := m.now()
 	m.sweep(now)
-	if _, used := m.consumed[ref.ID]; used {
+	if live(m.consumed, memKey{ref.Subject, ref.ID}, now) {
 		if ref.Family != "" {
-			m.families = put(m.families, ref.Family, now.Add(ref.FamilyTTL))
+			m.families = put(m.families, memKey{ref.Subject, ref.Family}, now.Add(ref.FamilyTTL))
 		}
 		return ErrRefreshReused
 	}
-	m.consumed = put(m.consumed, ref.ID, now.Add(ref.TTL))
+	m.consumed = put(m.consumed, memKey{ref.Subject, ref.ID}, now.Add(ref.TTL))
 	return nil
 }
 
 // Revoke implements [Store].
 func (m *MemoryStore) Revoke(_ context.Context, ref TokenRef) error {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
 	m.sweep(now)
 	if ref.ID != "" {
-		m.revoked = put(m.revoked, ref.ID, now.Add(ref.TTL))
+		m.revoked = put(m.revoked, memKey{ref.Subject, ref.ID}, now.Add(ref.TTL))
 	}
 	if ref.Family != "" {
-		m.families = put(m.families, ref.Family, now.Add(ref.FamilyTTL))
+		m.families = put(m.families, memKey{ref.Subject, ref.Family}, now.Add(ref.FamilyTTL))
 	}
 	return nil
 }
 
 // RevokeSubject implements [Store].
 func (m *MemoryStore) RevokeSubject(_ context.Context, subject string, notBefore time.Time, ttl time.Duration) error {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
 	m.sweep(now)
 	if m.notBefore == nil {
 		m.notBefore = make(map[string]memNBF)
 	}
-	if old, ok := m.notBefore[subject]; !ok || notBefore.After(old.at) {
-		m.notBefore[subject] = memNBF{at: notBefore, expires: now.Add(ttl)}
+	rec := memNBF{at: notBefore, expires: now.Add(ttl)}
+	if old, ok := m.notBefore[subject]; ok && !now.After(old.expires) {
+		// never lower the cut-off, never shorten the record
+		if old.at.After(rec.at) {
+			rec.at = old.at
+		}
+		if old.expires.After(rec.expires) {
+			rec.expires = old.expires
+		}
 	}
+	m.notBefore[subject] = rec
 	return nil
 }
 
-// Len returns the number of live records, for tests and metrics.
+// Len returns the number of records held, expired ones not yet swept
+// included, for tests and metrics.
 func (m *MemoryStore) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.revoked) + len(m.consumed) + len(m.families) + len(m.notBefore)
 }
 
-func put(m map[string]time.Time, k string, exp time.Time) map[string]time.Time {
+// put records k until exp, keeping a later expiry already recorded.
+func put(m map[memKey]time.Time, k memKey, exp time.Time) map[memKey]time.Time {
 	if m == nil {
-		m = make(map[string]time.Time)
+		m = make(map[memKey]time.Time)
 	}
 	if old, ok := m[k]; !ok || exp.After(old) {
 		m[k] = exp
@@ -170,7 +196,7 @@ func (m *MemoryStore) sweep(now time.Time) {
 		return
 	}
 	m.lastSweep = now
-	for _, mm := range []map[string]time.Time{m.revoked, m.consumed, m.families} {
+	for _, mm := range []map[memKey]time.Time{m.revoked, m.consumed, m.families} {
 		for k, exp := range mm {
 			if now.After(exp) {
 				delete(mm, k)

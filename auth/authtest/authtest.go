@@ -1,6 +1,7 @@
 // Package authtest helps test code protected by package auth without
 // Redis: tokens on a fixed test key with a memory revocation store, a
 // settable clock, and minting of arbitrary (also invalid) tokens.
+// [RunStoreTests] is the conformance suite of auth.Store implementations.
 //
 //	tokens := authtest.NewTokens(t, auth.TokensConfig{})
 //	e.GET("/me", handler, authtest.Middleware(t, tokens))
