@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/auth/authtest"
 	"github.com/gantry-dev/gantry/internal/testenv"
 )
 
@@ -177,5 +178,84 @@ func TestLoginHasherBusyOverHTTP(t *testing.T) {
 	// Limit is 1: had the busy attempt been counted, this would be 429
 	if r := a.do(t, "POST", "/login", "", map[string]string{"account": "alice", "password": "right"}); r.Status != 200 {
 		t.Errorf("login after the burst = %d %s; want 200", r.Status, r.Body)
+	}
+}
+
+// TestRefreshRotationBurst: 50 concurrent refreshes of one refresh token
+// through Tokens.Refresh on each store: exactly one gets a new pair, the
+// rest are refused, and the family (the winner's new pair included) is
+// revoked by the reuse. Then a logout races refreshes of a fresh token: the
+// token is refreshed at most once, and never after the logout returned.
+func TestRefreshRotationBurst(t *testing.T) {
+	const n = 50
+	for _, st := range testStores(t) {
+		t.Run(st.name, func(t *testing.T) {
+			ctx := t.Context()
+			tokens := authtest.NewTokens(t, auth.TokensConfig{Store: st.store})
+			p, err := tokens.IssuePair(ctx, "u1", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var okCount, refused atomic.Int64
+			var winner atomic.Pointer[auth.Pair]
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					<-start
+					np, err := tokens.Refresh(ctx, p.RefreshToken)
+					switch {
+					case err == nil:
+						okCount.Add(1)
+						winner.Store(&np)
+					case errors.Is(err, auth.ErrRefreshReused), errors.Is(err, auth.ErrTokenRevoked):
+						refused.Add(1)
+					default:
+						t.Errorf("refresh: %v", err)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if okCount.Load() != 1 || refused.Load() != n-1 {
+				t.Fatalf("%d refreshes succeeded, %d refused; want exactly 1 of %d", okCount.Load(), refused.Load(), n)
+			}
+			if _, err := tokens.Verify(ctx, winner.Load().AccessToken); !errors.Is(err, auth.ErrTokenRevoked) {
+				t.Errorf("winner's access token after the reuse = %v; want ErrTokenRevoked", err)
+			}
+
+			// logout racing refreshes
+			p2, _ := tokens.IssuePair(ctx, "u1", nil, nil)
+			var refreshed, afterLogout atomic.Int64
+			var loggedOut atomic.Bool
+			start = make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					if i == n/2 {
+						if err := tokens.Revoke(ctx, p2.Access); err != nil {
+							t.Errorf("logout: %v", err)
+						}
+						loggedOut.Store(true)
+						return
+					}
+					was := loggedOut.Load()
+					if _, err := tokens.Refresh(ctx, p2.RefreshToken); err == nil {
+						refreshed.Add(1)
+						if was {
+							afterLogout.Add(1)
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if refreshed.Load() > 1 || afterLogout.Load() > 0 {
+				t.Errorf("refreshed %d times, %d after the logout returned; want at most once, never after", refreshed.Load(), afterLogout.Load())
+			}
+			if _, err := tokens.Refresh(ctx, p2.RefreshToken); !errors.Is(err, auth.ErrTokenRevoked) {
+				t.Errorf("refresh after logout = %v; want ErrTokenRevoked", err)
+			}
+		})
 	}
 }
