@@ -103,3 +103,42 @@ func ExampleHasher() {
 	fmt.Println(ok, current.NeedsRehash(stored))
 	// Output: true true
 }
+
+// ExampleLoginLimiter counts each attempt before the password is checked:
+// with Limit 3, the fourth attempt is refused without reaching the hasher,
+// even with the right password. A success clears the count.
+func ExampleLoginLimiter() {
+	ctx := context.Background()
+	hasher, _ := auth.NewHasher(auth.HasherConfig{BcryptCost: 4})
+	hash, _ := hasher.Hash("right")
+	limiter, _ := auth.NewLoginLimiter(auth.LoginLimiterConfig{Limit: 3}) // add Redis: rdb to share it
+	authn := &auth.Authenticator[string]{
+		Hasher:  hasher,
+		Limiter: limiter,
+		Lookup: func(_ context.Context, account string) (string, string, error) {
+			if account != "alice" {
+				return "", "", auth.ErrUserNotFound
+			}
+			return "u1", hash, nil
+		},
+	}
+	for _, pw := range []string{"wrong", "right", "wrong", "wrong", "wrong", "right"} {
+		_, err := authn.Authenticate(ctx, "alice", pw)
+		var re *auth.RetryError
+		switch {
+		case err == nil:
+			fmt.Println(pw, "-> logged in")
+		case errors.As(err, &re):
+			fmt.Println(pw, "->", re.HTTPStatus(), re.ErrorType())
+		default:
+			fmt.Println(pw, "->", err)
+		}
+	}
+	// Output:
+	// wrong -> auth: invalid account or password
+	// right -> logged in
+	// wrong -> auth: invalid account or password
+	// wrong -> auth: invalid account or password
+	// wrong -> auth: invalid account or password
+	// right -> 429 too_many_attempts
+}

@@ -355,6 +355,13 @@ func (t *Tokens) Revoke(ctx context.Context, c *Claims) error {
 // millisecond. Tokens issued from the next millisecond on are valid; to
 // revoke and hand the caller a fresh pair at once (password change), use
 // [Tokens.ReissueAll].
+//
+// "Now" is this instance's clock, the clock that dates tokens (iat): the
+// cut-off must be on the clock of the tokens it is compared with. Instances
+// whose clocks differ by d disagree by d: a token issued up to d after the
+// cut-off by an instance running behind is revoked, one issued up to d
+// before it by an instance running ahead survives. Keep instances' clocks
+// synchronised (NTP) well within Leeway.
 func (t *Tokens) RevokeAllForUser(ctx context.Context, subject string) error {
 	_, err := t.revokeAll(ctx, subject)
 	return err
