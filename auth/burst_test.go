@@ -259,3 +259,39 @@ func TestRefreshRotationBurst(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginLockoutBurstOverHTTP is the audit's check from outside: 40
+// concurrent wrong logins on one account answer exactly 10 times 401 (the
+// password checks allowed) and 30 times 429 with Retry-After.
+func TestLoginLockoutBurstOverHTTP(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	for _, backend := range []string{"memory", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			lc := auth.LoginLimiterConfig{}
+			if backend == "redis" {
+				lc = auth.LoginLimiterConfig{Redis: rdb, Prefix: prefix + "http:", Timeout: 5 * time.Second}
+			}
+			a := newTestApp(t, appOptions{limiter: lc})
+			a.addUser(t, "u1", "alice", "right")
+			var status [600]atomic.Int64
+			var noRetryAfter atomic.Int64
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 40 {
+				wg.Go(func() {
+					<-start
+					r := a.do(t, "POST", "/login", "", map[string]string{"account": "alice", "password": "wrong"})
+					status[r.Status].Add(1)
+					if r.Status == 429 && r.Header.Get("Retry-After") == "" {
+						noRetryAfter.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if status[401].Load() != 10 || status[429].Load() != 30 || noRetryAfter.Load() != 0 {
+				t.Errorf("401: %d, 429: %d (%d without Retry-After); want 10 and 30", status[401].Load(), status[429].Load(), noRetryAfter.Load())
+			}
+		})
+	}
+}
