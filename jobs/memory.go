@@ -116,7 +116,7 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 	defer b.mu.Unlock()
 	q := b.q(f.queue)
 	resp := &fetchResp{}
-	now := time.Now() // the backend's clock, not the caller's
+	now := time.Now()  // the backend's clock, not the caller's
 	var front []string // handed back or promoted: run next
 	for _, a := range f.acks {
 		l := q.leases[a.id]
