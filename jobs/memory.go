@@ -405,6 +405,7 @@ func (b *MemoryBackend) retryDead(_ context.Context, queue, id string) error {
 	}
 	m.Retried = 0
 	j.info.State, j.info.FinishedAt, j.expires, j.raw = StatePending, time.Time{}, time.Time{}, ""
+	j.info.Attempts, j.info.LastError, j.info.Progress, j.info.Result = 0, "", nil, nil // as on Redis: a fresh start
 	q.pending = append(q.pending, m.encode())
 	b.notify()
 	return nil
