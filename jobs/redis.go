@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,7 +29,7 @@ type RedisBackend struct {
 	rdb    redis.UniversalClient
 	prefix string
 	keys   sync.Map // queue name → *qkeys
-	known  sync.Map // queue names already added to the queue set
+	known  sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
 
 	mu      sync.Mutex // guards busy and waiting
 	busy    bool       // an enqueue round trip is in flight
@@ -75,14 +76,27 @@ func (b *RedisBackend) k(queue string) *qkeys {
 
 func (k *qkeys) job(id string) string { return k.base + "j:" + id }
 
+// registerEvery is how often enqueues and a runner's maintenance add their
+// queue to the set of queue names again, so that the set (which the
+// Inspector looks jobs up by) heals within a second after a FLUSHALL or a
+// restart of a Redis without persistence.
+const registerEvery = time.Second
+
+// register adds queue to the set of queue names, at most once per
+// registerEvery.
 func (b *RedisBackend) register(ctx context.Context, queue string) error {
-	if _, ok := b.known.Load(queue); ok {
+	now := time.Now().UnixNano()
+	v, ok := b.known.Load(queue)
+	if ok && now < v.(*atomic.Int64).Load() {
 		return nil
 	}
 	if err := b.rdb.SAdd(ctx, b.prefix+"queues", queue).Err(); err != nil {
 		return err
 	}
-	b.known.Store(queue, true)
+	if !ok {
+		v, _ = b.known.LoadOrStore(queue, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(now + int64(registerEvery))
 	return nil
 }
 
@@ -310,6 +324,11 @@ func runPipelined(ctx context.Context, rdb redis.UniversalClient, s *redis.Scrip
 }
 
 func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, error) {
+	if f.maint {
+		if err := b.register(ctx, f.queue); err != nil {
+			return nil, err
+		}
+	}
 	k := b.k(f.queue)
 	keys := make([]string, 11, 11+len(f.acks))
 	copy(keys, k.fetchKeys)
