@@ -122,7 +122,11 @@ func TestConformance(t *testing.T) {
 			d.fetch("X", 0, 0, ackOK(m, "B"))
 			return id
 		}, want{StateSucceeded, 2, "", 0, QueueSizes{Succeeded: 1}}},
-		{"dead", func(d *drv) string { id := d.enqueue(); d.fetch("X", 0, 0, ackDeadWith(d.lease("A"), "A", "boom")); return id },
+		{"dead", func(d *drv) string {
+			id := d.enqueue()
+			d.fetch("X", 0, 0, ackDeadWith(d.lease("A"), "A", "boom"))
+			return id
+		},
 			want{StateDead, 1, "boom", 0, QueueSizes{Dead: 1}}},
 		{"dead then retried", func(d *drv) string {
 			id := d.enqueue()
