@@ -309,13 +309,53 @@ func TestConformance(t *testing.T) {
 					if got != tc.want {
 						t.Errorf("got  %+v\nwant %+v", got, tc.want)
 					}
-					if tc.want.state == StatePending {
-						l, err := b.list(t.Context(), d.queue, StatePending, 0, 10, time.Now())
-						if err != nil || len(l) != int(tc.want.sizes.Pending) {
-							t.Errorf("list(pending) = %d, %v; want %d", len(l), err, tc.want.sizes.Pending)
-						}
+					if l, err := b.list(t.Context(), d.queue, StatePending, 0, 10, time.Now()); err != nil || len(l) != int(tc.want.sizes.Pending) {
+						t.Errorf("list(pending) = %d, %v; want %d", len(l), err, tc.want.sizes.Pending)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestListPendingSkipsCancelled pages through a pending list holding
+// cancelled jobs (dropped only when fetched): they are not listed, and the
+// pages are cut from the jobs still pending, oldest first.
+func TestListPendingSkipsCancelled(t *testing.T) {
+	t.Parallel()
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			t.Parallel()
+			b, _ := tb.new(t)
+			d := &drv{t: t, b: b, queue: "default"}
+			d.c, _ = NewClient(b, ClientConfig{})
+			var want []string
+			for i := range 450 { // more than one 200-entry chunk of the Redis script
+				id := d.enqueue()
+				if i%3 == 1 {
+					d.mustCancel(id)
+				} else {
+					want = append(want, id)
+				}
+			}
+			var got []string
+			for off := 0; ; off += 7 {
+				page, err := b.list(t.Context(), "default", StatePending, off, 7, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range page {
+					got = append(got, j.ID)
+				}
+				if len(page) < 7 {
+					break
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pending pages: %d jobs listed; want the %d not cancelled, oldest first", len(got), len(want))
+			}
+			if s, err := b.sizes(t.Context(), "default", time.Now()); err != nil || s.Pending != int64(len(want)) || s.Cancelled != 150 {
+				t.Errorf("sizes = %+v, %v; want %d pending, 150 cancelled", s, err, len(want))
 			}
 		})
 	}
