@@ -169,6 +169,12 @@ func TestConformance(t *testing.T) {
 			d.fetch("X", 0, 0, ackDeadWith(m, "A", "late"))
 			return id
 		}, want{StateSucceeded, 1, "", 1, QueueSizes{Succeeded: 1}}},
+		{"two acks in one batch", func(d *drv) string {
+			id := d.enqueue()
+			m := d.lease("A")
+			d.fetch("X", 0, 0, ackRetryIn(m, "A", "e1", time.Hour), ackOK(m, "A"))
+			return id
+		}, want{StateRetrying, 1, "e1", 1, QueueSizes{Retrying: 1}}},
 		{"unique refused while held", func(d *drv) string {
 			id := d.enqueue(Unique("k", time.Minute))
 			if _, err := d.c.Enqueue(d.t.Context(), fenceArgs{}, Queue(d.queue), Unique("k", time.Minute)); !errors.Is(err, ErrDuplicate) {

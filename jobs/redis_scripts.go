@@ -132,16 +132,19 @@ if na > 0 then
   local vals = redis.call('HMGET', KEYS[3], unpack(ids))
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   local metas = redis.call('HMGET', KEYS[11], unpack(ids))
-  local rm, okz, front, unix = {}, {}, {}, {}
+  local cflags = redis.call('HMGET', KEYS[9], unpack(ids))
+  local rm, okz, front, unix, acked = {}, {}, {}, {}, {}
   local dead = false
   for i = 1, na do
     local a = acks[i]
     local id, tok, kind, att = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
     local v = vals[i]
-    if v and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
+    if v and not acked[id] and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
+      acked[id] = true -- a second ack of the job in this batch is refused
       rm[#rm + 1] = id
       local h, meta = KEYS[11 + i], metas[i]
-      if redis.call('HDEL', KEYS[9], id) == 1 then
+      if cflags[i] then
+        redis.call('HDEL', KEYS[9], id)
         cancelrec(h, id, att, nil) -- cancelled meanwhile: the cancel wrote the record
       elseif kind == 's' then
         if meta then
