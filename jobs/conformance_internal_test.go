@@ -144,6 +144,21 @@ func TestConformance(t *testing.T) {
 			}
 			return id
 		}, want{"", 0, "", 0, QueueSizes{}}},
+		{"dead, then trimmed by the dead set's size", func(d *drv) string {
+			id := d.enqueue()
+			d.fetch("X", 0, 0, ackDeadWith(d.lease("A"), "A", "boom"))
+			d.enqueue()
+			m := d.lease("A")
+			a := ackDeadWith(m, "A", "boom")
+			if _, err := d.b.fetch(d.t.Context(), &fetchReq{queue: d.queue, acks: []*ack{a}, now: time.Now(), lease: time.Minute,
+				deadMax: 1, deadAge: time.Hour}); err != nil {
+				d.t.Fatal(err)
+			}
+			if err := NewInspector(d.b).RetryDead(d.t.Context(), id); !errors.Is(err, ErrNotFound) {
+				d.t.Errorf("RetryDead(trimmed) = %v; want ErrNotFound", err)
+			}
+			return id
+		}, want{"", 0, "", 0, QueueSizes{Dead: 1}}},
 		{"handed back", func(d *drv) string { id := d.enqueue(); d.fetch("X", 0, 0, ackHandBack(d.lease("A"), "A")); return id },
 			want{StatePending, 0, "", 0, QueueSizes{Pending: 1}}},
 		{"lease expired, reclaimed, stale ack refused", func(d *drv) string {

@@ -4,8 +4,9 @@ import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one queue, all sharing the queue's hash
 // tag (Redis Cluster safe); all of them are passed in KEYS except the job
-// keys of cancelled entries that fetchScript drops, which it derives from
-// the pending key (same hash tag, so the same slot). Times are Unix
+// keys of cancelled entries that fetchScript drops and of dead jobs it
+// trims, which it derives from the pending key (same hash tag, so the same
+// slot). Times are Unix
 // milliseconds. The scripts that lease, extend, reclaim, ack, cancel and
 // count judge time by Redis's clock (TIME; effects replication, the default
 // since Redis 5), so a worker whose clock runs ahead cannot reclaim another
@@ -114,11 +115,20 @@ local function cancelrec(h, id, att, msg)
 end
 local na = tonumber(ARGV[8])
 local refused = 0
+-- trimdead drops dead jobs past the dead set's age or size, records too
 local function trimdead()
-  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
-  local c = redis.call('ZCARD', KEYS[7])
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
+  local c = redis.call('ZCARD', KEYS[7]) - #gone
   local mx = tonumber(ARGV[6])
-  if c > mx then redis.call('ZREMRANGEBYRANK', KEYS[7], 0, c - mx - 1) end
+  if c > mx then
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[7], #gone, #gone + c - mx - 1)) do gone[#gone + 1] = id end
+  end
+  for i = 1, #gone, 1000 do
+    local part = {unpack(gone, i, math.min(i + 999, #gone))}
+    redis.call('ZREM', KEYS[7], unpack(part))
+    for j, id in ipairs(part) do part[j] = base .. 'j:' .. id end
+    redis.call('DEL', unpack(part))
+  end
 end
 if na > 0 then
   local acks, ids = {}, {}
