@@ -281,6 +281,24 @@ func TestConformance(t *testing.T) {
 			d.fetch("X", 0, 0, ackOK(mm, "A"))
 			return id
 		}, want{StateCancelled, 0, "", 1, QueueSizes{Cancelled: 1}}},
+		{"progress, cancel, progress after the cancel", func(d *drv) string {
+			id := d.enqueue()
+			m := d.lease("A")
+			ctx := d.t.Context()
+			if err := d.b.setProgress(ctx, d.queue, id, Progress{Current: 1, Total: 2, Message: "half"}); err != nil {
+				d.t.Errorf("setProgress: %v", err)
+			}
+			d.mustCancel(id)
+			if err := d.b.setProgress(ctx, d.queue, id, Progress{Current: 2, Total: 2}); err != nil {
+				d.t.Errorf("setProgress after the cancel: %v; want nil (dropped)", err)
+			}
+			d.fetch("X", 0, 0, ackOK(m, "A"))
+			if info, err := d.b.job(ctx, []string{d.queue}, id, time.Now()); err != nil || info.Progress == nil ||
+				*info.Progress != (Progress{Current: 1, Total: 2, Message: "half"}) {
+				d.t.Errorf("progress = %+v, %v; want 1/2 half, as at the cancel", info, err)
+			}
+			return id
+		}, want{StateCancelled, 1, "", 0, QueueSizes{Cancelled: 1}}},
 		{"cancel finished", func(d *drv) string {
 			id := d.enqueue()
 			d.fetch("X", 0, 0, ackOK(d.lease("A"), "A"))
