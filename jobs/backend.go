@@ -27,7 +27,8 @@ type Backend interface {
 }
 
 // QueueSizes counts a queue's jobs by state. Succeeded and Cancelled count
-// those still within their retention.
+// those still within their retention; a job cancelled while pending counts
+// as cancelled, not pending.
 type QueueSizes struct {
 	Queue     string `json:"queue"`
 	Pending   int64  `json:"pending"`
@@ -36,6 +37,7 @@ type QueueSizes struct {
 	Active    int64  `json:"active"`
 	Dead      int64  `json:"dead"`
 	Succeeded int64  `json:"succeeded"`
+	Cancelled int64  `json:"cancelled"`
 	Paused    bool   `json:"paused"`
 }
 

@@ -82,10 +82,15 @@ func (i *Inspector) DeleteDead(ctx context.Context, id string) error {
 	return nil
 }
 
-// Cancel cancels a pending, scheduled, retrying or running job. A running
-// job sees its context cancelled (cause [ErrCancelled]) at its runner's next
-// heartbeat (RunnerConfig.HeartbeatInterval, 2.5 s by default). It returns
-// [ErrNotFound], or [ErrFinished] if the job already finished.
+// Cancel cancels a pending, scheduled, retrying or running job: from then on
+// its state is cancelled and stays so, whatever a running attempt returns
+// (nil, an error, a panic); that attempt counts in Attempts when it ends, and
+// LastError keeps the error of the last attempt that failed before the
+// cancel. A running job sees its context cancelled (cause [ErrCancelled]) at
+// its runner's next heartbeat (RunnerConfig.HeartbeatInterval, 2.5 s by
+// default). The job is kept for its retention from the cancel, then nothing
+// of it is left. It returns [ErrNotFound], or [ErrFinished] if the job
+// already finished.
 func (i *Inspector) Cancel(ctx context.Context, id string) error {
 	info, err := i.Job(ctx, id)
 	if err != nil {

@@ -13,7 +13,9 @@ import (
 // MemoryBackend keeps queues and jobs in this process. It has the same
 // semantics as the Redis backend (leases with tokens, retries, dead set,
 // retention, schedules) and is the embedded default and the base of test
-// fakes; jobs do not survive a restart. Safe for concurrent use.
+// fakes; jobs do not survive a restart. Leases are judged by this process's
+// clock, the one clock every runner on the backend shares (as the Redis
+// backend judges them by Redis's). Safe for concurrent use.
 type MemoryBackend struct {
 	mu   sync.Mutex
 	qs   map[string]*memQueue
@@ -114,7 +116,7 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 	defer b.mu.Unlock()
 	q := b.q(f.queue)
 	resp := &fetchResp{}
-	now := f.now
+	now := time.Now()  // the backend's clock, not the caller's
 	var front []string // handed back or promoted: run next
 	for _, a := range f.acks {
 		l := q.leases[a.id]
@@ -124,15 +126,20 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 		}
 		delete(q.leases, a.id)
 		j := b.jobs[a.id]
+		if q.cancelled[a.id] {
+			// Cancelled meanwhile, whatever the attempt's outcome: the cancel
+			// set the state, finish time and retention; count the attempt.
+			delete(q.cancelled, a.id)
+			if j != nil {
+				j.info.Attempts, j.info.StartedAt = a.attempts, a.started
+			}
+			continue
+		}
 		if j == nil {
 			continue
 		}
-		kind := a.kind
-		if q.cancelled[a.id] && kind != ackSuccess && kind != ackDead {
-			kind = ackCancelled
-		}
 		j.info.Attempts, j.info.StartedAt = a.attempts, a.started
-		switch kind {
+		switch a.kind {
 		case ackSuccess:
 			j.info.State, j.info.FinishedAt, j.info.Result, j.info.LastError = StateSucceeded, now, a.result, ""
 			j.expires = now.Add(a.retention)
@@ -142,14 +149,12 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 		case ackDead:
 			j.info.State, j.info.LastError, j.info.FinishedAt = StateDead, a.errMsg, now
 			j.raw, j.expires = a.raw, now.Add(f.deadAge)
-			delete(q.cancelled, a.id)
 			q.dead[a.id] = now
 			b.trimDead(q, f.deadMax, now.Add(-f.deadAge))
 		case ackRequeue:
 			j.info.State = StatePending
 			front = append(front, a.raw)
 		case ackCancelled:
-			delete(q.cancelled, a.id)
 			j.info.State, j.info.FinishedAt = StateCancelled, now
 			j.expires = now.Add(a.retention)
 		}
@@ -189,6 +194,11 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 			}
 		}
 		b.trimDead(q, f.deadMax, now.Add(-f.deadAge))
+		for key, until := range q.uniq {
+			if !until.After(now) {
+				delete(q.uniq, key)
+			}
+		}
 	}
 	if len(front) > 0 {
 		q.pending = append(front, q.pending...)
@@ -203,7 +213,14 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 		q.pending = q.pending[1:]
 		id := messageID(raw)
 		if q.cancelled[id] {
+			// Dropped: its retention, unknown when it was cancelled in the
+			// list, runs from the cancel.
 			delete(q.cancelled, id)
+			if j := b.jobs[id]; j != nil && j.info.State == StateCancelled {
+				if m, err := decodeMessage(raw); err == nil && m.RetentionMs > 0 {
+					j.expires = j.info.FinishedAt.Add(time.Duration(m.RetentionMs) * time.Millisecond)
+				}
+			}
 			continue
 		}
 		q.leases[id] = &memLease{token: f.token, raw: raw, deadline: now.Add(f.lease)}
@@ -274,9 +291,10 @@ func (b *MemoryBackend) wait(ctx context.Context, queues []string, d time.Durati
 	return nil
 }
 
-func (b *MemoryBackend) heartbeat(_ context.Context, queue string, refs []leaseRef, now time.Time, lease time.Duration) (lost, cancelled []string, err error) {
+func (b *MemoryBackend) heartbeat(_ context.Context, queue string, refs []leaseRef, _ time.Time, lease time.Duration) (lost, cancelled []string, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
 	q := b.q(queue)
 	for _, r := range refs {
 		l := q.leases[r.id]
@@ -295,7 +313,7 @@ func (b *MemoryBackend) heartbeat(_ context.Context, queue string, refs []leaseR
 func (b *MemoryBackend) setProgress(_ context.Context, _ string, id string, p Progress) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if j := b.jobs[id]; j != nil {
+	if j := b.jobs[id]; j != nil && !j.info.State.finished() {
 		j.info.Progress = &p
 	}
 	return nil
@@ -387,6 +405,7 @@ func (b *MemoryBackend) retryDead(_ context.Context, queue, id string) error {
 	}
 	m.Retried = 0
 	j.info.State, j.info.FinishedAt, j.expires, j.raw = StatePending, time.Time{}, time.Time{}, ""
+	j.info.Attempts, j.info.LastError, j.info.Progress, j.info.Result = 0, "", nil, nil // as on Redis: a fresh start
 	q.pending = append(q.pending, m.encode())
 	b.notify()
 	return nil
@@ -407,16 +426,16 @@ func (b *MemoryBackend) deleteDead(_ context.Context, queue, id string) error {
 	return nil
 }
 
-func (b *MemoryBackend) cancel(_ context.Context, queue, id string, now time.Time) error {
+func (b *MemoryBackend) cancel(_ context.Context, queue, id string, _ time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
 	q := b.q(queue)
 	j := b.get(id, now)
 	if j == nil {
 		return ErrNotFound
 	}
-	switch j.info.State {
-	case StateSucceeded, StateDead, StateCancelled:
+	if j.info.State.finished() {
 		return ErrFinished
 	}
 	retention := time.Hour
@@ -447,11 +466,17 @@ func (b *MemoryBackend) setPaused(_ context.Context, queue string, paused bool) 
 	return nil
 }
 
-func (b *MemoryBackend) sizes(_ context.Context, queue string, now time.Time) (QueueSizes, error) {
+func (b *MemoryBackend) sizes(_ context.Context, queue string, _ time.Time) (QueueSizes, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	now := time.Now()
 	q := b.q(queue)
-	s := QueueSizes{Queue: queue, Pending: int64(len(q.pending)), Active: int64(len(q.leases)), Dead: int64(len(q.dead)), Paused: q.paused}
+	s := QueueSizes{Queue: queue, Active: int64(len(q.leases)), Dead: int64(len(q.dead)), Paused: q.paused}
+	for _, raw := range q.pending {
+		if !q.cancelled[messageID(raw)] {
+			s.Pending++
+		}
+	}
 	for _, d := range q.sched {
 		if d.retry {
 			s.Retrying++
@@ -460,8 +485,13 @@ func (b *MemoryBackend) sizes(_ context.Context, queue string, now time.Time) (Q
 		}
 	}
 	for _, j := range b.jobs {
-		if j.info.Queue == queue && j.info.State == StateSucceeded && j.expires.After(now) {
-			s.Succeeded++
+		if j.info.Queue == queue && j.expires.After(now) {
+			switch j.info.State {
+			case StateSucceeded:
+				s.Succeeded++
+			case StateCancelled:
+				s.Cancelled++
+			}
 		}
 	}
 	return s, nil

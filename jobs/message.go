@@ -25,6 +25,11 @@ const (
 	StateCancelled State = "cancelled" // cancelled through the Inspector
 )
 
+// finished reports whether s is a final state: succeeded, dead or cancelled.
+func (s State) finished() bool {
+	return s == StateSucceeded || s == StateDead || s == StateCancelled
+}
+
 // Progress is what a job reported through [Job.Progress].
 type Progress struct {
 	Current int64  `json:"current"`

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,7 +29,7 @@ type RedisBackend struct {
 	rdb    redis.UniversalClient
 	prefix string
 	keys   sync.Map // queue name → *qkeys
-	known  sync.Map // queue names already added to the queue set
+	known  sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
 
 	mu      sync.Mutex // guards busy and waiting
 	busy    bool       // an enqueue round trip is in flight
@@ -75,14 +76,27 @@ func (b *RedisBackend) k(queue string) *qkeys {
 
 func (k *qkeys) job(id string) string { return k.base + "j:" + id }
 
+// registerEvery is how often enqueues and a runner's maintenance add their
+// queue to the set of queue names again, so that the set (which the
+// Inspector looks jobs up by) heals within a second after a FLUSHALL or a
+// restart of a Redis without persistence.
+const registerEvery = time.Second
+
+// register adds queue to the set of queue names, at most once per
+// registerEvery.
 func (b *RedisBackend) register(ctx context.Context, queue string) error {
-	if _, ok := b.known.Load(queue); ok {
+	now := time.Now().UnixNano()
+	v, ok := b.known.Load(queue)
+	if ok && now < v.(*atomic.Int64).Load() {
 		return nil
 	}
 	if err := b.rdb.SAdd(ctx, b.prefix+"queues", queue).Err(); err != nil {
 		return err
 	}
-	b.known.Store(queue, true)
+	if !ok {
+		v, _ = b.known.LoadOrStore(queue, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Store(now + int64(registerEvery))
 	return nil
 }
 
@@ -310,6 +324,11 @@ func runPipelined(ctx context.Context, rdb redis.UniversalClient, s *redis.Scrip
 }
 
 func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, error) {
+	if f.maint {
+		if err := b.register(ctx, f.queue); err != nil {
+			return nil, err
+		}
+	}
 	k := b.k(f.queue)
 	keys := make([]string, 11, 11+len(f.acks))
 	copy(keys, k.fetchKeys)
@@ -319,7 +338,7 @@ func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, erro
 		maint = "1"
 	}
 	now := f.now.UnixMilli()
-	args[0], args[1], args[2], args[3] = now, f.n, now+f.lease.Milliseconds(), f.token
+	args[0], args[1], args[2], args[3] = now, f.n, max(f.lease.Milliseconds(), 1), f.token
 	args[4], args[5], args[6], args[7] = maint, f.deadMax, max(f.deadAge.Milliseconds(), 1), len(f.acks)
 	for _, a := range f.acks {
 		keys = append(keys, k.job(a.id))
@@ -379,7 +398,7 @@ func (b *RedisBackend) heartbeat(ctx context.Context, queue string, refs []lease
 	}
 	k := b.k(queue)
 	args := make([]any, 2, 2+2*len(refs))
-	args[0], args[1] = now.UnixMilli(), now.Add(lease).UnixMilli()
+	args[0], args[1] = now.UnixMilli(), max(lease.Milliseconds(), 1)
 	for _, r := range refs {
 		args = append(args, r.id, r.token)
 	}
@@ -409,7 +428,8 @@ func strs(v any) []string {
 }
 
 func (b *RedisBackend) setProgress(ctx context.Context, queue, id string, p Progress) error {
-	return b.rdb.HSet(ctx, b.k(queue).job(id), "pc", p.Current, "pt", p.Total, "pm", p.Message).Err()
+	k := b.k(queue)
+	return progressScript.Run(ctx, b.rdb, []string{k.job(id), k.ix}, id, p.Current, p.Total, p.Message).Err()
 }
 
 func (b *RedisBackend) readJobs(ctx context.Context, queues []string, ids []string) ([]*JobInfo, error) {
@@ -564,13 +584,13 @@ func (b *RedisBackend) list(ctx context.Context, queue string, state State, offs
 	stop := int64(offset + limit - 1)
 	switch state {
 	case StatePending:
-		raws, err := b.rdb.LRange(ctx, k.p, -int64(offset+limit), -int64(offset+1)).Result()
+		raws, err := listPendingScript.Run(ctx, b.rdb, []string{k.p, k.ctl}, offset, limit).StringSlice()
 		if err != nil {
 			return nil, err
 		}
 		out := make([]*JobInfo, 0, len(raws))
-		for i := len(raws) - 1; i >= 0; i-- {
-			out = append(out, infoFromMessage(queue, raws[i], StatePending))
+		for _, raw := range raws {
+			out = append(out, infoFromMessage(queue, raw, StatePending))
 		}
 		return out, nil
 	case StateScheduled, StateRetrying, StateActive:
@@ -676,17 +696,17 @@ func (b *RedisBackend) setPaused(ctx context.Context, queue string, paused bool)
 	return b.rdb.HDel(ctx, b.k(queue).ctl, "!paused").Err()
 }
 
-func (b *RedisBackend) sizes(ctx context.Context, queue string, now time.Time) (QueueSizes, error) {
+func (b *RedisBackend) sizes(ctx context.Context, queue string, _ time.Time) (QueueSizes, error) {
 	k := b.k(queue)
-	pipe := b.rdb.Pipeline()
-	p, s, r, l, d := pipe.LLen(ctx, k.p), pipe.ZCard(ctx, k.s), pipe.ZCard(ctx, k.r), pipe.ZCard(ctx, k.l), pipe.ZCard(ctx, k.d)
-	ok := pipe.ZCount(ctx, k.ok, strconv.FormatInt(now.UnixMilli(), 10), "+inf")
-	paused := pipe.HExists(ctx, k.ctl, "!paused")
-	if _, err := pipe.Exec(ctx); err != nil {
+	n, err := sizesScript.Run(ctx, b.rdb, []string{k.p, k.s, k.r, k.l, k.d, k.ok, k.ctl, k.x}).Int64Slice()
+	if err != nil {
 		return QueueSizes{}, err
 	}
-	return QueueSizes{Queue: queue, Pending: p.Val(), Scheduled: s.Val(), Retrying: r.Val(), Active: l.Val(),
-		Dead: d.Val(), Succeeded: ok.Val(), Paused: paused.Val()}, nil
+	if len(n) != 8 {
+		return QueueSizes{}, fmt.Errorf("jobs: unexpected sizes reply %v", n)
+	}
+	return QueueSizes{Queue: queue, Pending: n[0], Scheduled: n[1], Retrying: n[2], Active: n[3],
+		Dead: n[4], Succeeded: n[5], Cancelled: n[6], Paused: n[7] == 1}, nil
 }
 
 func (b *RedisBackend) queues(ctx context.Context) ([]string, error) {

@@ -3,14 +3,21 @@ package jobs
 import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one queue, all sharing the queue's hash
-// tag, and all of them passed in KEYS (Redis Cluster safe). Times are Unix
-// milliseconds from the caller's clock.
+// tag (Redis Cluster safe); all of them are passed in KEYS except the job
+// keys of cancelled entries that fetchScript drops and of dead jobs it
+// trims, which it derives from the pending key (same hash tag, so the same
+// slot). Times are Unix
+// milliseconds. The scripts that lease, extend, reclaim, ack, cancel and
+// count judge time by Redis's clock (TIME; effects replication, the default
+// since Redis 5), so a worker whose clock runs ahead cannot reclaim another
+// worker's running job; enqueue uses the client's clock for due times.
 //
 // Per queue: p (list of encoded messages; LPUSH new, RPOP next), s and r
 // (scheduled and retry sets scored by due time) with sd (id → message),
 // l (leases scored by deadline) with ld (id → "token\x1fmessage"),
 // d (dead set by time), ok and x (succeeded and cancelled ids by expiry),
-// ctl (paused flag and cancel tombstones), ix (id → "kind\x1fenqueued\x1fowner"
+// ctl (paused flag and cancel markers of pending and leased jobs, deleted
+// when the job is dropped at its fetch or its attempt is acked), ix (id → "kind\x1fenqueued\x1fowner"
 // for every unfinished job), and per job j:<id>: a hash of progress and
 // retry state while unfinished, then a string record with a TTL once
 // finished: state, attempts, finished, kind, enqueued, owner, progress
@@ -75,20 +82,53 @@ return #push
 // leases up to n jobs.
 // KEYS: 1 pending, 2 leases, 3 leasedata, 4 scheduled, 5 retry, 6 scheddata,
 // 7 dead, 8 succeeded, 9 ctl, 10 cancelled, 11 index, then one job key per ack.
-// ARGV: 1 now, 2 n, 3 lease deadline, 4 token, 5 maint, 6 dead max,
+// ARGV: 1 unused (the caller's clock; Redis's is used), 2 n, 3 lease ms,
+// 4 token, 5 maint, 6 dead max,
 // 7 dead age ms, 8 acks, then per ack: id, token, kind, attempts and by
 // kind: s retention ms, progress, result; r message, due, error;
 // d message, error, progress; q message; c retention ms, progress.
+// An ack of a job cancelled meanwhile (its marker in ctl) only counts its
+// attempt in the record the cancel wrote, whatever the attempt's outcome.
 // Returns {messages, paused, next due, refused}.
 var fetchScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local base = string.sub(KEYS[1], 1, -2)
+-- the record of a cancelled job: set its attempts, or its expiry from the
+-- message's retention (the cancel of a pending job could not read it)
+local function cancelrec(h, id, att, msg)
+  if redis.call('TYPE', h).ok ~= 'string' then return end
+  local rec = redis.call('GET', h)
+  local a, fin, rest = string.match(rec, '^c\31([^\31]*)\31([^\31]*)\31(.*)$')
+  if not a then return end
+  if att then
+    local ttl = redis.call('PTTL', h)
+    if ttl > 0 then redis.call('SET', h, 'c\31' .. att .. '\31' .. fin .. '\31' .. rest, 'PX', ttl) end
+  elseif msg then
+    local ret = tonumber(string.match(msg, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)'))
+    if ret and ret > 0 then
+      local at = tonumber(fin) + ret
+      redis.call('PEXPIREAT', h, at)
+      redis.call('ZADD', KEYS[10], at, id)
+    end
+  end
+end
 local na = tonumber(ARGV[8])
 local refused = 0
+-- trimdead drops dead jobs past the dead set's age or size, records too
 local function trimdead()
-  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
-  local c = redis.call('ZCARD', KEYS[7])
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
+  local c = redis.call('ZCARD', KEYS[7]) - #gone
   local mx = tonumber(ARGV[6])
-  if c > mx then redis.call('ZREMRANGEBYRANK', KEYS[7], 0, c - mx - 1) end
+  if c > mx then
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[7], #gone, #gone + c - mx - 1)) do gone[#gone + 1] = id end
+  end
+  for i = 1, #gone, 1000 do
+    local part = {unpack(gone, i, math.min(i + 999, #gone))}
+    redis.call('ZREM', KEYS[7], unpack(part))
+    for j, id in ipairs(part) do part[j] = base .. 'j:' .. id end
+    redis.call('DEL', unpack(part))
+  end
 end
 if na > 0 then
   local acks, ids = {}, {}
@@ -102,17 +142,20 @@ if na > 0 then
   local vals = redis.call('HMGET', KEYS[3], unpack(ids))
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   local metas = redis.call('HMGET', KEYS[11], unpack(ids))
-  local rm, okz, front, unix = {}, {}, {}, {}
+  local cflags = redis.call('HMGET', KEYS[9], unpack(ids))
+  local rm, okz, front, unix, acked = {}, {}, {}, {}, {}
   local dead = false
   for i = 1, na do
     local a = acks[i]
     local id, tok, kind, att = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
     local v = vals[i]
-    if v and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
+    if v and not acked[id] and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
+      acked[id] = true -- a second ack of the job in this batch is refused
       rm[#rm + 1] = id
       local h, meta = KEYS[11 + i], metas[i]
-      if kind ~= 's' and kind ~= 'd' and redis.call('HEXISTS', KEYS[9], id) == 1 then
-        redis.call('HDEL', KEYS[9], id) -- cancelled meanwhile; the cancel wrote the record
+      if cflags[i] then
+        redis.call('HDEL', KEYS[9], id)
+        cancelrec(h, id, att, nil) -- cancelled meanwhile: the cancel wrote the record
       elseif kind == 's' then
         if meta then
           redis.call('SET', h, 'ok\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31' .. ARGV[a + 6], 'PX', ARGV[a + 4])
@@ -125,7 +168,6 @@ if na > 0 then
         redis.call('HSET', KEYS[6], id, ARGV[a + 4])
         redis.call('HSET', h, 'a', att, 'e', ARGV[a + 6])
       elseif kind == 'd' then
-        redis.call('HDEL', KEYS[9], id)
         if meta then
           redis.call('ZADD', KEYS[7], now, id)
           redis.call('SET', h, 'dead\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31' .. ARGV[a + 5] .. '\31' .. ARGV[a + 4], 'PX', ARGV[7])
@@ -136,7 +178,6 @@ if na > 0 then
         front[#front + 1] = ARGV[a + 4]
       else
         local ttl = tonumber(ARGV[a + 4])
-        redis.call('HDEL', KEYS[9], id)
         if meta then
           redis.call('SET', h, 'c\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31', 'PX', ttl)
           unix[#unix + 1] = id
@@ -214,7 +255,7 @@ if n > 0 then
         if flags[i + 1] then
           drop[#drop + 1] = ids[i]
         else
-          z[#z + 1] = ARGV[3]
+          z[#z + 1] = now + tonumber(ARGV[3])
           z[#z + 1] = ids[i]
           h[#h + 1] = ids[i]
           h[#h + 1] = ARGV[4] .. '\31' .. m
@@ -222,6 +263,9 @@ if n > 0 then
         end
       end
       if #drop > 0 then redis.call('HDEL', KEYS[9], unpack(drop)) end
+      for i, m in ipairs(popped) do
+        if flags[i + 1] then cancelrec(base .. 'j:' .. ids[i], ids[i], nil, m) end
+      end
       if #out > 0 then
         redis.call('ZADD', KEYS[2], unpack(z))
         redis.call('HSET', KEYS[3], unpack(h))
@@ -233,10 +277,12 @@ return {out, paused, nextdue, refused}
 `)
 
 // heartbeatScript extends the leases still held with the given tokens.
-// KEYS: leases, leasedata, ctl. ARGV: now, deadline, then id, token pairs.
-// Returns {lost ids, cancelled ids}.
+// KEYS: leases, leasedata, ctl. ARGV: unused (the caller's clock), lease
+// ms, then id, token pairs. Returns {lost ids, cancelled ids}.
 var heartbeatScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local deadline = now + tonumber(ARGV[2])
 local ids, toks = {}, {}
 for i = 3, #ARGV, 2 do
   ids[#ids + 1] = ARGV[i]
@@ -249,7 +295,7 @@ local lost, canc, z = {}, {}, {}
 for i = 1, #ids do
   local v, tok = vs[i], toks[i]
   if v and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and sc[i] and tonumber(sc[i]) >= now then
-    z[#z + 1] = ARGV[2]
+    z[#z + 1] = deadline
     z[#z + 1] = ids[i]
     if cs[i] then canc[#canc + 1] = ids[i] end
   else
@@ -277,9 +323,13 @@ return {'u', meta, h, redis.call('HGET', KEYS[3], ARGV[1]), redis.call('ZSCORE',
 
 // cancelScript cancels a job that has not finished.
 // KEYS: job, scheduled, retry, scheddata, leasedata, ctl, cancelled, index.
-// ARGV: id, now, default retention ms. Returns 1, 0 (not found), -1 (finished).
+// ARGV: id, unused (the caller's clock), default retention ms. The record
+// keeps the attempts and last error of earlier attempts; an attempt still
+// running is counted when it is acked. Returns 1, 0 (not found), -1 (finished).
 var cancelScript = redis.NewScript(`
-local id, now = ARGV[1], tonumber(ARGV[2])
+local id = ARGV[1]
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'string' then return -1 end
 local meta = redis.call('HGET', KEYS[8], id)
@@ -299,9 +349,9 @@ if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
 else
   redis.call('HSET', KEYS[6], id, '1')
 end
-local p = {false, false, false, false}
-if t == 'hash' then p = redis.call('HMGET', KEYS[1], 'a', 'pc', 'pt', 'pm') end
-redis.call('SET', KEYS[1], 'c\31' .. (p[1] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p[2] or '') .. '\31' .. (p[3] or '') .. '\31' .. (p[4] or '') .. '\31\31', 'PX', ttl)
+local p = {false, false, false, false, false}
+if t == 'hash' then p = redis.call('HMGET', KEYS[1], 'a', 'pc', 'pt', 'pm', 'e') end
+redis.call('SET', KEYS[1], 'c\31' .. (p[1] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p[2] or '') .. '\31' .. (p[3] or '') .. '\31' .. (p[4] or '') .. '\31' .. (p[5] or '') .. '\31', 'PX', ttl)
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZADD', KEYS[7], now + ttl, id)
 return 1
@@ -340,4 +390,66 @@ if t == 'none' and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 en
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
 redis.call('DEL', KEYS[1])
 return 1
+`)
+
+// progressScript stores a job's progress while it has not finished; progress
+// reported after the job finished (e.g. cancelled) is dropped.
+// KEYS: job, index. ARGV: id, current, total, message. Returns 1 or 0.
+var progressScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1]).ok == 'string' or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'pc', ARGV[2], 'pt', ARGV[3], 'pm', ARGV[4])
+return 1
+`)
+
+// sizesScript counts a queue's jobs by state; cancelled jobs still in the
+// pending list (dropped at their fetch) count as cancelled, not pending.
+// KEYS: pending, scheduled, retry, leases, dead, succeeded, ctl, cancelled.
+// Returns {pending, scheduled, retrying, active, dead, succeeded, cancelled, paused}.
+var sizesScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[7])) do
+  if f ~= '!paused' then ids[#ids + 1] = f end
+end
+local dropped = 0
+if #ids > 0 then
+  local sc = redis.call('ZMSCORE', KEYS[4], unpack(ids))
+  for i = 1, #ids do if not sc[i] then dropped = dropped + 1 end end
+end
+return {math.max(redis.call('LLEN', KEYS[1]) - dropped, 0), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]),
+  redis.call('ZCARD', KEYS[4]), redis.call('ZCARD', KEYS[5]), redis.call('ZCOUNT', KEYS[6], now, '+inf'),
+  redis.call('ZCOUNT', KEYS[8], now, '+inf'), redis.call('HEXISTS', KEYS[7], '!paused')}
+`)
+
+// listPendingScript pages through the pending list oldest first, skipping
+// cancelled entries. KEYS: pending, ctl. ARGV: offset, limit.
+var listPendingScript = redis.NewScript(`
+local off, lim = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '!paused') == 0 then
+  local r = redis.call('LRANGE', KEYS[1], -(off + lim), -(off + 1))
+  local out = {}
+  for i = #r, 1, -1 do out[#out + 1] = r[i] end
+  return out
+end
+local out, seen, pos, chunk = {}, 0, -1, 200
+while #out < lim do
+  local part = redis.call('LRANGE', KEYS[1], pos - chunk + 1, pos)
+  if #part == 0 then break end
+  local ids = {}
+  for i, m in ipairs(part) do ids[i] = string.match(m, '^[^\31]*') end
+  local fl = redis.call('HMGET', KEYS[2], unpack(ids))
+  for i = #part, 1, -1 do
+    if not fl[i] then
+      seen = seen + 1
+      if seen > off then
+        out[#out + 1] = part[i]
+        if #out == lim then break end
+      end
+    end
+  end
+  if #part < chunk then break end
+  pos = pos - chunk
+end
+return out
 `)
