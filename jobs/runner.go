@@ -345,6 +345,16 @@ func (r *lane) run(ctx context.Context) {
 			return
 		}
 		if err == nil && fetched > 0 && r.active < r.conc && !stopping {
+			// Busy: fetch again at once, but first take a due shutdown or
+			// heartbeat without waiting, so neither starves under load.
+			select {
+			case <-stopC:
+				stopping, stopC = true, nil
+				hardStop = time.After(r.cfg.ShutdownTimeout)
+			case <-hb.C:
+				r.heartbeat(bctx)
+			default:
+			}
 			continue
 		}
 		wake := time.Hour
