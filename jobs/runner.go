@@ -581,10 +581,26 @@ func (r *lane) worker(work <-chan *task, fin *finished) {
 func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jobRuntime) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("jobs: panic: %v\n%s", p, debug.Stack())
+			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
 	return u.work(ctx, m, queue, rt)
+}
+
+// panicError is a worker's panic. Its message, which is stored as the job's
+// LastError and may be shown to the job's owner, is "jobs: panic: <value>";
+// the stack goes to the runner's log only.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("jobs: panic: %v", e.value) }
+
+// Unwrap returns the panic value if it is an error.
+func (e *panicError) Unwrap() error {
+	err, _ := e.value.(error)
+	return err
 }
 
 func (r *lane) complete(t *task) {
@@ -631,8 +647,13 @@ func (r *lane) complete(t *task) {
 		if a.kind == ackDead {
 			lvl = slog.LevelWarn
 		}
-		r.log.LogAttrs(t.ctx, lvl, "job failed", slog.String("queue", q.name), slog.String("kind", kind),
-			slog.String("id", t.id), slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg))
+		attrs := []slog.Attr{slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id),
+			slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg)}
+		if pe := (*panicError)(nil); errors.As(t.err, &pe) {
+			lvl = slog.LevelError // a bug in the worker: its stack is for the log, never for LastError
+			attrs = append(attrs, slog.String("stack", string(pe.stack)))
+		}
+		r.log.LogAttrs(t.ctx, lvl, "job failed", attrs...)
 	}
 	r.cfg.Metrics.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
 	q.acks = append(q.acks, a)
