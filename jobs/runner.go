@@ -62,8 +62,10 @@ type RunnerConfig struct {
 	// IdleWait is how long one blocking wait for new jobs lasts. Default 1 s.
 	IdleWait time.Duration
 	// ShutdownTimeout is how long Run waits for running jobs once its context
-	// is done; jobs still running then are cancelled and handed back to their
-	// queue without counting an attempt. Default 10 s.
+	// is done. Then jobs that finished are acknowledged, and jobs still
+	// running are cancelled (cause [ErrShutdown]) and, unless they succeed
+	// within 100 ms, handed back to their queue without counting an attempt.
+	// Default 10 s.
 	ShutdownTimeout time.Duration
 	// Retry computes the wait before a retry. Default ExponentialBackoff(1s, 1h).
 	Retry RetryPolicy
@@ -239,11 +241,12 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 }
 
 // Run fetches and runs jobs until ctx is done, then shuts down gracefully:
-// it stops fetching, waits up to ShutdownTimeout for running jobs (still
-// acking them and extending their leases), then cancels the rest and hands
-// them back to their queues without counting an attempt. Run returns nil
-// after a shutdown (up to IdleWait later, while an idle blocking wait on
-// Redis ends); it must not be called twice at once.
+// it stops fetching (within one fetch round trip, however busy it is), waits
+// up to ShutdownTimeout for running jobs (still acking them and extending
+// their leases), then acknowledges the jobs that finished, cancels the rest
+// and hands them back to their queues without counting an attempt. Run
+// returns nil after a shutdown (up to IdleWait later, while an idle blocking
+// wait on Redis ends); it must not be called twice at once.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("jobs: runner already running")
@@ -628,6 +631,12 @@ func (r *lane) complete(t *task) {
 		a.kind, a.result = ackSuccess, t.rt.result
 	case errors.Is(cause, ErrCancelled):
 		a.kind = ackCancelled
+	case errors.Is(cause, ErrShutdown):
+		// Stopped by the shutdown deadline (see handBack): hand it back.
+		*a = *requeueAck(t)
+		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
 	case t.m == nil || errors.As(t.err, &perm):
 		a.kind = ackDead
 	case t.m.Retried < t.m.MaxRetry:
@@ -712,17 +721,48 @@ func (r *lane) heartbeat(bctx context.Context) {
 	}
 }
 
-// handBack cancels jobs still running at the shutdown deadline and returns
-// them to their queues without counting an attempt.
+// handBackGrace is how long jobs cancelled at the shutdown deadline have to
+// return before they are handed back regardless.
+const handBackGrace = 100 * time.Millisecond
+
+// handBack runs at the shutdown deadline. Jobs that finished are
+// acknowledged first, so none of them runs again. The jobs still running are
+// cancelled (cause ErrShutdown) and get handBackGrace to return: one that
+// succeeds meanwhile is acknowledged as a success, one that fails is handed
+// back. Those still running then are handed back too. Handed-back jobs go to
+// the front of their queue without counting an attempt.
 func (r *lane) handBack(bctx context.Context) {
+	r.drain()
+	running := 0
+	for _, q := range r.qs {
+		for _, t := range q.tasks {
+			if !t.gone {
+				t.cancel(ErrShutdown)
+				running++
+			}
+		}
+	}
+	if running > 0 {
+		grace := time.NewTimer(handBackGrace)
+	wait:
+		for r.active > 0 {
+			select {
+			case <-r.fin.ch:
+				r.drain()
+			case <-grace.C:
+				break wait
+			}
+		}
+		grace.Stop()
+		r.drain()
+	}
 	for _, q := range r.qs {
 		for _, t := range q.tasks {
 			if t.gone {
 				continue
 			}
 			t.gone = true
-			t.cancel(ErrShutdown)
-			q.acks = append(q.acks, &ack{id: t.id, token: t.token, kind: ackRequeue, raw: t.raw})
+			q.acks = append(q.acks, requeueAck(t))
 			r.cfg.Metrics.processed(q.name, kindOf(t), "requeued", time.Since(t.start))
 		}
 	}
@@ -736,6 +776,16 @@ func (r *lane) handBack(bctx context.Context) {
 		}
 		q.acks = nil
 	}
+}
+
+// requeueAck hands t back to the front of its queue as it was leased: the
+// attempt is not counted.
+func requeueAck(t *task) *ack {
+	a := &ack{id: t.id, token: t.token, kind: ackRequeue, raw: t.raw}
+	if t.m != nil {
+		a.attempts = t.m.Retried
+	}
+	return a
 }
 
 func kindOf(t *task) string {
