@@ -69,6 +69,17 @@ type RunnerConfig struct {
 	ShutdownTimeout time.Duration
 	// Retry computes the wait before a retry. Default ExponentialBackoff(1s, 1h).
 	Retry RetryPolicy
+	// UnknownKindWait is how long a job whose kind no worker of this runner
+	// knows waits for a runner that knows it, as during a rolling deploy
+	// when old workers meet a new kind. Until then the runner hands such a
+	// job back to its queue's retry set without counting an attempt (state
+	// retrying, LastError saying why), after a backoff growing with the wait
+	// from about 1 s to 1 min, and logs a warning; a runner that knows the
+	// kind then runs it. Once the job is UnknownKindWait old (counted from
+	// its enqueue), it goes to the dead set with an error wrapping
+	// [ErrUnknownKind]. Default 24 h; negative sends it to the dead set at
+	// once.
+	UnknownKindWait time.Duration
 	// DeadMaxSize bounds each queue's dead set (oldest dropped). Default 10,000.
 	DeadMaxSize int
 	// DeadMaxAge drops dead jobs older than this. Default 7 days.
@@ -116,6 +127,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.Retry == nil {
 		c.Retry = ExponentialBackoff(time.Second, time.Hour)
+	}
+	if c.UnknownKindWait == 0 {
+		c.UnknownKindWait = 24 * time.Hour
 	}
 	if c.DeadMaxSize <= 0 {
 		c.DeadMaxSize = 10000
@@ -544,7 +558,7 @@ func (r *lane) start(jobBase context.Context, q *rqueue, lj leased, now time.Tim
 	}
 	u := r.cfg.Workers.lookup(m.Kind)
 	if u == nil {
-		t.err = &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}
+		t.err = r.noWorker(m, now)
 		r.complete(t)
 		return
 	}
@@ -563,6 +577,34 @@ func (r *lane) start(jobBase context.Context, q *rqueue, lj leased, now time.Tim
 	}
 	r.work <- t // never blocks: at most Concurrency tasks are active
 }
+
+// noWorker is the outcome of a job whose kind this runner has no worker for:
+// wait for a runner that has one (see RunnerConfig.UnknownKindWait), or go
+// to the dead set.
+func (r *lane) noWorker(m *message, now time.Time) error {
+	waited := now.Sub(time.UnixMilli(m.EnqueuedMs))
+	switch w := r.cfg.UnknownKindWait; {
+	case w < 0:
+		return &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}
+	case waited >= w:
+		return &permanentError{fmt.Errorf("jobs: no worker for kind %q after waiting %v for one: %w", m.Kind, w, ErrUnknownKind)}
+	}
+	d := min(max(waited/2, time.Second), time.Minute)
+	return &waitForWorker{kind: m.Kind, retryIn: d/2 + mrand.N(d/2)}
+}
+
+// waitForWorker hands a job back, without counting an attempt, to wait for a
+// runner with a worker for its kind.
+type waitForWorker struct {
+	kind    string
+	retryIn time.Duration
+}
+
+func (e *waitForWorker) Error() string {
+	return fmt.Sprintf("jobs: no worker for kind %q on this runner; waiting for one that has it", e.kind)
+}
+
+func (e *waitForWorker) Unwrap() error { return ErrUnknownKind }
 
 // worker runs tasks on a long-lived goroutine (its stack stays grown, which
 // saves a stack copy per job over a goroutine per job).
@@ -625,6 +667,7 @@ func (r *lane) complete(t *task) {
 		kind = t.m.Kind
 	}
 	var perm *permanentError
+	var wait *waitForWorker
 	cause := context.Cause(t.ctx)
 	switch {
 	case t.err == nil:
@@ -634,6 +677,14 @@ func (r *lane) complete(t *task) {
 	case errors.Is(cause, ErrShutdown):
 		// Stopped by the shutdown deadline (see handBack): hand it back.
 		*a = *requeueAck(t)
+		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
+	case errors.As(t.err, &wait):
+		// Not an attempt: back to the retry set with the message unchanged.
+		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(wait.retryIn), t.m.Retried, t.err.Error()
+		r.log.LogAttrs(t.ctx, slog.LevelWarn, "job kind unknown to this runner; handed back to wait for a runner that knows it",
+			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.Duration("retry_in", wait.retryIn))
 		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
 		q.acks = append(q.acks, a)
 		return
