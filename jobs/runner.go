@@ -822,8 +822,10 @@ func (r *lane) handBack(bctx context.Context) {
 			continue
 		}
 		f := &fetchReq{queue: q.name, acks: q.acks, now: time.Now(), lease: r.cfg.LeaseDuration, deadMax: r.cfg.DeadMaxSize, deadAge: r.cfg.DeadMaxAge}
-		if _, err := r.b.fetch(bctx, f); err != nil {
+		if resp, err := r.b.fetch(bctx, f); err != nil {
 			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs hand-back failed; leases will expire", slog.String("queue", q.name), slog.String("err", err.Error()))
+		} else if resp.refused > 0 {
+			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs acks refused (lease expired or job re-leased)", slog.String("queue", q.name), slog.Int("refused", resp.refused))
 		}
 		q.acks = nil
 	}

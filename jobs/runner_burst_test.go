@@ -63,7 +63,7 @@ func TestBurstDispatcherUnderFlood(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, nb)
 			ws := jobs.NewWorkers()
-			const longFor = 3 * time.Second
+			const longFor = 4500 * time.Millisecond // over two leases
 			var longStarts, longEnds atomic.Int32
 			var cancelled atomic.Bool
 			var startedAfterCancel, noops atomic.Int64
@@ -87,7 +87,7 @@ func TestBurstDispatcherUnderFlood(t *testing.T) {
 			stopFlood := flood(t, e, "flood", 20000)
 			const shutdown = time.Second
 			cfg := jobs.RunnerConfig{Workers: ws, Concurrency: 200, Queues: map[string]jobs.QueueConfig{"flood": {}},
-				LeaseDuration: time.Second, HeartbeatInterval: 250 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond,
+				LeaseDuration: 2 * time.Second, HeartbeatInterval: 250 * time.Millisecond, MaintenanceInterval: 100 * time.Millisecond,
 				ShutdownTimeout: shutdown, Logger: slog.New(slog.DiscardHandler)}
 			r, err := jobs.NewRunner(e.b, cfg)
 			if err != nil {
