@@ -22,19 +22,23 @@ type MetricsConfig struct {
 	Queues  []string
 }
 
-// Metrics records job counters. Pass it in ClientConfig.Metrics and
-// RunnerConfig.Metrics; a nil *Metrics records nothing.
+// Metrics records job counters. Pass it in ClientConfig.Metrics,
+// RunnerConfig.Metrics and SchedulerConfig.Metrics; a nil *Metrics records
+// nothing.
 type Metrics struct {
 	enq  *prometheus.CounterVec
 	proc *prometheus.CounterVec
 	dur  *prometheus.HistogramVec
+	skip *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the job metrics:
 // <ns>_jobs_enqueued_total{queue,kind},
 // <ns>_jobs_processed_total{queue,kind,outcome} (outcome: succeeded, retried,
-// dead, cancelled, requeued), <ns>_jobs_duration_seconds{queue,kind} and,
-// with a backend, <ns>_jobs_queue_size{queue,state}.
+// dead, cancelled, requeued), <ns>_jobs_duration_seconds{queue,kind},
+// <ns>_jobs_ticks_skipped_total{schedule} (periodic ticks skipped as later
+// than SchedulerConfig.MisfireGrace) and, with a backend,
+// <ns>_jobs_queue_size{queue,state}.
 func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 	if cfg.Registerer == nil {
 		return nil, errors.New("jobs: invalid metrics config: nil Registerer")
@@ -50,7 +54,9 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		dur: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: cfg.Namespace, Subsystem: "jobs", Name: "duration_seconds",
 			Help: "Job attempt run time.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"queue", "kind"}),
 	}
-	cs := []prometheus.Collector{m.enq, m.proc, m.dur}
+	m.skip = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Subsystem: "jobs", Name: "ticks_skipped_total",
+		Help: "Periodic ticks skipped as later than the scheduler's misfire grace."}, []string{"schedule"})
+	cs := []prometheus.Collector{m.enq, m.proc, m.dur, m.skip}
 	if cfg.Backend != nil && len(cfg.Queues) > 0 {
 		cs = append(cs, &depthCollector{b: cfg.Backend, queues: cfg.Queues,
 			desc: prometheus.NewDesc(prometheus.BuildFQName(cfg.Namespace, "jobs", "queue_size"), "Jobs in a queue by state.", []string{"queue", "state"}, nil)})
@@ -73,6 +79,12 @@ func (m *Metrics) processed(queue, kind, outcome string, d time.Duration) {
 	if m != nil {
 		m.proc.WithLabelValues(queue, kind, outcome).Inc()
 		m.dur.WithLabelValues(queue, kind).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) tickSkipped(schedule string) {
+	if m != nil {
+		m.skip.WithLabelValues(schedule).Inc()
 	}
 }
 

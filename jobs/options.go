@@ -74,7 +74,7 @@ func Retention(d time.Duration) Option { return func(o *EnqueueOptions) { o.Rete
 // handler's owner check.
 func Owner(owner string) Option { return func(o *EnqueueOptions) { o.Owner = owner } }
 
-// tick marks an enqueue by the scheduler: at most one job per (name, at).
-func tick(name string, at time.Time) Option {
+// tickAt marks an enqueue by the scheduler: at most one job per (name, at).
+func tickAt(name string, at time.Time) Option {
 	return func(o *EnqueueOptions) { o.tickName, o.tickAt = name, at }
 }

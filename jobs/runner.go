@@ -62,11 +62,24 @@ type RunnerConfig struct {
 	// IdleWait is how long one blocking wait for new jobs lasts. Default 1 s.
 	IdleWait time.Duration
 	// ShutdownTimeout is how long Run waits for running jobs once its context
-	// is done; jobs still running then are cancelled and handed back to their
-	// queue without counting an attempt. Default 10 s.
+	// is done. Then jobs that finished are acknowledged, and jobs still
+	// running are cancelled (cause [ErrShutdown]) and, unless they succeed
+	// within 100 ms, handed back to their queue without counting an attempt.
+	// Default 10 s.
 	ShutdownTimeout time.Duration
 	// Retry computes the wait before a retry. Default ExponentialBackoff(1s, 1h).
 	Retry RetryPolicy
+	// UnknownKindWait is how long a job whose kind no worker of this runner
+	// knows waits for a runner that knows it, as during a rolling deploy
+	// when old workers meet a new kind. Until then the runner hands such a
+	// job back to its queue's retry set without counting an attempt (state
+	// retrying, LastError saying why), after a backoff growing with the wait
+	// from about 1 s to 1 min, and logs a warning; a runner that knows the
+	// kind then runs it. Once the job is UnknownKindWait old (counted from
+	// its enqueue), it goes to the dead set with an error wrapping
+	// [ErrUnknownKind]. Default 24 h; negative sends it to the dead set at
+	// once.
+	UnknownKindWait time.Duration
 	// DeadMaxSize bounds each queue's dead set (oldest dropped). Default 10,000.
 	DeadMaxSize int
 	// DeadMaxAge drops dead jobs older than this. Default 7 days.
@@ -114,6 +127,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.Retry == nil {
 		c.Retry = ExponentialBackoff(time.Second, time.Hour)
+	}
+	if c.UnknownKindWait == 0 {
+		c.UnknownKindWait = 24 * time.Hour
 	}
 	if c.DeadMaxSize <= 0 {
 		c.DeadMaxSize = 10000
@@ -239,11 +255,12 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 }
 
 // Run fetches and runs jobs until ctx is done, then shuts down gracefully:
-// it stops fetching, waits up to ShutdownTimeout for running jobs (still
-// acking them and extending their leases), then cancels the rest and hands
-// them back to their queues without counting an attempt. Run returns nil
-// after a shutdown (up to IdleWait later, while an idle blocking wait on
-// Redis ends); it must not be called twice at once.
+// it stops fetching (within one fetch round trip, however busy it is), waits
+// up to ShutdownTimeout for running jobs (still acking them and extending
+// their leases), then acknowledges the jobs that finished, cancels the rest
+// and hands them back to their queues without counting an attempt. Run
+// returns nil after a shutdown (up to IdleWait later, while an idle blocking
+// wait on Redis ends); it must not be called twice at once.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("jobs: runner already running")
@@ -345,6 +362,16 @@ func (r *lane) run(ctx context.Context) {
 			return
 		}
 		if err == nil && fetched > 0 && r.active < r.conc && !stopping {
+			// Busy: fetch again at once, but first take a due shutdown or
+			// heartbeat without waiting, so neither starves under load.
+			select {
+			case <-stopC:
+				stopping, stopC = true, nil
+				hardStop = time.After(r.cfg.ShutdownTimeout)
+			case <-hb.C:
+				r.heartbeat(bctx)
+			default:
+			}
 			continue
 		}
 		wake := time.Hour
@@ -531,7 +558,7 @@ func (r *lane) start(jobBase context.Context, q *rqueue, lj leased, now time.Tim
 	}
 	u := r.cfg.Workers.lookup(m.Kind)
 	if u == nil {
-		t.err = &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}
+		t.err = r.noWorker(m, now)
 		r.complete(t)
 		return
 	}
@@ -550,6 +577,34 @@ func (r *lane) start(jobBase context.Context, q *rqueue, lj leased, now time.Tim
 	}
 	r.work <- t // never blocks: at most Concurrency tasks are active
 }
+
+// noWorker is the outcome of a job whose kind this runner has no worker for:
+// wait for a runner that has one (see RunnerConfig.UnknownKindWait), or go
+// to the dead set.
+func (r *lane) noWorker(m *message, now time.Time) error {
+	waited := now.Sub(time.UnixMilli(m.EnqueuedMs))
+	switch w := r.cfg.UnknownKindWait; {
+	case w < 0:
+		return &permanentError{fmt.Errorf("jobs: no worker for kind %q: %w", m.Kind, ErrUnknownKind)}
+	case waited >= w:
+		return &permanentError{fmt.Errorf("jobs: no worker for kind %q after waiting %v for one: %w", m.Kind, w, ErrUnknownKind)}
+	}
+	d := min(max(waited/2, time.Second), time.Minute)
+	return &waitForWorker{kind: m.Kind, retryIn: d/2 + mrand.N(d/2)}
+}
+
+// waitForWorker hands a job back, without counting an attempt, to wait for a
+// runner with a worker for its kind.
+type waitForWorker struct {
+	kind    string
+	retryIn time.Duration
+}
+
+func (e *waitForWorker) Error() string {
+	return fmt.Sprintf("jobs: no worker for kind %q on this runner; waiting for one that has it", e.kind)
+}
+
+func (e *waitForWorker) Unwrap() error { return ErrUnknownKind }
 
 // worker runs tasks on a long-lived goroutine (its stack stays grown, which
 // saves a stack copy per job over a goroutine per job).
@@ -571,10 +626,26 @@ func (r *lane) worker(work <-chan *task, fin *finished) {
 func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jobRuntime) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("jobs: panic: %v\n%s", p, debug.Stack())
+			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
 	return u.work(ctx, m, queue, rt)
+}
+
+// panicError is a worker's panic. Its message, which is stored as the job's
+// LastError and may be shown to the job's owner, is "jobs: panic: <value>";
+// the stack goes to the runner's log only.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("jobs: panic: %v", e.value) }
+
+// Unwrap returns the panic value if it is an error.
+func (e *panicError) Unwrap() error {
+	err, _ := e.value.(error)
+	return err
 }
 
 func (r *lane) complete(t *task) {
@@ -596,12 +667,27 @@ func (r *lane) complete(t *task) {
 		kind = t.m.Kind
 	}
 	var perm *permanentError
+	var wait *waitForWorker
 	cause := context.Cause(t.ctx)
 	switch {
 	case t.err == nil:
 		a.kind, a.result = ackSuccess, t.rt.result
 	case errors.Is(cause, ErrCancelled):
 		a.kind = ackCancelled
+	case errors.Is(cause, ErrShutdown):
+		// Stopped by the shutdown deadline (see handBack): hand it back.
+		*a = *requeueAck(t)
+		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
+	case errors.As(t.err, &wait):
+		// Not an attempt: back to the retry set with the message unchanged.
+		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(wait.retryIn), t.m.Retried, t.err.Error()
+		r.log.LogAttrs(t.ctx, slog.LevelWarn, "job kind unknown to this runner; handed back to wait for a runner that knows it",
+			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.Duration("retry_in", wait.retryIn))
+		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
 	case t.m == nil || errors.As(t.err, &perm):
 		a.kind = ackDead
 	case t.m.Retried < t.m.MaxRetry:
@@ -621,8 +707,13 @@ func (r *lane) complete(t *task) {
 		if a.kind == ackDead {
 			lvl = slog.LevelWarn
 		}
-		r.log.LogAttrs(t.ctx, lvl, "job failed", slog.String("queue", q.name), slog.String("kind", kind),
-			slog.String("id", t.id), slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg))
+		attrs := []slog.Attr{slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id),
+			slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg)}
+		if pe := (*panicError)(nil); errors.As(t.err, &pe) {
+			lvl = slog.LevelError // a bug in the worker: its stack is for the log, never for LastError
+			attrs = append(attrs, slog.String("stack", string(pe.stack)))
+		}
+		r.log.LogAttrs(t.ctx, lvl, "job failed", attrs...)
 	}
 	r.cfg.Metrics.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
 	q.acks = append(q.acks, a)
@@ -681,17 +772,48 @@ func (r *lane) heartbeat(bctx context.Context) {
 	}
 }
 
-// handBack cancels jobs still running at the shutdown deadline and returns
-// them to their queues without counting an attempt.
+// handBackGrace is how long jobs cancelled at the shutdown deadline have to
+// return before they are handed back regardless.
+const handBackGrace = 100 * time.Millisecond
+
+// handBack runs at the shutdown deadline. Jobs that finished are
+// acknowledged first, so none of them runs again. The jobs still running are
+// cancelled (cause ErrShutdown) and get handBackGrace to return: one that
+// succeeds meanwhile is acknowledged as a success, one that fails is handed
+// back. Those still running then are handed back too. Handed-back jobs go to
+// the front of their queue without counting an attempt.
 func (r *lane) handBack(bctx context.Context) {
+	r.drain()
+	running := 0
+	for _, q := range r.qs {
+		for _, t := range q.tasks {
+			if !t.gone {
+				t.cancel(ErrShutdown)
+				running++
+			}
+		}
+	}
+	if running > 0 {
+		grace := time.NewTimer(handBackGrace)
+	wait:
+		for r.active > 0 {
+			select {
+			case <-r.fin.ch:
+				r.drain()
+			case <-grace.C:
+				break wait
+			}
+		}
+		grace.Stop()
+		r.drain()
+	}
 	for _, q := range r.qs {
 		for _, t := range q.tasks {
 			if t.gone {
 				continue
 			}
 			t.gone = true
-			t.cancel(ErrShutdown)
-			q.acks = append(q.acks, &ack{id: t.id, token: t.token, kind: ackRequeue, raw: t.raw})
+			q.acks = append(q.acks, requeueAck(t))
 			r.cfg.Metrics.processed(q.name, kindOf(t), "requeued", time.Since(t.start))
 		}
 	}
@@ -700,11 +822,23 @@ func (r *lane) handBack(bctx context.Context) {
 			continue
 		}
 		f := &fetchReq{queue: q.name, acks: q.acks, now: time.Now(), lease: r.cfg.LeaseDuration, deadMax: r.cfg.DeadMaxSize, deadAge: r.cfg.DeadMaxAge}
-		if _, err := r.b.fetch(bctx, f); err != nil {
+		if resp, err := r.b.fetch(bctx, f); err != nil {
 			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs hand-back failed; leases will expire", slog.String("queue", q.name), slog.String("err", err.Error()))
+		} else if resp.refused > 0 {
+			r.log.LogAttrs(bctx, slog.LevelWarn, "jobs acks refused (lease expired or job re-leased)", slog.String("queue", q.name), slog.Int("refused", resp.refused))
 		}
 		q.acks = nil
 	}
+}
+
+// requeueAck hands t back to the front of its queue as it was leased: the
+// attempt is not counted.
+func requeueAck(t *task) *ack {
+	a := &ack{id: t.id, token: t.token, kind: ackRequeue, raw: t.raw}
+	if t.m != nil {
+		a.attempts = t.m.Retried
+	}
+	return a
 }
 
 func kindOf(t *task) string {

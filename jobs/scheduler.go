@@ -19,8 +19,14 @@ type SchedulerConfig struct {
 	// Location is the time zone of cron specs without a CRON_TZ= prefix.
 	// Default time.UTC.
 	Location *time.Location
-	// Logger receives enqueue failures. Default slog.Default().
+	// MisfireGrace is how late a tick may still be enqueued (see the
+	// misfire policy on [Scheduler]). Default 1 h; negative means no limit.
+	MisfireGrace time.Duration
+	// Logger receives enqueue failures, late and skipped ticks. Default
+	// slog.Default().
 	Logger *slog.Logger
+	// Metrics, if set, counts skipped ticks (see [NewMetrics]).
+	Metrics *Metrics
 }
 
 // PeriodicJob is one entry of a [Scheduler] (Celery beat's schedule).
@@ -41,8 +47,20 @@ type PeriodicJob struct {
 // Scheduler enqueues periodic jobs. Run any number of instances (one per
 // process is fine): each tick is enqueued exactly once, because the enqueue
 // of tick T of a schedule succeeds only if the schedule's last enqueued tick
-// (stored atomically with the job, in the job's queue) is before T. After
-// downtime, at most one missed tick (the latest) is enqueued at start.
+// (stored atomically with the job, in the job's queue) is before T.
+//
+// # Misfires
+//
+// A tick that is not enqueued on time, because the backend was unreachable
+// (a Redis restart at the tick's time) or no scheduler was running, is a
+// misfire. The scheduler keeps a due tick until it is enqueued, retrying
+// with a backoff of up to 2 s, and on start it reads each schedule's last
+// enqueued tick to find the ticks missed while no instance ran. Missed ticks
+// of one schedule fire once, late: the latest of them is enqueued as soon as
+// the backend answers, if it is at most MisfireGrace (default 1 h) late, and
+// logged. A tick later than that is skipped: logged as a warning and counted
+// in <ns>_jobs_ticks_skipped_total; the schedule goes on with its next tick.
+// A schedule that never ran before has missed nothing.
 type Scheduler struct {
 	cfg     SchedulerConfig
 	log     *slog.Logger
@@ -66,6 +84,9 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MisfireGrace == 0 {
+		cfg.MisfireGrace = time.Hour
 	}
 	return &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}, nil
 }
@@ -116,7 +137,8 @@ func parseSpec(spec string, loc *time.Location) (func(time.Time) time.Time, erro
 	return sched.Next, nil
 }
 
-// Run enqueues ticks until ctx is done, then returns nil.
+// Run enqueues ticks until ctx is done, then returns nil. A failing
+// backend does not stop it: see the misfire policy on [Scheduler].
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	entries := append([]*schedEntry(nil), s.entries...)
@@ -126,67 +148,117 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return nil
 	}
 	now := time.Now()
-	due := make([]time.Time, len(entries))
+	st := make([]*schedState, len(entries))
 	for i, e := range entries {
-		s.catchUp(ctx, e, now)
-		due[i] = e.next(now)
+		st[i] = &schedState{schedEntry: e, due: e.next(now), at: now, catchUp: true}
 	}
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
-		first := due[0]
-		for _, d := range due[1:] {
-			if d.Before(first) {
-				first = d
+		now := time.Now()
+		wake := time.Time{}
+		for _, x := range st {
+			if !x.at.After(now) {
+				s.step(ctx, x, now)
+			}
+			if wake.IsZero() || x.at.Before(wake) {
+				wake = x.at
 			}
 		}
-		t.Reset(time.Until(first))
+		t.Reset(time.Until(wake))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		now := time.Now()
-		for i, e := range entries {
-			if !due[i].After(now) {
-				s.fire(ctx, e, due[i])
-				due[i] = e.next(now)
+	}
+}
+
+// schedState is one schedule's progress in Run.
+type schedState struct {
+	*schedEntry
+	due     time.Time // the oldest tick not yet enqueued
+	at      time.Time // when to act next: due, or a retry after a failure
+	catchUp bool      // the last enqueued tick has not been read yet
+	fails   int       // consecutive backend failures
+}
+
+// Backoff between attempts while the backend fails, and the bound of one
+// attempt.
+const (
+	schedRetryMin = 250 * time.Millisecond
+	schedRetryMax = 2 * time.Second
+	schedAttempt  = 10 * time.Second
+)
+
+// step enqueues x's due tick, or retries later if the backend fails.
+func (s *Scheduler) step(ctx context.Context, x *schedState, now time.Time) {
+	if x.catchUp {
+		actx, cancel := context.WithTimeout(ctx, schedAttempt)
+		last, err := s.cfg.Client.b.lastTick(actx, x.queue, x.p.Name)
+		cancel()
+		if err != nil {
+			s.failed(ctx, x, now, time.Time{}, err)
+			return
+		}
+		x.catchUp = false
+		if !last.IsZero() { // never ran: nothing was missed
+			if missed := x.next(last); missed.Before(x.due) {
+				x.due = missed
 			}
 		}
 	}
-}
-
-// catchUp enqueues the latest tick missed while no scheduler ran.
-func (s *Scheduler) catchUp(ctx context.Context, e *schedEntry, now time.Time) {
-	last, err := s.cfg.Client.b.lastTick(ctx, e.queue, e.p.Name)
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "read last tick", slog.String("schedule", e.p.Name), slog.String("err", err.Error()))
+	if x.due.After(now) {
+		x.at = x.due
 		return
 	}
-	if last.IsZero() {
-		return // never ran: nothing was missed
+	tick := x.due // fire the latest tick due; older missed ones fire with it
+	for t, i := x.next(tick), 0; !t.After(now) && i < 1_000_000; t, i = x.next(t), i+1 {
+		tick = t
 	}
-	missed := time.Time{}
-	for t, i := e.next(last), 0; !t.After(now) && i < 1_000_000; t, i = e.next(t), i+1 {
-		missed = t
+	late := now.Sub(tick)
+	if s.cfg.MisfireGrace >= 0 && late > s.cfg.MisfireGrace {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "periodic tick skipped: later than MisfireGrace", slog.String("schedule", x.p.Name),
+			slog.Time("tick", tick), slog.Duration("late", late), slog.Duration("misfire_grace", s.cfg.MisfireGrace))
+		s.cfg.Metrics.tickSkipped(x.p.Name)
+		x.fired(tick)
+		return
 	}
-	if !missed.IsZero() {
-		s.fire(ctx, e, missed)
+	opts := append(append([]Option(nil), x.p.Options...), tickAt(x.p.Name, tick))
+	actx, cancel := context.WithTimeout(ctx, schedAttempt)
+	_, err := s.cfg.Client.Enqueue(actx, x.p.Args, opts...)
+	cancel()
+	if err != nil && !errors.Is(err, ErrDuplicate) { // ErrDuplicate: enqueued by another instance, or by an attempt whose reply was lost
+		s.failed(ctx, x, now, tick, err)
+		return
 	}
+	if x.fails > 0 || late > time.Second {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "periodic tick enqueued late", slog.String("schedule", x.p.Name),
+			slog.Time("tick", tick), slog.Duration("late", late), slog.Bool("duplicate", err != nil))
+	}
+	x.fired(tick)
 }
 
-func (s *Scheduler) fire(ctx context.Context, e *schedEntry, at time.Time) {
-	opts := append(append([]Option(nil), e.p.Options...), tick(e.p.Name, at))
-	for attempt := 0; attempt < 5; attempt++ {
-		_, err := s.cfg.Client.Enqueue(ctx, e.p.Args, opts...)
-		if err == nil || errors.Is(err, ErrDuplicate) {
-			return // enqueued here, or by another instance
+// fired moves x past tick.
+func (x *schedState) fired(tick time.Time) {
+	x.fails = 0
+	x.due = x.next(tick)
+	x.at = x.due
+}
+
+// failed keeps x's due tick and schedules a retry.
+func (s *Scheduler) failed(ctx context.Context, x *schedState, now, tick time.Time, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	x.fails++
+	d := min(schedRetryMin<<min(x.fails-1, 8), schedRetryMax)
+	x.at = now.Add(d)
+	if x.fails == 1 || x.fails%30 == 0 { // a long outage logs about once a minute
+		attrs := []slog.Attr{slog.String("schedule", x.p.Name), slog.Int("failures", x.fails), slog.Duration("retry_in", d), slog.String("err", err.Error())}
+		if !tick.IsZero() {
+			attrs = append(attrs, slog.Time("tick", tick))
 		}
-		s.log.LogAttrs(ctx, slog.LevelWarn, "enqueue tick", slog.String("schedule", e.p.Name), slog.Time("tick", at), slog.String("err", err.Error()))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond << attempt):
-		}
+		s.log.LogAttrs(ctx, slog.LevelWarn, "periodic tick not enqueued yet: backend failed", attrs...)
 	}
 }

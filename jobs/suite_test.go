@@ -260,7 +260,7 @@ func testPermanent(t *testing.T, nb newBackendFunc) {
 	for i, tt := range tests {
 		ids[i] = e.enqueue(tt.args, jobs.MaxRetry(5)).ID
 	}
-	e.run(jobs.RunnerConfig{Workers: ws})
+	e.run(jobs.RunnerConfig{Workers: ws, UnknownKindWait: -1}) // unknown kinds dead at once (the default waits: unknown_kind_test.go)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			info := e.waitState(ids[i], jobs.StateDead, 10*time.Second)
