@@ -36,8 +36,9 @@
 //  9. body limit (echo's BodyLimit), inside decompress: it counts the
 //     decompressed bytes, so a 130 KB gzip bomb gets 413 after reading at
 //     most the limit
-//  10. gzip of responses (echo's Gzip, MinLength 1000): only when the
-//     client sends Accept-Encoding: gzip
+//  10. gzip of responses ([GzipConfig], MinLength 1000): only when the
+//     client accepts gzip, and never a response already encoded
+//     (promhttp's own gzip) or partial (206, Content-Range)
 //  11. request deadline ([TimeoutConfig]): 504 timeout when the handler
 //     fails with context.DeadlineExceeded
 //
@@ -48,8 +49,7 @@
 // # Reused from echo, and written here
 //
 // Reused as they are, configured: CORS (with validation echo lacks: no
-// default origin, "*" refused with credentials), Gzip (MinLength 1000),
-// Decompress (MaxDecompressedSize = body limit), BodyLimit, the
+// default origin, "*" refused with credentials), Decompress (MaxDecompressedSize = body limit), BodyLimit, the
 // ExtractIPDirect/ExtractIPFromXFFHeader IP extractors, and echo's
 // RequestID and Recover semantics (inlined in the stack: valid ids kept,
 // panics rendered as errors).
@@ -73,6 +73,11 @@
 //     +0.37 µs; [NewRequestIDGenerator] (random prefix + counter) +0.12 µs.
 //     echo's RequestID also keeps any incoming value, log injection
 //     included.
+//   - Response gzip: echo's Gzip compresses an already gzip-encoded
+//     response again (a Prometheus scrape of promhttp, which compresses
+//     itself, then fails to parse), compresses 206 partial content and
+//     repeats Vary: Accept-Encoding; [GzipConfig] passes encoded and
+//     ranged responses through and sends Vary once.
 //   - Rate limiting: echo's RateLimiter store has no context, no remaining
 //     or reset values (so no RateLimit headers) and no Redis store.
 //   - Metrics: echoprometheus labels by the Host header and, by default,

@@ -200,6 +200,13 @@ func normMethod(m string) string {
 // MetricsHandler serves g (e.g. the registry the collectors were registered
 // on) in the Prometheus text format. Mount it on the app (e.g. GET
 // /metrics, skipped by the access log) or on its own listener.
+//
+// promhttp compresses the scrape itself when the client accepts gzip; the
+// stack's gzip passes such a response through untouched, and the handler
+// merges its own Vary: Accept-Encoding with the stack's into one.
 func MetricsHandler(g prometheus.Gatherer) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&varyOnce{ResponseWriter: w}, r)
+	})
 }
