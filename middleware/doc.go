@@ -113,9 +113,19 @@
 // one every Period/Rate: it refills continuously rather than at window
 // edges, so "100 per minute" never admits 200 around a boundary. Keys come
 // from [KeyByIP], [KeyBySubject] or [KeyByHeader]; a Name scopes a limiter
-// (a stricter "login" limit on one route shares the store). When the store
-// fails or exceeds Timeout (100ms default) the [FailurePolicy] decides:
-// [FailOpen] serves, [FailClosed] answers 503.
+// (a stricter "login" limit on one route shares the store). IPv6 clients
+// are keyed by their /64, and every key is at most 128 bytes.
+//
+// When the store fails or a call exceeds Timeout (100ms by default,
+// measured on the Redis call itself: a check first waits for one of the
+// store's MaxInFlight slots, so a burst queues instead of timing out) the
+// [FailurePolicy] decides: [FailLocal], the default, limits by an
+// in-memory GCRA of the same limit on each instance (which also caps what
+// Redis admits, so a slow moment never hands out a second quota);
+// [FailOpen] serves; [FailClosed] answers 503. Three failures in a row
+// leave the store alone for a second; trips are logged once through the
+// configured logger and fallbacks counted in
+// gantry_ratelimit_fallbacks_total.
 //
 // # Client addresses
 //

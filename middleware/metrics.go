@@ -47,6 +47,7 @@ type MetricsConfig struct {
 // Metrics records HTTP metrics. Create it with [NewMetrics]; safe for
 // concurrent use.
 type Metrics struct {
+	reg      prometheus.Registerer // also given to the stack's rate limiter
 	skipper  middleware.Skipper
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -85,6 +86,7 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		cfg.SizeBuckets = []float64{100, 1000, 10_000, 100_000, 1_000_000, 10_000_000}
 	}
 	m := &Metrics{
+		reg:     cfg.Registerer,
 		skipper: cfg.Skipper,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: cfg.Namespace, Subsystem: "http", Name: "requests_total",

@@ -39,6 +39,8 @@ type StackConfig struct {
 	// CORS configures CORS (echo's middleware); nil turns it off.
 	CORS *CORSConfig
 	// RateLimit configures the stack-wide rate limit; nil turns it off.
+	// Its Logger defaults to the stack's Logger and its Registerer to the
+	// one Metrics was built with.
 	// Route-scoped limits (login) are separate RateLimitConfig middlewares
 	// on those routes.
 	RateLimit *RateLimitConfig
@@ -118,6 +120,9 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		rc := *cfg.RateLimit
 		if rc.Logger == nil {
 			rc.Logger = s.log
+		}
+		if rc.Registerer == nil && s.metrics != nil {
+			rc.Registerer = s.metrics.reg
 		}
 		l, err := newLimiter(rc)
 		if err != nil {
