@@ -137,8 +137,8 @@
 // # Sessions
 //
 // [Sessions] reads and writes AES-256-GCM sealed cookies (key derived from
-// SECRET_KEY by HKDF-SHA256; HttpOnly, SameSite=Lax, Secure in
-// production), holding the data itself or, with a [SessionStore]
+// SECRET_KEY by HKDF-SHA256; HttpOnly, SameSite=Lax, and Secure unless
+// SessionConfig.Insecure opts out for plain-HTTP development), holding the data itself or, with a [SessionStore]
 // ([RedisSessionStore], [MemorySessionStore]), only the session id.
 // [Sessions.Renew] at login defeats session fixation; [Sessions.Destroy]
 // at logout revokes server-side sessions.
