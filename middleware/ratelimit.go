@@ -426,10 +426,13 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 // recoveries are logged once each.
 func (l *limiter) remote(ctx context.Context, key string, now time.Time) (Result, error) {
 	t := now.UnixNano()
-	if d := l.down.Load(); d != 0 && (t < d || !l.down.CompareAndSwap(d, t+int64(retryStoreAfter))) {
-		return Result{}, errStoreResting
+	probing := false // this caller won the probe of a resting store
+	if d := l.down.Load(); d != 0 {
+		if t < d || !l.down.CompareAndSwap(d, t+int64(retryStoreAfter)) {
+			return Result{}, errStoreResting
+		}
+		probing = true
 	}
-	probing := l.down.Load() != 0 // this caller won the probe above
 	var res Result
 	var err error
 	if l.redis != nil {
