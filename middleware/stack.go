@@ -49,8 +49,8 @@ type StackConfig struct {
 	BodyLimit int64
 	// DisableDecompress leaves Content-Encoding: gzip bodies compressed.
 	DisableDecompress bool
-	// GzipMinLength is the smallest response compressed (echo's Gzip);
-	// default 1000; negative turns response compression off.
+	// GzipMinLength is the smallest response compressed ([GzipConfig]'s
+	// MinLength); default 1000; negative turns response compression off.
 	GzipMinLength int
 	// Timeout is the deadline of the request context (see
 	// [TimeoutConfig]); a handler failing with context.DeadlineExceeded

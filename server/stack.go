@@ -63,7 +63,9 @@ type MiddlewareConfig struct {
 //  8. decompress (echo's; gzip request bodies)
 //  9. body limit (echo's; Config.MaxBodySize, applied to the decompressed
 //     body, so a gzip bomb gets 413)
-//  10. gzip responses (echo's; only with Accept-Encoding: gzip, from 1000 bytes)
+//  10. gzip responses (only with Accept-Encoding: gzip, from 1000 bytes;
+//     responses already encoded, such as promhttp's, and 206 partial
+//     content pass through untouched)
 //  11. request deadline (Config.RequestTimeout on the request context; 504 on expiry)
 //
 // The client IP everywhere is echo's RealIP through
