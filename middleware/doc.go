@@ -36,8 +36,9 @@
 //  9. body limit (echo's BodyLimit), inside decompress: it counts the
 //     decompressed bytes, so a 130 KB gzip bomb gets 413 after reading at
 //     most the limit
-//  10. gzip of responses (echo's Gzip, MinLength 1000): only when the
-//     client sends Accept-Encoding: gzip
+//  10. gzip of responses ([GzipConfig], MinLength 1000): only when the
+//     client accepts gzip, and never a response already encoded
+//     (promhttp's own gzip) or partial (206, Content-Range)
 //  11. request deadline ([TimeoutConfig]): 504 timeout when the handler
 //     fails with context.DeadlineExceeded
 //
@@ -48,8 +49,7 @@
 // # Reused from echo, and written here
 //
 // Reused as they are, configured: CORS (with validation echo lacks: no
-// default origin, "*" refused with credentials), Gzip (MinLength 1000),
-// Decompress (MaxDecompressedSize = body limit), BodyLimit, the
+// default origin, "*" refused with credentials), Decompress (MaxDecompressedSize = body limit), BodyLimit, the
 // ExtractIPDirect/ExtractIPFromXFFHeader IP extractors, and echo's
 // RequestID and Recover semantics (inlined in the stack: valid ids kept,
 // panics rendered as errors).
@@ -73,6 +73,11 @@
 //     +0.37 µs; [NewRequestIDGenerator] (random prefix + counter) +0.12 µs.
 //     echo's RequestID also keeps any incoming value, log injection
 //     included.
+//   - Response gzip: echo's Gzip compresses an already gzip-encoded
+//     response again (a Prometheus scrape of promhttp, which compresses
+//     itself, then fails to parse), compresses 206 partial content and
+//     repeats Vary: Accept-Encoding; [GzipConfig] passes encoded and
+//     ranged responses through and sends Vary once.
 //   - Rate limiting: echo's RateLimiter store has no context, no remaining
 //     or reset values (so no RateLimit headers) and no Redis store.
 //   - Metrics: echoprometheus labels by the Host header and, by default,
@@ -108,9 +113,19 @@
 // one every Period/Rate: it refills continuously rather than at window
 // edges, so "100 per minute" never admits 200 around a boundary. Keys come
 // from [KeyByIP], [KeyBySubject] or [KeyByHeader]; a Name scopes a limiter
-// (a stricter "login" limit on one route shares the store). When the store
-// fails or exceeds Timeout (100ms default) the [FailurePolicy] decides:
-// [FailOpen] serves, [FailClosed] answers 503.
+// (a stricter "login" limit on one route shares the store). IPv6 clients
+// are keyed by their /64, and every key is at most 128 bytes.
+//
+// When the store fails or a call exceeds Timeout (100ms by default,
+// measured on the Redis call itself: a check first waits for one of the
+// store's MaxInFlight slots, so a burst queues instead of timing out) the
+// [FailurePolicy] decides: [FailLocal], the default, limits by an
+// in-memory GCRA of the same limit on each instance (which also caps what
+// Redis admits, so a slow moment never hands out a second quota);
+// [FailOpen] serves; [FailClosed] answers 503. Three failures in a row
+// leave the store alone for a second; trips are logged once through the
+// configured logger and fallbacks counted in
+// gantry_ratelimit_fallbacks_total.
 //
 // # Client addresses
 //
@@ -122,8 +137,8 @@
 // # Sessions
 //
 // [Sessions] reads and writes AES-256-GCM sealed cookies (key derived from
-// SECRET_KEY by HKDF-SHA256; HttpOnly, SameSite=Lax, Secure in
-// production), holding the data itself or, with a [SessionStore]
+// SECRET_KEY by HKDF-SHA256; HttpOnly, SameSite=Lax, and Secure unless
+// SessionConfig.Insecure opts out for plain-HTTP development), holding the data itself or, with a [SessionStore]
 // ([RedisSessionStore], [MemorySessionStore]), only the session id.
 // [Sessions.Renew] at login defeats session fixation; [Sessions.Destroy]
 // at logout revokes server-side sessions.

@@ -150,7 +150,7 @@ func ExampleSessions() {
 		SecretKey: strings.Repeat("k", 32), // config.Settings.SecretKey
 		Store:     middleware.NewMemorySessionStore(),
 		MaxAge:    time.Hour, // config.Settings.SessionMaxAge
-		Secure:    true,      // production
+		// cookies are Secure; Insecure: !settings.IsProduction() would allow plain-HTTP development
 	})
 	if err != nil {
 		panic(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -78,4 +79,34 @@ func trusted(nets []*net.IPNet, ip net.IP) bool {
 		}
 	}
 	return false
+}
+
+// ipKey is the rate-limit key of the address ip: IPv4 by its first v4Bits
+// bits, IPv6 by its first v6Bits, IPv4-mapped IPv6 as IPv4. A full IPv4
+// address (the common case) costs no parsing; a string that is not an
+// address is returned as it is (the limiter bounds its length).
+func ipKey(ip string, v4Bits, v6Bits int) string {
+	v6 := strings.IndexByte(ip, ':') >= 0
+	if !v6 && v4Bits == 32 {
+		return ip
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.WithZone("").Unmap()
+	bits := v6Bits
+	if a.Is4() {
+		if v4Bits == 32 {
+			return a.String()
+		}
+		bits = v4Bits
+	} else if bits == 128 {
+		return a.String()
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -47,6 +47,7 @@ type MetricsConfig struct {
 // Metrics records HTTP metrics. Create it with [NewMetrics]; safe for
 // concurrent use.
 type Metrics struct {
+	reg      prometheus.Registerer // also given to the stack's rate limiter
 	skipper  middleware.Skipper
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -85,6 +86,7 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		cfg.SizeBuckets = []float64{100, 1000, 10_000, 100_000, 1_000_000, 10_000_000}
 	}
 	m := &Metrics{
+		reg:     cfg.Registerer,
 		skipper: cfg.Skipper,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: cfg.Namespace, Subsystem: "http", Name: "requests_total",
@@ -200,6 +202,13 @@ func normMethod(m string) string {
 // MetricsHandler serves g (e.g. the registry the collectors were registered
 // on) in the Prometheus text format. Mount it on the app (e.g. GET
 // /metrics, skipped by the access log) or on its own listener.
+//
+// promhttp compresses the scrape itself when the client accepts gzip; the
+// stack's gzip passes such a response through untouched, and the handler
+// merges its own Vary: Accept-Encoding with the stack's into one.
 func MetricsHandler(g prometheus.Gatherer) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&varyOnce{ResponseWriter: w}, r)
+	})
 }

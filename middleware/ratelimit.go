@@ -2,14 +2,19 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Limit is a rate: Rate requests per Period, of which up to Burst may come
@@ -67,15 +72,41 @@ type Store interface {
 
 // FailurePolicy says what the rate-limit middleware does when its [Store]
 // fails or exceeds [RateLimitConfig.Timeout].
+//
+// After three failures in a row (a single slow call is decided by the
+// policy alone) the limiter does not call the store for one second:
+// requests are decided by the policy at once, then one request probes the
+// store, and the first success puts it back in charge. Each trip is logged
+// once (warn) through [RateLimitConfig.Logger], the return at info, and
+// every request decided without the store is counted in
+// gantry_ratelimit_fallbacks_total{limiter} on [RateLimitConfig.Registerer].
 type FailurePolicy int
 
 const (
-	// FailOpen admits the request (logged at warn). The default: an outage
-	// of Redis must not take general routes down.
-	FailOpen FailurePolicy = iota
+	// FailLocal, the default, decides by a local in-memory GCRA limiter of
+	// the same Limit ([MemoryStore]): each instance then admits at most
+	// the limit on its own, so an outage of Redis neither takes routes
+	// down nor lets a burst through. The local limiter also counts every
+	// request the store admits and caps it, so a client is never given a
+	// second quota by a slow moment (requests decided locally during a
+	// timeout are unknown to the store): on one instance, never more than
+	// the limit is admitted, whatever mix of answers and timeouts. It costs
+	// one in-memory check (~100 ns) per request. (A [MemoryStore] itself
+	// never fails.)
+	FailLocal FailurePolicy = iota
+	// FailOpen admits the request. Use it only where any limit is worse
+	// than none while the store is out.
+	FailOpen
 	// FailClosed answers 503 ([ErrLimiterUnavailable]). Use it for routes
 	// where an unlimited client is worse than no service, such as login.
 	FailClosed
+)
+
+// retryStoreAfter is how long the limiter leaves a failed store alone,
+// once tripAfter calls in a row have failed.
+const (
+	retryStoreAfter = time.Second
+	tripAfter       = 3
 )
 
 // KeyFunc returns the key a request is limited by. An empty key skips
@@ -83,25 +114,38 @@ const (
 // limiter).
 type KeyFunc func(c echo.Context) string
 
-// KeyByIP limits by client address as echo's RealIP reports it: set
-// echo.IPExtractor with [IPExtractor] first, or clients choose their own key
-// through X-Forwarded-For.
-func KeyByIP() KeyFunc { return func(c echo.Context) string { return c.RealIP() } }
+// KeyByIP limits by client address as echo's RealIP reports it: an IPv4
+// address by itself, an IPv6 address by its /64 (one host is usually given
+// a whole /64, so keying by the full address would hand it 2^64 quotas),
+// an IPv4-mapped IPv6 address as the IPv4 one. Set echo.IPExtractor with
+// [IPExtractor] first, or clients choose their own key through
+// X-Forwarded-For. [KeyByIPPrefix] sets other prefix lengths.
+func KeyByIP() KeyFunc { return KeyByIPPrefix(32, 64) }
+
+// KeyByIPPrefix is [KeyByIP] with the prefix lengths given: IPv4
+// addresses are keyed by their first ipv4Bits bits (0–32), IPv6 ones by
+// their first ipv6Bits (0–128); out-of-range values are clamped. A RealIP
+// that is not an address is used as it is.
+func KeyByIPPrefix(ipv4Bits, ipv6Bits int) KeyFunc {
+	ipv4Bits, ipv6Bits = min(max(ipv4Bits, 0), 32), min(max(ipv6Bits, 0), 128)
+	return func(c echo.Context) string { return ipKey(c.RealIP(), ipv4Bits, ipv6Bits) }
+}
 
 // KeyBySubject limits by the authenticated subject that subject returns (the
 // app passes e.g. a func reading auth's principal; middleware never imports
-// auth). Requests without a subject fall back to the client IP.
+// auth). Requests without a subject fall back to [KeyByIP]'s key.
 func KeyBySubject(subject func(echo.Context) string) KeyFunc {
 	return func(c echo.Context) string {
 		if s := subject(c); s != "" {
 			return "sub:" + s
 		}
-		return c.RealIP()
+		return ipKey(c.RealIP(), 32, 64)
 	}
 }
 
 // KeyByHeader limits by the value of an API-key header; requests without
-// it are not limited by this limiter.
+// it are not limited by this limiter. (Like every key, one longer than 128
+// bytes is replaced by its SHA-256, so no client sets the size of a key.)
 func KeyByHeader(name string) KeyFunc {
 	name = http.CanonicalHeaderKey(name)
 	return func(c echo.Context) string {
@@ -129,14 +173,31 @@ type RateLimitConfig struct {
 	Name string
 	// KeyFunc picks the key; default [KeyByIP].
 	KeyFunc KeyFunc
-	// Policy is applied when the store fails; default [FailOpen].
+	// Policy is applied when the store fails; default [FailLocal].
 	Policy FailurePolicy
-	// Timeout bounds each store call; default 100ms. (go-redis honours it
-	// on reads only with Options.ContextTimeoutEnabled or a ReadTimeout at
-	// most this long; [NewRedisStore] documents it.)
+	// Timeout bounds each store call: for a [RedisStore], the Redis round
+	// trip itself, once the call holds one of the store's connection slots
+	// (see QueueTimeout); default 100ms. (go-redis honours it on reads
+	// only with Options.ContextTimeoutEnabled or a ReadTimeout at most this
+	// long; [NewRedisStore] documents it.)
 	Timeout time.Duration
-	// Logger receives store failures; default slog.Default().
+	// QueueTimeout bounds the wait for a connection slot of a [RedisStore]
+	// (at most its MaxInFlight calls at once, so a call holding a slot
+	// does not queue in go-redis's pool behind other checks): under a
+	// burst checks wait their turn instead of timing out and being
+	// decided by the policy (a check that waits longer is decided by the
+	// policy too, but does not count as a store failure). Default 1s, or
+	// Timeout when longer.
+	QueueTimeout time.Duration
+	// Logger receives store failures and recoveries; default
+	// slog.Default(). The stack, and the server's RateLimit method for
+	// route-scoped limiters, pass the server's logger.
 	Logger *slog.Logger
+	// Registerer receives gantry_ratelimit_fallbacks_total{limiter} (the
+	// requests decided without the store); nil records none. Limiters
+	// sharing a Registerer share the counter, labelled by Name ("default"
+	// when empty).
+	Registerer prometheus.Registerer
 }
 
 // ToMiddleware returns the rate-limit middleware, or an error wrapping
@@ -169,7 +230,19 @@ type limiter struct {
 	key     KeyFunc
 	policy  FailurePolicy
 	timeout time.Duration
+	queue   time.Duration
 	log     *slog.Logger
+	// redis is set when store is a *RedisStore: its calls take a slot
+	// first, and the timeout covers only the call.
+	redis *RedisStore
+	// local decides under FailLocal while the store fails; it also
+	// records what the store admits.
+	local *MemoryStore
+	// down is 0 while the store is in charge, else the unix ns until which
+	// it is left alone.
+	down      atomic.Int64
+	fails     atomic.Int32 // failures since the last success
+	fallbacks prometheus.Counter
 	// precomputed header values: assigning a shared immutable []string to
 	// the header map costs no allocation.
 	limitHdr     []string
@@ -189,7 +262,7 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 	if err := cfg.Limit.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Policy != FailOpen && cfg.Policy != FailClosed {
+	if cfg.Policy != FailLocal && cfg.Policy != FailOpen && cfg.Policy != FailClosed {
 		return nil, fmt.Errorf("%w: unknown rate limit failure policy %d", ErrInvalidConfig, cfg.Policy)
 	}
 	l := &limiter{
@@ -199,6 +272,7 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 		key:     cfg.KeyFunc,
 		policy:  cfg.Policy,
 		timeout: cfg.Timeout,
+		queue:   cfg.QueueTimeout,
 		log:     cfg.Logger,
 	}
 	if cfg.Name != "" {
@@ -210,10 +284,28 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 	if l.timeout <= 0 {
 		l.timeout = 100 * time.Millisecond
 	}
+	if l.queue <= 0 {
+		l.queue = max(time.Second, l.timeout)
+	}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
 	l.memory, _ = cfg.Store.(*MemoryStore)
+	l.redis, _ = cfg.Store.(*RedisStore)
+	if l.memory == nil && l.policy == FailLocal {
+		l.local = NewMemoryStore(MemoryStoreConfig{})
+	}
+	if l.memory == nil && cfg.Registerer != nil {
+		c, err := fallbackCounter(cfg.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		name := cfg.Name
+		if name == "" {
+			name = "default"
+		}
+		l.fallbacks = c.WithLabelValues(name)
+	}
 	l.limitHdr = []string{strconv.Itoa(cfg.Limit.burst())}
 	n := min(cfg.Limit.burst(), maxPrecomputed)
 	l.remainingHdr = make([][]string, n+1)
@@ -249,6 +341,44 @@ func seconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
 }
 
+// fallbackCounter registers (or finds, when another limiter registered
+// it first) the fallback counter on reg.
+func fallbackCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gantry",
+		Name:      "ratelimit_fallbacks_total",
+		Help:      "Requests the rate limiter decided without its store (failing or over its timeout): by the local limit, or by the failure policy.",
+	}, []string{"limiter"})
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: rate limit fallback counter: %w", ErrInvalidConfig, err)
+	}
+	return c, nil
+}
+
+// maxKeyLen bounds the keys the limiter stores: a longer key (a long API
+// key header, a forged address) is replaced by a hash.
+const maxKeyLen = 128
+
+// boundKey returns key, or "h:" and its SHA-256 when it is longer than
+// maxKeyLen (76 bytes).
+func boundKey(key string) string {
+	if len(key) <= maxKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "h:" + hex.EncodeToString(sum[:])
+}
+
+// errStoreResting is the failure of a check that did not call the store
+// because it failed less than retryStoreAfter ago.
+var errStoreResting = errors.New("store failed recently; not called")
+
 // check counts the request and sets the headers; it returns the error to
 // answer with, or nil to go on.
 func (l *limiter) check(c echo.Context, now time.Time) error {
@@ -259,24 +389,25 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 	if l.prefix != "" {
 		key = l.prefix + key
 	}
+	key = boundKey(key)
 	var res Result
 	var err error
 	if l.memory != nil {
 		res = l.memory.allow(key, l.limit, now)
 	} else {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), l.timeout)
-		res, err = l.store.Allow(ctx, key, l.limit)
-		cancel()
+		res, err = l.remote(c.Request().Context(), key, now)
 	}
 	if err != nil {
-		if l.policy == FailClosed {
-			l.log.LogAttrs(c.Request().Context(), slog.LevelError, "rate limiter unavailable, refusing request",
-				slog.String("key", key), slog.String("error", err.Error()))
-			return &Error{Status: http.StatusServiceUnavailable, Message: "rate limiter unavailable", Err: fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)}
+		if l.fallbacks != nil {
+			l.fallbacks.Inc()
 		}
-		l.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "rate limiter unavailable, admitting request",
-			slog.String("key", key), slog.String("error", err.Error()))
-		return nil
+		switch l.policy {
+		case FailClosed:
+			return &Error{Status: http.StatusServiceUnavailable, Message: "rate limiter unavailable", Err: fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)}
+		case FailOpen:
+			return nil
+		}
+		res = l.local.allow(key, l.limit, now)
 	}
 	h := c.Response().Header()
 	h[hdrLimit] = l.limitHdr
@@ -288,4 +419,76 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 	retry := max(seconds(res.RetryAfter), 1)
 	h[hdrRetryAfter] = l.intHdr(l.secondsHdr, retry)
 	return &Error{Status: http.StatusTooManyRequests, Type: "rate_limited", Message: "rate limit exceeded, retry in " + strconv.Itoa(retry) + "s", Err: ErrRateLimited}
+}
+
+// remote asks the store, unless it failed less than retryStoreAfter ago
+// (then one caller probes it when that time is up). Store failures and
+// recoveries are logged once each.
+func (l *limiter) remote(ctx context.Context, key string, now time.Time) (Result, error) {
+	t := now.UnixNano()
+	probing := false // this caller won the probe of a resting store
+	if d := l.down.Load(); d != 0 {
+		if t < d || !l.down.CompareAndSwap(d, t+int64(retryStoreAfter)) {
+			return Result{}, errStoreResting
+		}
+		probing = true
+	}
+	var res Result
+	var err error
+	if l.redis != nil {
+		down := &l.down
+		if probing {
+			down = nil
+		}
+		res, err = l.redis.allowWithin(ctx, key, l.limit, l.timeout, l.queue, down)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, l.timeout)
+		res, err = l.store.Allow(cctx, key, l.limit)
+		cancel()
+	}
+	if err != nil {
+		// resting, an instance too busy to get a slot, or a client gone
+		// away: none of these says the store is failing
+		if errors.Is(err, errStoreResting) || errors.Is(err, errNoSlot) || ctx.Err() != nil {
+			return Result{}, err
+		}
+		if !probing && l.fails.Add(1) < tripAfter {
+			return Result{}, err // one slow call is not an outage
+		}
+		if l.down.Swap(time.Now().Add(retryStoreAfter).UnixNano()) == 0 {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "rate limit store failing; deciding without it",
+				slog.String("policy", l.policy.String()), slog.String("key", key), slog.String("error", err.Error()),
+				slog.Duration("retry_after", retryStoreAfter))
+		}
+		return Result{}, err
+	}
+	if l.fails.Load() != 0 {
+		l.fails.Store(0)
+	}
+	if probing {
+		l.down.Store(0)
+		l.log.LogAttrs(ctx, slog.LevelInfo, "rate limit store back")
+	}
+	if l.local != nil && res.Allowed {
+		// The local limit counts what the store admits and caps it: a
+		// request decided locally during a timeout is unknown to the store,
+		// so the store alone would hand this instance a second quota.
+		if lr := l.local.allow(key, l.limit, now); !lr.Allowed {
+			res = lr
+		}
+	}
+	return res, nil
+}
+
+// String returns "local", "open" or "closed".
+func (p FailurePolicy) String() string {
+	switch p {
+	case FailLocal:
+		return "local"
+	case FailOpen:
+		return "open"
+	case FailClosed:
+		return "closed"
+	}
+	return "FailurePolicy(" + strconv.Itoa(int(p)) + ")"
 }

@@ -3,15 +3,24 @@ package middleware
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
 
 // MemoryStoreConfig configures a [MemoryStore]. The zero value is valid.
 type MemoryStoreConfig struct {
-	// MaxKeys caps the keys held; default 100,000. When a shard is full,
-	// expired keys are evicted first, then arbitrary ones (which forgets
-	// those clients' counts: the cap bounds memory, not fairness).
+	// MaxKeys caps the keys held; default 100,000 (about 100 bytes each).
+	// Size it for the clients active within one Period.
+	//
+	// When a shard is full, only keys whose state has expired (back to a
+	// full quota, so forgetting them changes nothing) are evicted: a live
+	// counter is never dropped, so a client spraying distinct keys cannot
+	// reset anyone's exhausted quota. If no key has expired, the new key
+	// is counted in that shard's overflow bucket, one GCRA state per Limit
+	// shared by every key that found the shard full, until keys expire:
+	// under a spray, new clients of that shard share one quota (limited,
+	// never unlimited) while known clients keep theirs.
 	MaxKeys int
 	// Shards is the number of independently locked shards, rounded up to a
 	// power of two; default 64.
@@ -36,7 +45,11 @@ type memShard struct {
 	mu     sync.Mutex
 	tat    map[string]int64 // theoretical arrival time, unix ns; expired when <= now
 	writes uint32
-	_      [40]byte // keep shards on separate cache lines
+	// minTat is a lower bound of the tats held: before it, no key can
+	// have expired and a full shard need not be scanned.
+	minTat   int64
+	overflow map[Limit]int64 // tat of the keys that found the shard full
+	_        [24]byte        // keep shards on separate cache lines
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -111,10 +124,13 @@ func (s *MemoryStore) allow(key string, limit Limit, now time.Time) Result {
 		return Result{Limit: int(burst), ResetAfter: time.Duration(tat - t), RetryAfter: time.Duration(-diff)}
 	}
 	if !ok {
-		if len(sh.tat) >= s.perCap {
-			sh.evict(t, s.perCap)
+		if len(sh.tat) >= s.perCap && !sh.evict(t, s.perCap) {
+			res := sh.allowOverflow(limit, t, interval, burst)
+			sh.mu.Unlock()
+			return res
 		}
 		key = clone(key) // the map keeps it: do not pin a request's buffers
+		sh.minTat = min(sh.minTat, newTat)
 	}
 	sh.tat[key] = newTat
 	sh.writes++
@@ -140,19 +156,47 @@ func (sh *memShard) sweep(now int64, n int) {
 	}
 }
 
-// evict makes room for one key: expired keys first, then arbitrary ones.
-func (sh *memShard) evict(now int64, limit int) {
+// evict makes room for one key by deleting the expired ones; it reports
+// whether there is room. Live keys are never evicted, and a shard in which
+// nothing can have expired yet (minTat) is not scanned.
+func (sh *memShard) evict(now int64, limit int) bool {
+	if now < sh.minTat {
+		return false
+	}
+	least := int64(math.MaxInt64)
 	for k, v := range sh.tat {
 		if v <= now {
 			delete(sh.tat, k)
+		} else {
+			least = min(least, v)
 		}
 	}
-	for k := range sh.tat {
-		if len(sh.tat) < limit {
-			return
+	sh.minTat = least
+	for l, v := range sh.overflow {
+		if v <= now {
+			delete(sh.overflow, l)
 		}
-		delete(sh.tat, k)
 	}
+	return len(sh.tat) < limit
+}
+
+// allowOverflow counts a request of a new key in a full shard against the
+// shard's shared bucket for limit.
+func (sh *memShard) allowOverflow(limit Limit, t, interval, burst int64) Result {
+	if sh.overflow == nil {
+		sh.overflow = make(map[Limit]int64)
+	}
+	tat, ok := sh.overflow[limit]
+	if !ok || tat < t {
+		tat = t
+	}
+	newTat := tat + interval
+	diff := t - (newTat - burst*interval)
+	if diff < 0 {
+		return Result{Limit: int(burst), ResetAfter: time.Duration(tat - t), RetryAfter: time.Duration(-diff)}
+	}
+	sh.overflow[limit] = newTat
+	return Result{Allowed: true, Limit: int(burst), Remaining: int(diff / interval), ResetAfter: time.Duration(newTat - t)}
 }
 
 func clone(s string) string { return string(append([]byte(nil), s...)) }

@@ -2,8 +2,11 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,6 +48,16 @@ type RedisStoreConfig struct {
 	Client redis.UniversalClient
 	// Prefix is prepended to every key; default "ratelimit:".
 	Prefix string
+	// MaxInFlight caps the checks the rate-limit middleware has in flight
+	// on this store at once; default the client's PoolSize (go-redis's
+	// default 10 per CPU when it is not a *redis.Client, ClusterClient or
+	// Ring). A check first waits for one of these slots
+	// ([RateLimitConfig.QueueTimeout]), and only then does its
+	// [RateLimitConfig.Timeout] start: the timeout measures the Redis call,
+	// not the queue for a pooled connection, so a burst waits its turn
+	// rather than timing out. Other users of the same client can still hold
+	// connections; give the limiter a client of its own when they are busy.
+	MaxInFlight int
 }
 
 // RedisStore is a [Store] on Redis shared by every instance of a service:
@@ -55,6 +68,7 @@ type RedisStore struct {
 	rdb    redis.UniversalClient
 	prefix string
 	script *redis.Script
+	slots  chan struct{}
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -67,7 +81,59 @@ func NewRedisStore(cfg RedisStoreConfig) (*RedisStore, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "ratelimit:"
 	}
-	return &RedisStore{rdb: cfg.Client, prefix: cfg.Prefix, script: redis.NewScript(gcraScript)}, nil
+	n := cfg.MaxInFlight
+	if n <= 0 {
+		n = poolSize(cfg.Client)
+	}
+	return &RedisStore{rdb: cfg.Client, prefix: cfg.Prefix, script: redis.NewScript(gcraScript), slots: make(chan struct{}, n)}, nil
+}
+
+// poolSize is the connection pool size of rdb (per node for a cluster).
+func poolSize(rdb redis.UniversalClient) int {
+	n := 0
+	switch c := rdb.(type) {
+	case *redis.Client:
+		n = c.Options().PoolSize
+	case *redis.ClusterClient:
+		n = c.Options().PoolSize
+	case *redis.Ring:
+		n = c.Options().PoolSize
+	}
+	if n <= 0 {
+		n = 10 * runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
+// errNoSlot is the failure of a check that found no call slot free in
+// time: this instance is overloaded, which says nothing of Redis.
+var errNoSlot = errors.New("no call slot free")
+
+// allowWithin is the middleware's call: it waits up to queue for a slot,
+// then, unless down (when not nil) says the store failed meanwhile, runs
+// the check with budget as its timeout.
+func (s *RedisStore) allowWithin(ctx context.Context, key string, limit Limit, budget, queue time.Duration, down *atomic.Int64) (Result, error) {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		timer := time.NewTimer(queue)
+		select {
+		case s.slots <- struct{}{}:
+			timer.Stop()
+		case <-timer.C:
+			return Result{}, fmt.Errorf("middleware: redis rate limit: %w within %s", errNoSlot, queue)
+		case <-ctx.Done():
+			timer.Stop()
+			return Result{}, ctx.Err()
+		}
+	}
+	defer func() { <-s.slots }()
+	if down != nil && down.Load() != 0 {
+		return Result{}, errStoreResting
+	}
+	cctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	return s.Allow(cctx, key, limit)
 }
 
 // Allow counts one request for key in one round trip (EVALSHA; the script

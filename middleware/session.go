@@ -44,8 +44,11 @@ type SessionConfig struct {
 	// MaxAge of the session (cookie Max-Age, sealed expiry and store TTL);
 	// default 1h (SESSION_MAX_AGE).
 	MaxAge time.Duration
-	// Secure sets the cookie's Secure flag; set it in production.
-	Secure bool
+	// Insecure leaves the cookie's Secure flag off, for development over
+	// plain HTTP only. Default false: cookies are Secure (sent only over
+	// HTTPS, as production needs; browsers also send Secure cookies to
+	// http://localhost).
+	Insecure bool
 	// Path default "/"; Domain default none (host-only).
 	Path, Domain string
 	// SameSite default http.SameSiteLaxMode.
@@ -53,7 +56,7 @@ type SessionConfig struct {
 }
 
 // Sessions reads and writes sessions: cookies are HttpOnly, SameSite=Lax
-// by default, Secure when configured, encrypted and authenticated (a
+// and Secure by default, encrypted and authenticated (a
 // tampered or foreign cookie reads as a new, empty session). Safe for
 // concurrent use.
 //
@@ -237,7 +240,7 @@ func (m *Sessions) Destroy(c echo.Context, s *Session) error {
 func (m *Sessions) cookie(value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: m.cfg.CookieName, Value: value, Path: m.cfg.Path, Domain: m.cfg.Domain,
-		MaxAge: maxAge, Secure: m.cfg.Secure, HttpOnly: true, SameSite: m.cfg.SameSite,
+		MaxAge: maxAge, Secure: !m.cfg.Insecure, HttpOnly: true, SameSite: m.cfg.SameSite,
 	}
 }
 

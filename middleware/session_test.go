@@ -110,7 +110,7 @@ func TestSessions(t *testing.T) {
 	}
 	for _, tt := range stores {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := sessionApp(t, middleware.SessionConfig{SecretKey: testSecret, Store: tt.store, MaxAge: time.Hour, Secure: true})
+			ts := sessionApp(t, middleware.SessionConfig{SecretKey: testSecret, Store: tt.store, MaxAge: time.Hour})
 
 			// attacker obtains an anonymous session and plants it in the victim's browser
 			res, _ := sendWith(t, http.MethodGet, ts.URL+"/visit", nil)
@@ -179,5 +179,29 @@ func TestSessionConfig(t *testing.T) {
 	}
 	if _, err := middleware.NewRedisSessionStore(nil, ""); !errors.Is(err, middleware.ErrInvalidConfig) {
 		t.Errorf("nil client err = %v; want ErrInvalidConfig", err)
+	}
+}
+
+// TestSessionCookieSecureByDefault: without configuration the cookie is
+// Secure; only an explicit Insecure (plain-HTTP development) drops it.
+func TestSessionCookieSecureByDefault(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		insecure bool
+		want     bool
+	}{{"default", false, true}, {"insecure opt-out", true, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := sessionApp(t, middleware.SessionConfig{SecretKey: testSecret, Insecure: tt.insecure})
+			res, _ := sendWith(t, http.MethodGet, ts.URL+"/visit", nil)
+			ck := sessionCookie(t, res)
+			if ck == nil || ck.Secure != tt.want {
+				t.Errorf("session cookie = %+v; want Secure %v", ck, tt.want)
+			}
+			res, _ = sendWith(t, http.MethodPost, ts.URL+"/logout", ck)
+			if gone := sessionCookie(t, res); gone == nil || gone.Secure != tt.want {
+				t.Errorf("logout cookie = %+v; want Secure %v", gone, tt.want)
+			}
+		})
 	}
 }

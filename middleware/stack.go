@@ -39,6 +39,8 @@ type StackConfig struct {
 	// CORS configures CORS (echo's middleware); nil turns it off.
 	CORS *CORSConfig
 	// RateLimit configures the stack-wide rate limit; nil turns it off.
+	// Its Logger defaults to the stack's Logger and its Registerer to the
+	// one Metrics was built with.
 	// Route-scoped limits (login) are separate RateLimitConfig middlewares
 	// on those routes.
 	RateLimit *RateLimitConfig
@@ -47,8 +49,8 @@ type StackConfig struct {
 	BodyLimit int64
 	// DisableDecompress leaves Content-Encoding: gzip bodies compressed.
 	DisableDecompress bool
-	// GzipMinLength is the smallest response compressed (echo's Gzip);
-	// default 1000; negative turns response compression off.
+	// GzipMinLength is the smallest response compressed ([GzipConfig]'s
+	// MinLength); default 1000; negative turns response compression off.
 	GzipMinLength int
 	// Timeout is the deadline of the request context (see
 	// [TimeoutConfig]); a handler failing with context.DeadlineExceeded
@@ -73,7 +75,7 @@ type Stack struct {
 	limiter    *limiter
 	bodyLimit  echo.MiddlewareFunc
 	decompress echo.MiddlewareFunc
-	gzip       echo.MiddlewareFunc
+	gzip       *gzipper
 	timeout    time.Duration
 	vary       [4][]string // index: bit 0 Origin, bit 1 Accept-Encoding
 }
@@ -119,6 +121,9 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		if rc.Logger == nil {
 			rc.Logger = s.log
 		}
+		if rc.Registerer == nil && s.metrics != nil {
+			rc.Registerer = s.metrics.reg
+		}
 		l, err := newLimiter(rc)
 		if err != nil {
 			return nil, err
@@ -143,7 +148,11 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		if ml == 0 {
 			ml = 1000
 		}
-		s.gzip = middleware.GzipWithConfig(middleware.GzipConfig{MinLength: ml})
+		g, err := newGzipper(0, ml)
+		if err != nil {
+			return nil, err
+		}
+		s.gzip = g
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("%w: Stack: negative Timeout", ErrInvalidConfig)
@@ -253,27 +262,23 @@ func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc, start time.Time) 
 	if s.cors != nil {
 		if len(req.Header[echo.HeaderOrigin]) > 0 || req.Method == http.MethodOptions {
 			if s.corsSkip == nil || !s.corsSkip(c) {
-				return s.cors(func(c echo.Context) error { return s.inner(c, next, varyFor(s, c.Request()), start) })(c)
+				return s.cors(func(c echo.Context) error { return s.inner(c, next, s.varyGzip(), start) })(c)
 			}
 		} else {
 			vary |= 1
 		}
 	}
-	return s.inner(c, next, vary|varyFor(s, req), start)
+	return s.inner(c, next, vary|s.varyGzip(), start)
 }
 
-// varyFor returns the Vary bit of Accept-Encoding when gzip will not run
-// (when it runs, echo's Gzip adds the header itself).
-func varyFor(s *Stack, req *http.Request) int {
-	if s.gzip != nil && !acceptsGzip(req) {
+// varyGzip returns the Vary bit of Accept-Encoding: set whenever gzip is
+// on, whether or not this client accepts it (the gzip writer never adds a
+// second one).
+func (s *Stack) varyGzip() int {
+	if s.gzip != nil {
 		return 2
 	}
 	return 0
-}
-
-func acceptsGzip(req *http.Request) bool {
-	v := req.Header[echo.HeaderAcceptEncoding]
-	return len(v) > 0 && strings.Contains(v[0], "gzip")
 }
 
 func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int, start time.Time) error {
@@ -294,8 +299,8 @@ func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int, start tim
 	// middlewares allocate per wrap, and most requests need none of them.
 	req := c.Request()
 	h := next
-	if s.gzip != nil && vary&2 == 0 && acceptsGzip(req) {
-		h = s.gzip(h)
+	if s.gzip != nil && acceptsGzip(req) {
+		h = s.gzip.wrap(h)
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		if s.bodyLimit != nil { // inside Decompress: it limits the decompressed body

@@ -45,6 +45,10 @@ func gantry(t *testing.T, st config.Settings, mc server.MiddlewareConfig) (base 
 	e.GET("/items/:id", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id")}) })
 	e.GET("/big", func(c echo.Context) error { return c.String(http.StatusOK, strings.Repeat("gantry ", 1000)) })
 	e.GET("/small", func(c echo.Context) error { return c.String(http.StatusOK, "tiny") })
+	e.GET("/file", func(c echo.Context) error {
+		http.ServeContent(c.Response(), c.Request(), "file.txt", time.Unix(1700000000, 0), bytes.NewReader(fileContent))
+		return nil
+	})
 	e.GET("/panic", func(c echo.Context) error { panic("boom") })
 	e.GET("/slow", func(c echo.Context) error {
 		select {

@@ -58,7 +58,7 @@
 //
 // Echo is reused for routing and its HTTPError; go-playground/validator for
 // validation; the stack's pieces are described in package middleware (echo's
-// CORS, Gzip, Decompress and BodyLimit run inside it; request ids, security
-// headers and the request deadline are our own, for the measured reasons
-// given there).
+// CORS, Decompress and BodyLimit run inside it; request ids, security
+// headers, response gzip and the request deadline are our own, for the
+// reasons given there).
 package server

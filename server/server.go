@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-dev/gantry/health"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	echo   *echo.Echo
 	health *health.Registry
 	hooks  []Hook
+	reg    prometheus.Registerer // the metrics registry; nil without metrics
 
 	draining []func(bool) // told when the drain begins
 	running  atomic.Bool

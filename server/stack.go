@@ -56,11 +56,16 @@ type MiddlewareConfig struct {
 //  6. CORS (echo's; Settings.CORSOrigins, CORSAllowCredentials): only
 //     when the request has an Origin or is a preflight
 //  7. rate limit (Settings.RateLimitRequests per RateLimitWindow per client
-//     IP; health and metrics exempt): RateLimit-* headers, 429 + Retry-After
+//     IP, IPv6 by /64; health and metrics exempt): RateLimit-* headers, 429 +
+//     Retry-After; when the store fails or is slow, the same limit per
+//     instance in memory (middleware.FailLocal), logged through
+//     Config.Logger and counted on the metrics registry
 //  8. decompress (echo's; gzip request bodies)
 //  9. body limit (echo's; Config.MaxBodySize, applied to the decompressed
 //     body, so a gzip bomb gets 413)
-//  10. gzip responses (echo's; only with Accept-Encoding: gzip, from 1000 bytes)
+//  10. gzip responses (only with Accept-Encoding: gzip, from 1000 bytes;
+//     responses already encoded, such as promhttp's, and 206 partial
+//     content pass through untouched)
 //  11. request deadline (Config.RequestTimeout on the request context; 504 on expiry)
 //
 // The client IP everywhere is echo's RealIP through
@@ -110,7 +115,7 @@ func (s *Server) installStack() error {
 			Skipper: skipExempt,
 			Store:   store,
 			Limit:   middleware.Limit{Rate: st.RateLimitRequests, Period: window},
-			Policy:  middleware.FailOpen,
+			Policy:  middleware.FailLocal, // a Redis outage or slow moment: the same limit per instance
 		}
 	}
 	if st.PrometheusEnabled {
@@ -123,6 +128,7 @@ func (s *Server) installStack() error {
 		if reg == nil || gat == nil {
 			return errors.New("middleware config: set both Registerer and Gatherer, or neither")
 		}
+		s.reg = reg
 		m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg})
 		if err != nil {
 			return err
@@ -134,6 +140,9 @@ func (s *Server) installStack() error {
 		} else {
 			s.AddHook(metricsListener(st.MetricsAddr, h))
 		}
+	}
+	if sc.RateLimit != nil {
+		sc.RateLimit.Logger, sc.RateLimit.Registerer = s.log, s.reg
 	}
 	if mc.Customize != nil {
 		mc.Customize(&sc)
@@ -171,4 +180,20 @@ func metricsListener(addr string, h http.Handler) Hook {
 			return err
 		},
 	}
+}
+
+// RateLimit returns the rate-limit middleware cfg describes, for a group or
+// route (e.g. a stricter login limit), with the server's logger and
+// metrics registerer filled in where cfg leaves them nil: store failures
+// are logged like the rest of the app, and fallbacks are counted in
+// gantry_ratelimit_fallbacks_total on the /metrics the server serves
+// (when Settings.PrometheusEnabled). Errors wrap middleware.ErrInvalidConfig.
+func (s *Server) RateLimit(cfg middleware.RateLimitConfig) (echo.MiddlewareFunc, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = s.log
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = s.reg
+	}
+	return cfg.ToMiddleware()
 }
