@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -103,8 +104,8 @@ func AddWorker[T Args](ws *Workers, w Worker[T]) {
 func AddWorkerSafely[T Args](ws *Workers, w Worker[T]) error {
 	var zero T
 	kind := zero.Kind()
-	if kind == "" {
-		return fmt.Errorf("jobs: %T has an empty Kind", zero)
+	if err := checkKind(kind); err != nil {
+		return fmt.Errorf("jobs: %T: %w", zero, err)
 	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -165,4 +166,16 @@ func (u *typedUnit[T]) work(ctx context.Context, m *message, queue string, rt *j
 		EnqueuedAt: time.UnixMilli(m.EnqueuedMs), Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, rt: rt,
 	}
 	return u.w.Work(ctx, job)
+}
+
+// checkKind refuses a kind that cannot be stored: empty, or holding the
+// message field separator.
+func checkKind(kind string) error {
+	switch {
+	case kind == "":
+		return errors.New("empty kind")
+	case strings.Contains(kind, sep):
+		return fmt.Errorf("kind %q holds the byte 0x1f", kind)
+	}
+	return nil
 }

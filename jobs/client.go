@@ -120,8 +120,8 @@ func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, 
 		return nil, errors.New("jobs: enqueue nil args")
 	}
 	kind := args.Kind()
-	if kind == "" {
-		return nil, fmt.Errorf("jobs: %T has an empty Kind", args)
+	if err := checkKind(kind); err != nil {
+		return nil, fmt.Errorf("jobs: %T: %w", args, err)
 	}
 	payload, err := json.Marshal(args)
 	if err != nil {

@@ -58,9 +58,10 @@
 // counting one attempt. With the defaults, the jobs of a worker killed with
 // SIGKILL run again within 11 s (lease 10 s + one maintenance pass; the
 // fault test asserts 15 s). A job whose attempts are used up this way goes
-// to the dead set instead of running again. Lease times come from the
-// runners' clocks: keep them synchronised (NTP); clock skew between runners
-// eats into the lease.
+// to the dead set instead of running again. Leases are judged by the
+// backend's clock (Redis TIME; the memory backend's process clock), so a
+// runner whose clock is skewed neither shortens nor lengthens anyone's lease;
+// enqueue delays ([Delay], [ProcessAt]) use the client's clock.
 //
 // # Throughput and idle cost
 //
@@ -80,8 +81,14 @@
 // context) is retried after RunnerConfig.Retry's delay (default
 // [ExponentialBackoff] from 1 s to 1 h with jitter) until MaxRetry (default
 // 25) retries are used up; then the job goes to the dead set. Errors
-// wrapping [ErrSkipRetry] ([SkipRetry]), unknown kinds and payloads that
-// do not decode go to the dead set at once. Each queue's dead set keeps at
+// wrapping [ErrSkipRetry] ([SkipRetry]) and payloads that do not decode go
+// to the dead set at once. A job whose kind this runner has no worker for
+// (an older runner during a rolling deploy) is handed back without using an
+// attempt, with a back-off growing from 1 s to 1 min, and waits up to
+// RunnerConfig.UnknownKindWait (default 24 h) for a runner that knows it;
+// then it goes dead ([ErrUnknownKind]). A panic is stored as LastError
+// "jobs: panic: <value>"; its stack goes to the log with the job's id, kind
+// and queue, never to LastError. Each queue's dead set keeps at
 // most DeadMaxSize jobs (default 10,000) for at most DeadMaxAge (default 7
 // days); [Inspector.RetryDead] and [Inspector.DeleteDead] manage it.
 //
@@ -89,9 +96,18 @@
 //
 // When its context ends, [Runner.Run] stops fetching, lets running jobs
 // finish for up to ShutdownTimeout (default 10 s) while still acknowledging
-// them and extending their leases, then cancels the rest (context cause
-// [ErrShutdown]) and hands them back to the front of their queue without
-// counting an attempt.
+// them and extending their leases. At the deadline it first acknowledges the
+// jobs that have finished, so none runs again, then cancels the rest (context
+// cause [ErrShutdown]), gives them 100 ms to return, and hands them back to
+// the front of their queue without counting an attempt. The dispatcher looks
+// for the end of its context and for due heartbeats between every two
+// fetches, so neither waits for a backlog to drain.
+//
+// # Cancelling
+//
+// [Inspector.Cancel] cancels a pending, scheduled or retrying job at once and
+// a running one through its context (cause [ErrCancelled]). A cancelled job
+// stays cancelled whatever its handler then returns, on both backends.
 //
 // # Progress, results, retention
 //
@@ -107,8 +123,11 @@
 // SchedulerConfig.Location) and "@every <duration>" intervals aligned to the
 // Unix epoch. Any number of instances may run: the enqueue of tick T is
 // accepted only if the schedule's last tick, stored with the job atomically,
-// is before T, so each tick is enqueued once. After downtime, only the latest
-// missed tick is enqueued.
+// is before T, so each tick is enqueued once. A due tick is kept, and
+// retried, until the backend accepts it: ticks missed while the backend was
+// down (or the scheduler was stopped) fire once, late, as the latest one due,
+// if at most SchedulerConfig.MisfireGrace late (default 1 h); older ones are
+// skipped with a warning and counted in ticks_skipped_total.
 //
 // # Reused libraries
 //

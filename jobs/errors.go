@@ -48,8 +48,10 @@ var (
 	// ErrSkipRetry, wrapped by the error a worker returns (see [SkipRetry]),
 	// sends the job to the dead set at once, with no further retries.
 	ErrSkipRetry = errors.New("jobs: skip retry")
-	// ErrUnknownKind means no worker is registered for a job's kind; such a
-	// job goes to the dead set without retries.
+	// ErrUnknownKind means no worker is registered for a job's kind. A runner
+	// hands such a job back, without using an attempt, until
+	// RunnerConfig.UnknownKindWait has passed since it was enqueued; then it
+	// goes to the dead set with an error wrapping ErrUnknownKind.
 	ErrUnknownKind = errors.New("jobs: unknown kind")
 	// ErrInvalidPayload means a job's payload could not be decoded into its
 	// Args type; such a job goes to the dead set without retries.

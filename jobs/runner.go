@@ -670,10 +670,12 @@ func (r *lane) complete(t *task) {
 	var wait *waitForWorker
 	cause := context.Cause(t.ctx)
 	switch {
+	case errors.Is(cause, ErrCancelled):
+		// Cancelled stays cancelled whatever the handler returned; the
+		// backend stores it so, and the log and metrics must agree.
+		a.kind = ackCancelled
 	case t.err == nil:
 		a.kind, a.result = ackSuccess, t.rt.result
-	case errors.Is(cause, ErrCancelled):
-		a.kind = ackCancelled
 	case errors.Is(cause, ErrShutdown):
 		// Stopped by the shutdown deadline (see handBack): hand it back.
 		*a = *requeueAck(t)
