@@ -137,10 +137,10 @@ func (a *app) routesV1(v1 *openapi.API, perAddress echo.MiddlewareFunc) {
 	openapi.Put(v1, "/users/me/password", a.changePassword, usersTag, openapi.Secure(signedIn),
 		openapi.Summary("Change the password; older tokens are revoked and a new pair returned"))
 	openapi.Get(v1, "/users", a.listUsers, usersTag, openapi.Secure(admin), openapi.Summary("List users (admin)"))
-	openapi.Patch(v1, "/users/{id}", a.updateUser, usersTag, openapi.Secure(admin), openapi.Summary("Set a user's role or active flag (admin)"),
-		openapi.Errors(http.StatusNotFound))
-	openapi.Delete(v1, "/users/{id}", a.deleteUser, usersTag, openapi.Secure(admin), openapi.Summary("Soft-delete a user (admin)"),
-		openapi.Errors(http.StatusNotFound))
+	openapi.Patch(v1, "/users/{id}", a.updateUser, usersTag, openapi.Secure(admin), openapi.Summary("Set a user's role or active flag (admin); not one's own, nor deactivate the last active superuser"),
+		openapi.Errors(http.StatusNotFound, http.StatusConflict))
+	openapi.Delete(v1, "/users/{id}", a.deleteUser, usersTag, openapi.Secure(admin), openapi.Summary("Soft-delete a user (admin); not oneself, nor the last active superuser"),
+		openapi.Errors(http.StatusNotFound, http.StatusConflict))
 
 	openapi.Get(v1, "/posts", a.listPostsV1, postsTag, openapi.Summary("List posts with filters, sort and offset pages"))
 	openapi.Post(v1, "/posts", a.createPost, postsTag, openapi.Secure(postWriter), openapi.Status(http.StatusCreated), openapi.Summary("Create a post"))
