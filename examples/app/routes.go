@@ -77,6 +77,7 @@ func (a *app) newServer() (*server.Server, error) {
 		Store:   a.limits,
 		Limit:   middleware.Limit{Rate: cfg.RateLimitRequests, Period: cfg.RateLimitWindow},
 		Name:    "api",
+		Logger:  a.log,
 		KeyFunc: middleware.KeyBySubject(func(c echo.Context) string { p, _ := auth.PrincipalFrom(c); return subjectOf(p) }),
 	}.ToMiddleware()
 	if err != nil {
@@ -86,6 +87,7 @@ func (a *app) newServer() (*server.Server, error) {
 		Store:  a.limits,
 		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: cfg.AuthRateLimitWindow},
 		Name:   "auth",
+		Logger: a.log,
 		Policy: middleware.FailClosed, // credential stuffing must not pass when Redis is down
 	}.ToMiddleware()
 	if err != nil {
