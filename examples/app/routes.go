@@ -27,7 +27,9 @@ var (
 // newServer builds the HTTP server: Gantry's default stack, then on every
 // /api route the optional authentication (a bearer token is verified when
 // present; guards require one), the per-client rate limit (per user when
-// authenticated, else per address) and the JSON body limit.
+// authenticated, else per address) and the JSON body limit. Outermost on
+// /api, databaseUnavailable answers 503 instead of 500 while the database
+// cannot be reached. Every piece logs to the app's logger.
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
@@ -100,7 +102,7 @@ func (a *app) newServer() (*server.Server, error) {
 		},
 	})
 
-	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests}}
+	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}}
 	v1, err := openapi.New(e, cfg.APIV1Prefix, info)
 	if err != nil {
 		return nil, err
@@ -110,7 +112,7 @@ func (a *app) newServer() (*server.Server, error) {
 		return nil, err
 	}
 	for _, api := range []*openapi.API{v1, v2} {
-		api.Echo().Use(authn, perClient, jsonLimit)
+		api.Echo().Use(databaseUnavailable, authn, perClient, jsonLimit)
 	}
 	a.routesV1(v1, perAddress)
 	a.routesV2(v2)
