@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -62,6 +63,8 @@ type app struct {
 	mailer     mail.Sender
 	images     *imageops.Processor
 	zone       *time.Location
+
+	adminMu sync.Mutex // serializes guardSuperusers when there is no database (fakes)
 
 	closers []func() error
 }

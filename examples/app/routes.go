@@ -27,7 +27,9 @@ var (
 // newServer builds the HTTP server: Gantry's default stack, then on every
 // /api route the optional authentication (a bearer token is verified when
 // present; guards require one), the per-client rate limit (per user when
-// authenticated, else per address) and the JSON body limit.
+// authenticated, else per address) and the JSON body limit. Outermost on
+// /api, databaseUnavailable answers 503 instead of 500 while the database
+// cannot be reached. Every piece logs to the app's logger.
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
@@ -77,6 +79,7 @@ func (a *app) newServer() (*server.Server, error) {
 		Store:   a.limits,
 		Limit:   middleware.Limit{Rate: cfg.RateLimitRequests, Period: cfg.RateLimitWindow},
 		Name:    "api",
+		Logger:  a.log,
 		KeyFunc: middleware.KeyBySubject(func(c echo.Context) string { p, _ := auth.PrincipalFrom(c); return subjectOf(p) }),
 	}.ToMiddleware()
 	if err != nil {
@@ -86,6 +89,7 @@ func (a *app) newServer() (*server.Server, error) {
 		Store:  a.limits,
 		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: cfg.AuthRateLimitWindow},
 		Name:   "auth",
+		Logger: a.log,
 		Policy: middleware.FailClosed, // credential stuffing must not pass when Redis is down
 	}.ToMiddleware()
 	if err != nil {
@@ -98,7 +102,7 @@ func (a *app) newServer() (*server.Server, error) {
 		},
 	})
 
-	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests}}
+	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}}
 	v1, err := openapi.New(e, cfg.APIV1Prefix, info)
 	if err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func (a *app) newServer() (*server.Server, error) {
 		return nil, err
 	}
 	for _, api := range []*openapi.API{v1, v2} {
-		api.Echo().Use(authn, perClient, jsonLimit)
+		api.Echo().Use(databaseUnavailable, authn, perClient, jsonLimit)
 	}
 	a.routesV1(v1, perAddress)
 	a.routesV2(v2)
@@ -137,10 +141,10 @@ func (a *app) routesV1(v1 *openapi.API, perAddress echo.MiddlewareFunc) {
 	openapi.Put(v1, "/users/me/password", a.changePassword, usersTag, openapi.Secure(signedIn),
 		openapi.Summary("Change the password; older tokens are revoked and a new pair returned"))
 	openapi.Get(v1, "/users", a.listUsers, usersTag, openapi.Secure(admin), openapi.Summary("List users (admin)"))
-	openapi.Patch(v1, "/users/{id}", a.updateUser, usersTag, openapi.Secure(admin), openapi.Summary("Set a user's role or active flag (admin)"),
-		openapi.Errors(http.StatusNotFound))
-	openapi.Delete(v1, "/users/{id}", a.deleteUser, usersTag, openapi.Secure(admin), openapi.Summary("Soft-delete a user (admin)"),
-		openapi.Errors(http.StatusNotFound))
+	openapi.Patch(v1, "/users/{id}", a.updateUser, usersTag, openapi.Secure(admin), openapi.Summary("Set a user's role or active flag (admin); not one's own, nor deactivate the last active superuser"),
+		openapi.Errors(http.StatusNotFound, http.StatusConflict))
+	openapi.Delete(v1, "/users/{id}", a.deleteUser, usersTag, openapi.Secure(admin), openapi.Summary("Soft-delete a user (admin); not oneself, nor the last active superuser"),
+		openapi.Errors(http.StatusNotFound, http.StatusConflict))
 
 	openapi.Get(v1, "/posts", a.listPostsV1, postsTag, openapi.Summary("List posts with filters, sort and offset pages"))
 	openapi.Post(v1, "/posts", a.createPost, postsTag, openapi.Secure(postWriter), openapi.Status(http.StatusCreated), openapi.Summary("Create a post"))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/openapi"
@@ -193,6 +195,13 @@ var userQuery = crud.QuerySpec{
 	DefaultSort: "created_at",
 }
 
+// activeSuperuserFilters select the live users who can administer the
+// service: active superusers.
+var activeSuperuserFilters = []crud.Filter{
+	{Field: "is_superuser", Op: crud.Eq, Value: true},
+	{Field: "is_active", Op: crud.Eq, Value: true},
+}
+
 // UserID is a user id in the path.
 type UserID struct {
 	ID int64 `path:"id" validate:"min=1"`
@@ -338,23 +347,102 @@ func (a *app) listUsers(ctx context.Context, _ *ListUsersInput) (*UserPage, erro
 	return &UserPage{Items: nonNil(page.Items), Limit: page.Limit, Offset: page.Offset, HasMore: page.HasMore, NextCursor: page.NextCursor, Total: page.Total}, nil
 }
 
+// Refusals of the admin routes that would leave the service without an
+// administrator. Both are 409 Conflict: the request is well-formed, but the
+// state of the users forbids it.
+var (
+	// errOwnAccount refuses an admin deleting, demoting or deactivating
+	// their own account through the admin routes.
+	errOwnAccount = &server.Error{Status: http.StatusConflict, Type: "own_account",
+		Message: "an admin cannot delete, demote or deactivate their own account; ask another admin"}
+	// errLastSuperuser refuses deleting or deactivating the last active
+	// superuser, whoever asks.
+	errLastSuperuser = &server.Error{Status: http.StatusConflict, Type: "last_superuser",
+		Message: "the last active superuser cannot be deleted or deactivated"}
+)
+
+// lockSuperusers locks the rows of every superuser on PostgreSQL, in id
+// order. It selects on is_superuser alone, which no route changes, so every
+// guard locks the same rows in the same order (locking only the active
+// ones, a set that changes with each commit, deadlocked under
+// TestSuperusersRemovingEachOther: 40P01). A concurrent guard waits here
+// until the first commits.
+const lockSuperusers = `SELECT id FROM users WHERE is_superuser ORDER BY id FOR UPDATE`
+
+// guardSuperusers runs remove, which deletes or deactivates user id, unless
+// id is the last active superuser (errLastSuperuser). Check and change are
+// one transaction that holds the superusers' rows: locked with SELECT …
+// FOR UPDATE on PostgreSQL; on SQLite the transaction begins IMMEDIATE
+// (crud.SQLiteDSN), which serializes writers. Without a database (the
+// handlers' tests on fakes) a mutex stands in. So of two superusers removing
+// each other at once, one succeeds and the other is refused.
+func (a *app) guardSuperusers(ctx context.Context, id int64, remove func(ctx context.Context) error) error {
+	check := func(ctx context.Context) error {
+		u, err := a.users.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if u.Superuser && u.Active {
+			n, err := a.users.Count(ctx, crud.Query{Filters: activeSuperuserFilters})
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return errLastSuperuser
+			}
+		}
+		return remove(ctx)
+	}
+	if a.db == nil {
+		a.adminMu.Lock()
+		defer a.adminMu.Unlock()
+		return check(ctx)
+	}
+	return crud.InTx(ctx, a.db, func(ctx context.Context, tx *sqlx.Tx) error {
+		if a.dialect == crud.Postgres {
+			if _, err := tx.ExecContext(ctx, lockSuperusers); err != nil {
+				return fmt.Errorf("lock superusers: %w", err)
+			}
+		}
+		return check(ctx)
+	})
+}
+
+// updateUser sets a user's role or active flag. An admin cannot change
+// their own role or deactivate themselves (errOwnAccount), and the last
+// active superuser cannot be deactivated (errLastSuperuser).
 func (a *app) updateUser(ctx context.Context, in *UpdateUserInput) (*User, error) {
+	me, _ := currentUser(ctx)
 	set := map[string]any{}
 	if in.Body.Role != nil {
 		set["role"] = *in.Body.Role
 	}
+	deactivate := in.Body.IsActive != nil && !*in.Body.IsActive
 	if in.Body.IsActive != nil {
 		set["is_active"] = *in.Body.IsActive
+	}
+	if in.ID == me.ID && (deactivate || (in.Body.Role != nil && *in.Body.Role != me.Role)) {
+		return nil, errOwnAccount
 	}
 	if len(set) == 0 {
 		u, err := a.users.Get(ctx, in.ID)
 		return &u, err
 	}
-	u, err := a.users.Update(ctx, in.ID, crud.Patch{Set: set})
+	var u User
+	update := func(ctx context.Context) (err error) {
+		u, err = a.users.Update(ctx, in.ID, crud.Patch{Set: set})
+		return err
+	}
+	var err error
+	if deactivate {
+		err = a.guardSuperusers(ctx, in.ID, update)
+	} else {
+		err = update(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if in.Body.Role != nil || (in.Body.IsActive != nil && !*in.Body.IsActive) {
+	if in.Body.Role != nil || deactivate {
 		// Roles live in tokens: make the user log in again to pick them up.
 		if err := a.tokens.RevokeAllForUser(ctx, u.subject()); err != nil {
 			return nil, err
@@ -363,8 +451,14 @@ func (a *app) updateUser(ctx context.Context, in *UpdateUserInput) (*User, error
 	return &u, nil
 }
 
+// deleteUser soft-deletes a user and revokes their tokens. An admin cannot
+// delete themselves (errOwnAccount), nor anyone the last active superuser
+// (errLastSuperuser).
 func (a *app) deleteUser(ctx context.Context, in *UserID) (*openapi.Empty, error) {
-	if err := a.users.SoftDelete(ctx, in.ID); err != nil {
+	if me, _ := currentUser(ctx); in.ID == me.ID {
+		return nil, errOwnAccount
+	}
+	if err := a.guardSuperusers(ctx, in.ID, func(ctx context.Context) error { return a.users.SoftDelete(ctx, in.ID) }); err != nil {
 		return nil, err
 	}
 	return nil, a.tokens.RevokeAllForUser(ctx, strconv.FormatInt(in.ID, 10))

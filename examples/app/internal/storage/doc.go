@@ -45,7 +45,8 @@
 // [Policy.Extensions], and the content type sniffed from the first 512
 // bytes with [net/http.DetectContentType] against the type that extension
 // implies (a PHP script named x.png, an HTML page named notes.txt:
-// [ErrUnsupportedType], HTTP 415). It returns the content type to store, so
+// [ErrUnsupportedType], HTTP 415); text must also be valid UTF-8, which
+// the sniffer alone does not check. It returns the content type to store, so
 // the type served later comes from the server's own check, never from the
 // client's Content-Type header.
 //

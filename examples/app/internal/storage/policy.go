@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // sniffLen is how many bytes http.DetectContentType looks at.
@@ -83,6 +84,7 @@ func (p Policy) Validate(name string, size int64, head []byte) (contentType stri
 		return "", fmt.Errorf("storage: invalid policy: unknown extension %q", ext)
 	}
 
+	more := len(head) > sniffLen || size > int64(len(head)) // the file goes on past head
 	if len(head) > sniffLen {
 		head = head[:sniffLen]
 	}
@@ -90,6 +92,11 @@ func (p Policy) Validate(name string, size int64, head []byte) (contentType stri
 		mediaType, _, _ := mime.ParseMediaType(got)
 		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
 			fmt.Sprintf("file content (%s) does not match its extension %q", mediaType, ext))
+	}
+	// The sniffer calls any text without binary bytes UTF-8; check it is.
+	if strings.HasPrefix(want, "text/") && !validUTF8Head(head, more) {
+		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
+			fmt.Sprintf("file content is not UTF-8 text, as its extension %q requires", ext))
 	}
 	return serve, nil
 }
@@ -120,6 +127,23 @@ func (p Policy) extensions() []string {
 		exts[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(e), "."))
 	}
 	return exts
+}
+
+// validUTF8Head reports whether head is UTF-8. When more of the file
+// follows, a rune cut by the end of head is allowed.
+func validUTF8Head(head []byte, more bool) bool {
+	if utf8.Valid(head) {
+		return true
+	}
+	if !more {
+		return false
+	}
+	for cut := 1; cut < utf8.UTFMax && cut <= len(head); cut++ {
+		if tail := head[len(head)-cut:]; utf8.RuneStart(tail[0]) && !utf8.FullRune(tail) {
+			return utf8.Valid(head[:len(head)-cut])
+		}
+	}
+	return false
 }
 
 // sameType compares a sniffed type with an expected one. Text must be

@@ -77,6 +77,9 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "csv served as csv", policy: textPolicy, file: "data.csv", head: []byte("a,b\n1,2\n"), want: "text/csv; charset=utf-8"},
 		{name: "html named txt", policy: textPolicy, file: "notes.txt", head: html, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
 		{name: "utf-16 text", policy: textPolicy, file: "notes.txt", head: []byte("\xfe\xff\x00h\x00i"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
+		{name: "latin-1 text", policy: textPolicy, file: "notes.txt", head: []byte("caf\xe9\n"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
+		{name: "text cut inside a rune at 512 bytes", policy: textPolicy, file: "notes.txt", size: 1000, head: []byte(strings.Repeat("a", 511) + "é"), want: "text/plain; charset=utf-8"},
+		{name: "short text ending inside a rune", policy: textPolicy, file: "notes.txt", head: []byte("caf\xc3"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
 		{name: "pdf not in custom list", policy: textPolicy, file: "doc.pdf", head: pdfData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
 	}
 	for _, tt := range tests {
