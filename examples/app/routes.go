@@ -75,23 +75,25 @@ func (a *app) newServer() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	perClient, err := middleware.RateLimitConfig{
+	// srv.RateLimit gives the limiters the server's logger and registry, so
+	// their fallbacks are logged as JSON and counted on /metrics.
+	perClient, err := srv.RateLimit(middleware.RateLimitConfig{
 		Store:   a.limits,
 		Limit:   middleware.Limit{Rate: cfg.RateLimitRequests, Period: cfg.RateLimitWindow},
 		Name:    "api",
 		Logger:  a.log,
 		KeyFunc: middleware.KeyBySubject(func(c echo.Context) string { p, _ := auth.PrincipalFrom(c); return subjectOf(p) }),
-	}.ToMiddleware()
+	})
 	if err != nil {
 		return nil, err
 	}
-	perAddress, err := middleware.RateLimitConfig{
+	perAddress, err := srv.RateLimit(middleware.RateLimitConfig{
 		Store:  a.limits,
 		Limit:  middleware.Limit{Rate: cfg.AuthRateLimitRequests, Period: cfg.AuthRateLimitWindow},
 		Name:   "auth",
 		Logger: a.log,
 		Policy: middleware.FailClosed, // credential stuffing must not pass when Redis is down
-	}.ToMiddleware()
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -219,6 +219,7 @@ func (a *app) register(ctx context.Context, in *struct{ Body RegisterRequest }) 
 	b := in.Body
 	hash, err := a.hasher.Hash(b.Password)
 	if err != nil {
+		auth.WriteHeaders(openapi.EchoContext(ctx), err) // a busy hasher: 503 with Retry-After
 		return nil, err
 	}
 	u := User{
@@ -315,6 +316,7 @@ func (a *app) changePassword(ctx context.Context, in *struct{ Body ChangePasswor
 	u, _ := currentUser(ctx)
 	ok, err := a.hasher.Verify(in.Body.CurrentPassword, u.HashedPassword)
 	if err != nil {
+		auth.WriteHeaders(openapi.EchoContext(ctx), err)
 		return nil, err
 	}
 	if !ok {
@@ -322,6 +324,7 @@ func (a *app) changePassword(ctx context.Context, in *struct{ Body ChangePasswor
 	}
 	hash, err := a.hasher.Hash(in.Body.NewPassword)
 	if err != nil {
+		auth.WriteHeaders(openapi.EchoContext(ctx), err)
 		return nil, err
 	}
 	if err := a.setPassword(ctx, u.ID, hash); err != nil {
