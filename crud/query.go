@@ -278,6 +278,8 @@ func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 		}
 		val := vals[0]
 		switch key {
+		case "":
+			add("query", "empty parameter name")
 		case paramSort:
 			sortGiven = true
 			keys, err := parseSortSpec(val, &s)
