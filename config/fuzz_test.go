@@ -23,8 +23,8 @@ type fuzzSettings struct {
 // FuzzLoadEnv loads settings from environment strings a deployer may
 // write. Load never panics; it fails only with a *config.Error whose every
 // entry names a variable of the struct (with the prefix) and gives a
-// reason; a variable set alone that is refused is named; and secrets never
-// appear in the message.
+// reason; a variable set alone that is refused is named (as the entry's
+// variable or in its reason); and secrets never appear in the message.
 func FuzzLoadEnv(f *testing.F) {
 	for _, s := range []struct {
 		i, j   uint8
@@ -112,10 +112,14 @@ func FuzzLoadEnv(f *testing.F) {
 			}
 			return cerr.Fields
 		}
-		// One variable alone: if it is refused, the error names it.
+		// One variable alone: if it is refused, the error names it, as the
+		// entry's variable or, for a rule between two settings
+		// (EMAIL_SMTP_PORT "must be set when EMAIL_SMTP_HOST is set"), in
+		// its reason.
 		if x != "ENVIRONMENT" {
 			fes := check(map[string]string{name(x): v1})
-			if len(fes) > 0 && !slices.ContainsFunc(fes, func(fe config.FieldError) bool { return fe.Var == name(x) }) {
+			names := func(fe config.FieldError) bool { return fe.Var == name(x) || strings.Contains(fe.Reason, name(x)) }
+			if len(fes) > 0 && !slices.ContainsFunc(fes, names) {
 				t.Fatalf("Load(%s=%q) = %v; want an entry naming %s", name(x), v1, fes, name(x))
 			}
 		}
