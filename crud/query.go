@@ -272,14 +272,16 @@ func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 		if slices.Contains(s.Ignore, key) {
 			continue
 		}
+		if key == "" {
+			add("query", "empty parameter name")
+			continue
+		}
 		if len(vals) != 1 {
 			add(key, "given more than once")
 			continue
 		}
 		val := vals[0]
 		switch key {
-		case "":
-			add("query", "empty parameter name")
 		case paramSort:
 			sortGiven = true
 			keys, err := parseSortSpec(val, &s)
