@@ -116,7 +116,7 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		bad("EMAIL_SMTP_PORT", strconv.Itoa(s.SMTPPort), "is not a port number (0-65535)")
 	}
 	if s.SMTPHost != "" && s.SMTPPort == 0 {
-		bad("EMAIL_SMTP_PORT", "", "must be set when EMAIL_SMTP_HOST is set")
+		bad("EMAIL_SMTP_PORT", "", "must be set when "+ld.name("EMAIL_SMTP_HOST")+" is set")
 	}
 
 	if r := checkURL(s.DatabaseURL, databaseScheme, false); r != "" {
@@ -150,7 +150,7 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		s.CORSOrigins[i] = norm
 	}
 	if wildcardOrigin && s.CORSAllowCredentials {
-		bad("BACKEND_CORS_ORIGINS", "*", "cannot be combined with CORS_ALLOW_CREDENTIALS=true (list the allowed origins instead)")
+		bad("BACKEND_CORS_ORIGINS", "*", "cannot be combined with "+ld.name("CORS_ALLOW_CREDENTIALS")+"=true (list the allowed origins instead)")
 	}
 
 	for i, e := range s.AllowedExtensions {

@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"hash"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // maxCursorLen bounds the cursor text accepted.
@@ -80,7 +83,17 @@ func appendField(b []byte, f *field, fv reflect.Value) ([]byte, error) {
 		return strconv.AppendUint(b, fv.Uint(), 10), nil
 	case fv.Kind() == reflect.Bool:
 		return strconv.AppendBool(b, fv.Bool()), nil
+	case fv.CanFloat() && (math.IsNaN(fv.Float()) || math.IsInf(fv.Float(), 0)):
+		// JSON has no NaN or infinities: they travel as strings.
+		return appendJSONString(b, strconv.FormatFloat(fv.Float(), 'g', -1, 64)), nil
 	case fv.Kind() == reflect.String && f.kind == kindString:
+		if !utf8.ValidString(fv.String()) {
+			// A JSON string would lose the bytes that are not UTF-8 (a
+			// SQLite column may hold them): they travel in base64.
+			b = append(b, `{"b":"`...)
+			b = base64.StdEncoding.AppendEncode(b, []byte(fv.String()))
+			return append(b, `"}`...), nil
+		}
 		return appendJSONString(b, fv.String()), nil
 	}
 	j, err := json.Marshal(fv.Interface())
@@ -121,6 +134,35 @@ func (s *signer) sign(p *plan, row reflect.Value) (string, error) {
 	return out.String(), nil
 }
 
+// fromCursor decodes one value of a cursor body into the field's type:
+// the JSON [appendField] wrote, with the forms JSON lacks (non-finite
+// floats as strings, non-UTF-8 text in base64).
+func (f *field) fromCursor(raw json.RawMessage) (any, error) {
+	if len(raw) > 0 {
+		switch {
+		case raw[0] == '"' && f.kind == kindFloat:
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, err
+			}
+			x, err := strconv.ParseFloat(s, 64)
+			if err != nil || !(math.IsNaN(x) || math.IsInf(x, 0)) {
+				return nil, fmt.Errorf("must be %s", f.describe())
+			}
+			return reflect.ValueOf(x).Convert(f.base).Interface(), nil
+		case raw[0] == '{' && f.kind == kindString && f.base.Kind() == reflect.String:
+			var o struct {
+				B []byte `json:"b"`
+			}
+			if err := json.Unmarshal(raw, &o); err != nil || utf8.Valid(o.B) {
+				return nil, fmt.Errorf("must be %s", f.describe())
+			}
+			return reflect.ValueOf(string(o.B)).Convert(f.base).Interface(), nil
+		}
+	}
+	return f.convert(raw)
+}
+
 // open verifies a cursor and returns its raw values; any tampering,
 // truncation or a different sort yields an ErrInvalidQuery.
 func (s *signer) open(cursor, sortSig string, n int) ([]json.RawMessage, error) {
@@ -133,7 +175,7 @@ func (s *signer) open(cursor, sortSig string, n int) ([]json.RawMessage, error) 
 	if !ok {
 		return nil, bad
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one text per cursor: no stray trailing bits
 	body, err1 := enc.DecodeString(b64)
 	sig, err2 := enc.DecodeString(sig64)
 	if err1 != nil || err2 != nil {

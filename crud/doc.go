@@ -59,7 +59,12 @@
 // condition that handles mixed ascending and descending keys, so it stays
 // fast at any depth and does not skip or repeat rows when rows are added.
 // Sorting on a nullable column is allowed (NULLs last on both dialects) but
-// gives no cursor.
+// gives no cursor. A cursor is at most 2048 bytes: a page whose last row has
+// a very long text sort key gets a cursor that the next request refuses.
+//
+// Filter values are text as a client writes it: text must be UTF-8, a
+// number finite, a time's UTC year 0 to 9999; anything else is a 400, never
+// a database error.
 //
 // # Updates
 //

@@ -2,10 +2,10 @@ package crud
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -105,7 +105,7 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 					return nil, err
 				}
 				for i, raw := range raws {
-					v, err := p.sort[i].f.convert(json.RawMessage(raw))
+					v, err := p.sort[i].f.fromCursor(raw)
 					if err != nil {
 						return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
 							[]Problem{{Field: paramCursor, Reason: "invalid or tampered cursor"}}, nil)
@@ -168,6 +168,9 @@ func (m *model) planFilter(f Filter) (planFilter, string) {
 		s, ok := f.Value.(string)
 		if !ok || s == "" || fd.kind != kindString || fd.base.Kind() != reflect.String {
 			return pf, fmt.Sprintf("operator %s needs a non-empty text value on a text field", f.Op)
+		}
+		if !utf8.ValidString(s) {
+			return pf, "must be UTF-8 text"
 		}
 		pf.value = s
 	case In:

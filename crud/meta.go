@@ -5,12 +5,15 @@ import (
 	"database/sql/driver"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // kind is how a column's Go type is compared, parsed and filtered.
@@ -145,8 +148,9 @@ func (f *field) ordered() bool {
 // convert turns v into a value of the field's base type, ready to bind.
 // Strings are parsed (integers, floats, booleans, RFC 3339 times,
 // TextUnmarshalers such as uuid.UUID), json.RawMessage is decoded, Go values
-// are converted when the conversion is lossless. Times become UTC with
-// microsecond precision, the precision PostgreSQL keeps.
+// are converted when the conversion is lossless. Text that is not UTF-8 is
+// refused. Times become UTC with microsecond precision, the precision
+// PostgreSQL keeps.
 func (f *field) convert(v any) (any, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		p := reflect.New(f.base)
@@ -154,6 +158,9 @@ func (f *field) convert(v any) (any, error) {
 			return nil, fmt.Errorf("must be %s", f.describe())
 		}
 		return normalize(p.Elem().Interface()), nil
+	}
+	if s, ok := v.(string); ok && !utf8.ValidString(s) {
+		return nil, errors.New("must be UTF-8 text") // PostgreSQL refuses it with a 500 otherwise
 	}
 	if reflect.TypeOf(v) == f.base && f.kind != kindTime {
 		return v, nil // the common case: no conversion, no allocation
@@ -240,7 +247,7 @@ func (f *field) parse(s string) (any, error) {
 		out.SetUint(n)
 	case kindFloat:
 		x, err := strconv.ParseFloat(s, 64)
-		if err != nil {
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || out.OverflowFloat(x) {
 			return nil, fmt.Errorf("must be %s", f.describe())
 		}
 		out.SetFloat(x)
@@ -251,13 +258,16 @@ func (f *field) parse(s string) (any, error) {
 		}
 		out.SetBool(b)
 	case kindTime:
-		tm, err := time.Parse(time.RFC3339Nano, s)
+		tm, err := parseTime(s)
 		if err != nil {
 			return nil, fmt.Errorf("must be %s", f.describe())
 		}
 		return normalize(tm), nil
 	case kindString:
 		if f.base.Kind() == reflect.String && !reflect.PointerTo(f.base).Implements(textUnmType) {
+			if !utf8.ValidString(s) {
+				return nil, errors.New("must be UTF-8 text")
+			}
 			out.SetString(s)
 			return out.Interface(), nil
 		}
@@ -279,7 +289,7 @@ func (f *field) describe() string {
 	case kindInt, kindUint:
 		return "an integer"
 	case kindFloat:
-		return "a number"
+		return "a finite number"
 	case kindBool:
 		return "true or false"
 	case kindTime:

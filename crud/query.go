@@ -3,12 +3,14 @@ package crud
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Op is a filter operator.
@@ -129,15 +131,15 @@ const (
 	// fit. Prefer an explicit type so that ParseQuery reports every problem
 	// at once.
 	Auto ValueType = iota
-	// String is any text.
+	// String is any UTF-8 text.
 	String
 	// Int is a base-10 int64.
 	Int
-	// Float is a float64.
+	// Float is a finite float64 (NaN and infinities are refused).
 	Float
 	// Bool is true/false (or 1/0).
 	Bool
-	// Time is an RFC 3339 time, converted to UTC.
+	// Time is an RFC 3339 time, converted to UTC; its UTC year is 0 to 9999.
 	Time
 )
 
@@ -268,6 +270,10 @@ func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 	for _, key := range keys {
 		vals := values[key]
 		if slices.Contains(s.Ignore, key) {
+			continue
+		}
+		if key == "" {
+			add("query", "empty parameter name")
 			continue
 		}
 		if len(vals) != 1 {
@@ -459,6 +465,9 @@ func parseFilter(key, val string, s *QuerySpec) (Filter, string) {
 		if val == "" {
 			return Filter{}, "must not be empty"
 		}
+		if !utf8.ValidString(val) {
+			return Filter{}, "must be UTF-8 text"
+		}
 		f.Value = val
 	default:
 		v, reason := parseValue(val, fs.Type)
@@ -480,8 +489,8 @@ func parseValue(s string, t ValueType) (any, string) {
 		return n, ""
 	case Float:
 		x, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, "must be a number"
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, "must be a finite number"
 		}
 		return x, ""
 	case Bool:
@@ -491,11 +500,27 @@ func parseValue(s string, t ValueType) (any, string) {
 		}
 		return b, ""
 	case Time:
-		tm, err := time.Parse(time.RFC3339Nano, s)
+		tm, err := parseTime(s)
 		if err != nil {
 			return nil, "must be an RFC 3339 time such as 2024-01-01T00:00:00Z"
 		}
 		return tm.UTC(), ""
 	}
+	if !utf8.ValidString(s) {
+		return nil, "must be UTF-8 text"
+	}
 	return s, ""
+}
+
+// parseTime parses an RFC 3339 time whose UTC year is 0 to 9999, so that
+// it can be written back as RFC 3339.
+func parseTime(s string) (time.Time, error) {
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if y := tm.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, errors.New("year out of range")
+	}
+	return tm, nil
 }

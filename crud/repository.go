@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -330,6 +331,9 @@ func (r *Repository[T]) handle(ctx context.Context) sqlx.ExtContext {
 func (m *model) idValue(id any) (any, bool) {
 	if id == nil {
 		return nil, false
+	}
+	if s, ok := id.(string); ok && !utf8.ValidString(s) {
+		return nil, false // no row has it; PostgreSQL would answer with an error
 	}
 	if reflect.TypeOf(id) == m.id.base {
 		return id, true

@@ -209,8 +209,9 @@ func Delete[In, Out any](a *API, path string, h Handler[In, Out], opts ...Option
 // Register adds a typed route for method and path (relative to the
 // group; "/posts/{id}", or echo's "/posts/:id") and records it in the
 // API's document. The route binds In from the request (see [Handler]),
-// answering 400 for a parameter that does not parse and 422 for values
-// that break their validate rules, calls h, and writes *Out as JSON with
+// answering 404 for a path parameter that does not parse or is not
+// written canonically, 400 for a query or header parameter that does not
+// parse and 422 for values that break their validate rules, calls h, and writes *Out as JSON with
 // the route's status: 200 by default, 204 when Out is [Empty], or the one
 // [Status] sets.
 //
@@ -445,6 +446,9 @@ func (s *spec) build(ops []*operation) *Document {
 		errs = append(errs, http.StatusInternalServerError)
 		if len(b.params) > 0 || b.body != nil {
 			errs = append(errs, http.StatusBadRequest, http.StatusUnprocessableEntity)
+		}
+		if slices.ContainsFunc(b.params, func(p param) bool { return p.in == inPath }) {
+			errs = append(errs, http.StatusNotFound)
 		}
 		if b.body != nil {
 			o.RequestBody = &RequestBody{

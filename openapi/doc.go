@@ -27,8 +27,9 @@
 //		openapi.Secure(auth.RequireScopes("posts:write")))
 //
 // The route parses path, query and header parameters (400 with type
-// "invalid_parameter" naming each one that does not parse: `query
-// parameter "limit" must be an integer`), validates them with their
+// "invalid_parameter" naming each query or header parameter that does not
+// parse: `query parameter "limit" must be an integer`; 404 for a path
+// parameter that does not, since it names no resource), validates them with their
 // go-playground/validator tags, binds the body with server.Bind (so 415,
 // 400, 413 and the field messages of 422 are exactly the binding helper's)
 // and answers one 422 listing every invalid parameter and body field. The
@@ -37,6 +38,18 @@
 // envelope. [EchoContext] reaches the echo.Context for headers and
 // cookies. Plain echo handlers keep working beside typed ones, on
 // [API.Echo] or any group.
+//
+// # Canonical parameters
+//
+// Numbers are read only as written canonically, so that two texts never
+// name one resource: an integer is "0" or decimal digits without a leading
+// zero, with a '-' only for a signed type and a non-zero value ("+1", " 1",
+// "01", "1.0", "0x1", "1e3", "-0" and out-of-range values are refused); a
+// float is a number as JSON writes it (no NaN, infinities, hex or '+'). A
+// path parameter must moreover read back as the server writes it: a
+// boolean is true or false, a uuid.UUID lower-case with hyphens, a
+// time.Time as its MarshalText. Query and header parameters that break
+// these rules answer 400, path parameters 404.
 //
 // Mistakes in a registration (an input field the route cannot bind, path
 // parameters that do not match the input, an operation id used twice) make
@@ -48,8 +61,8 @@
 // ([API.Document], [API.JSON]): operation ids (derived from method and
 // path unless set), summaries, tags, parameters, request bodies, the
 // success response, and an error response for every status the route can
-// answer — 400 and 422 for input, 413 and 415 for a body, 401 and 403 when
-// secured, 500 always, plus [Config.Errors] and [Errors] — each with the
+// answer — 400 and 422 for input, 404 for a path parameter, 413 and 415
+// for a body, 401 and 403 when secured, 500 always, plus [Config.Errors] and [Errors] — each with the
 // server's envelope (server.Envelope, the component ErrorEnvelope) as its
 // schema.
 //

@@ -267,7 +267,7 @@ func TestRequestsBreakingTheSchemaGet4xx(t *testing.T) {
 		field        string // a details entry names it
 		message      string // substring of the message
 	}{
-		{name: "path param not an integer", method: "GET", path: "/api/v1/posts/abc", status: 400, typ: "invalid_parameter", field: "id", message: `path parameter "id" must be an integer`},
+		{name: "path param not an integer", method: "GET", path: "/api/v1/posts/abc", status: 404, typ: "not_found", field: "id", message: `path parameter "id" must be an integer`}, // names no post (issue 11, defect 7)
 		{name: "path param below minimum", method: "GET", path: "/api/v1/posts/0", status: 422, typ: "validation_error", field: "id", message: "request validation failed"},
 		{name: "query param wrong type", method: "GET", path: "/api/v1/posts?limit=ten", status: 400, typ: "invalid_parameter", field: "limit", message: `query parameter "limit" must be an integer`},
 		{name: "query param above maximum", method: "GET", path: "/api/v1/posts?limit=1000", status: 422, typ: "validation_error", field: "limit"},

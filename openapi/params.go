@@ -239,19 +239,28 @@ func parseScalar(v reflect.Value, s string) error {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if !canonicalInt(s, true) {
+			return errNotCanonical
+		}
 		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
 		if err != nil {
 			return err
 		}
 		v.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if !canonicalInt(s, false) {
+			return errNotCanonical
+		}
 		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
 		if err != nil {
 			return err
 		}
 		v.SetUint(n)
 	case reflect.Float32, reflect.Float64:
-		f, err := strconv.ParseFloat(s, v.Type().Bits())
+		if !jsonNumber(s) {
+			return errNotCanonical
+		}
+		f, err := strconv.ParseFloat(s, v.Type().Bits()) // ±Inf past the type's range is an error
 		if err != nil {
 			return err
 		}
@@ -260,6 +269,98 @@ func parseScalar(v reflect.Value, s string) error {
 		return fmt.Errorf("unsupported kind %s", v.Kind())
 	}
 	return nil
+}
+
+// errNotCanonical refuses a number not written as the grammar below says.
+var errNotCanonical = errors.New("not a canonical number")
+
+// canonicalInt reports whether s is an integer written the one way the
+// server writes it: "0", or decimal digits without a leading zero, with a
+// '-' before them when signed allows (never "-0"). No '+', spaces,
+// underscores, base prefixes, fractions or exponents: "+1", " 1", "01",
+// "1.0", "0x1" and "1e3" are refused, so two texts never name one id.
+func canonicalInt(s string, signed bool) bool {
+	if signed && len(s) > 1 && s[0] == '-' {
+		s = s[1:]
+		if s[0] == '0' {
+			return false
+		}
+	}
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonNumber reports whether s is a number as JSON writes one:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. NaN, infinities, hex
+// floats, underscores, '+' and bare dots are refused.
+func jsonNumber(s string) bool {
+	i := 0
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// canonicalPath reports whether the path parameter text s is written as
+// the server writes the value v it parsed to: a boolean as true or false,
+// a TextMarshaler (uuid.UUID, time.Time) as its MarshalText. Integers
+// already had to be canonical to parse.
+func canonicalPath(v reflect.Value, s string) bool {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		return err == nil && string(b) == s
+	}
+	if v.CanAddr() {
+		if m, ok := v.Addr().Interface().(encoding.TextMarshaler); ok {
+			b, err := m.MarshalText()
+			return err == nil && string(b) == s
+		}
+	}
+	if v.Kind() == reflect.Bool {
+		return strconv.FormatBool(v.Bool()) == s
+	}
+	return true
 }
 
 // value returns the value a request carries for a scalar parameter p:
@@ -313,16 +414,36 @@ func (p *param) values(c echo.Context) []string {
 	return kept
 }
 
-// bind fills in (a pointer to the input struct) from c. Parameters that do
-// not parse answer 400 naming each one; validation failures of parameters
-// and body answer one 422 with a detail per field; the body's own failures
-// (415, 400, 413) are server.Bind's.
+// bind fills in (a pointer to the input struct) from c. A path parameter
+// that is missing, does not parse or is not written canonically answers
+// 404: it names no resource. Query and header parameters that do not parse
+// answer 400 naming each one; validation failures of parameters and body
+// answer one 422 with a detail per field; the body's own failures (415,
+// 400, 413) are server.Bind's.
 func (b *binder) bind(c echo.Context, in reflect.Value) error {
 	in = in.Elem()
 	var bad []server.FieldError
 	var msgs []string
 	for i := range b.params {
 		p := &b.params[i]
+		if p.in != inPath {
+			continue
+		}
+		f := in.FieldByIndex(p.index)
+		s, ok := p.value(c)
+		if !ok || parseOne(f, s) != nil || !canonicalPath(f, s) {
+			f.SetZero()
+			want := describe(elemType(p.typ))
+			return &server.Error{Status: http.StatusNotFound,
+				Message: fmt.Sprintf("not found: path parameter %q must be %s, written canonically", p.name, want),
+				Details: []server.FieldError{{Field: p.name, Rule: "type", Message: "must be " + want}}}
+		}
+	}
+	for i := range b.params {
+		p := &b.params[i]
+		if p.in == inPath {
+			continue
+		}
 		f := in.FieldByIndex(p.index)
 		var err error
 		if p.list {

@@ -12,12 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/crud"
 )
@@ -157,6 +159,9 @@ func (f *mfield) sortable() bool { return f.ordered() || f.base.Kind() == reflec
 // convert turns v into a reflect.Value of the field's base type.
 func (f *mfield) convert(v any) (reflect.Value, error) {
 	bad := fmt.Errorf("must be a valid %s", f.base)
+	if str, ok := v.(string); ok && !utf8.ValidString(str) {
+		return reflect.Value{}, errors.New("must be UTF-8 text")
+	}
 	if raw, ok := v.(json.RawMessage); ok {
 		p := reflect.New(f.base)
 		if err := json.Unmarshal(raw, p.Interface()); err != nil {
@@ -194,7 +199,7 @@ func (f *mfield) convert(v any) (reflect.Value, error) {
 			out.SetUint(n)
 		case out.CanFloat():
 			x, err := strconv.ParseFloat(str, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || out.OverflowFloat(x) {
 				return reflect.Value{}, bad
 			}
 			out.SetFloat(x)
@@ -237,6 +242,33 @@ func (f *mfield) convert(v any) (reflect.Value, error) {
 		return reflect.Value{}, bad
 	}
 	return out, nil
+}
+
+// fromCursor decodes a cursor value: JSON, or the forms JSON lacks
+// (non-finite floats as strings, non-UTF-8 text in base64).
+func (f *mfield) fromCursor(raw json.RawMessage) (reflect.Value, error) {
+	bad := fmt.Errorf("must be a valid %s", f.base)
+	switch {
+	case len(raw) > 0 && raw[0] == '"' && (f.base.Kind() == reflect.Float32 || f.base.Kind() == reflect.Float64):
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return reflect.Value{}, bad
+		}
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(math.IsNaN(x) || math.IsInf(x, 0)) {
+			return reflect.Value{}, bad
+		}
+		return reflect.ValueOf(x).Convert(f.base), nil
+	case len(raw) > 0 && raw[0] == '{' && f.base.Kind() == reflect.String:
+		var o struct {
+			B []byte `json:"b"`
+		}
+		if json.Unmarshal(raw, &o) != nil || utf8.Valid(o.B) {
+			return reflect.Value{}, bad
+		}
+		return reflect.ValueOf(string(o.B)).Convert(f.base), nil
+	}
+	return f.convert(raw)
 }
 
 func norm(v reflect.Value) reflect.Value {
@@ -702,8 +734,8 @@ func (s *MemStore[T]) plan(q crud.Query, forList bool) (*mplan, error) {
 			mf.null = b
 		case crud.Contains, crud.Prefix:
 			str, ok := f.Value.(string)
-			if !ok || str == "" || !fd.isText() {
-				add(f.Field, "needs a non-empty text value on a text field")
+			if !ok || str == "" || !fd.isText() || !utf8.ValidString(str) {
+				add(f.Field, "needs a non-empty UTF-8 text value on a text field")
 				continue
 			}
 			mf.text = strings.ToLower(str)
@@ -911,7 +943,16 @@ func (s *MemStore[T]) cursorFor(pl *mplan, row *T) (string, error) {
 	cb := cursorBody{Sort: pl.sig}
 	for _, k := range pl.sort {
 		x, _ := k.f.get(v)
-		b, err := json.Marshal(x.Interface())
+		var b []byte
+		var err error
+		switch {
+		case x.CanFloat() && (math.IsNaN(x.Float()) || math.IsInf(x.Float(), 0)):
+			b, err = json.Marshal(strconv.FormatFloat(x.Float(), 'g', -1, 64)) // as crud writes them
+		case x.Kind() == reflect.String && !utf8.ValidString(x.String()):
+			b, err = json.Marshal(map[string][]byte{"b": []byte(x.String())})
+		default:
+			b, err = json.Marshal(x.Interface())
+		}
 		if err != nil {
 			return "", err
 		}
@@ -933,7 +974,7 @@ func (s *MemStore[T]) openCursor(pl *mplan, c string) error {
 	if !ok || len(c) > 2048 {
 		return bad
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict()
 	body, err1 := enc.DecodeString(b64)
 	sig, err2 := enc.DecodeString(sig64)
 	if err1 != nil || err2 != nil {
@@ -952,7 +993,7 @@ func (s *MemStore[T]) openCursor(pl *mplan, c string) error {
 		return crud.ErrInvalidQuery.WithDetails(crud.Problem{Field: "cursor", Reason: "cursor belongs to a different sort"})
 	}
 	for i, raw := range cb.Values {
-		v, err := pl.sort[i].f.convert(raw)
+		v, err := pl.sort[i].f.fromCursor(raw)
 		if err != nil {
 			return bad
 		}
