@@ -70,6 +70,8 @@ var (
 	// ErrShutdown is the cause of a running job's context when the runner's
 	// shutdown timeout ran out; the job is handed back without counting an attempt.
 	ErrShutdown = errors.New("jobs: runner shut down")
+	// ErrClosed is returned by enqueues on a [RedisBackend] after its Close.
+	ErrClosed = errors.New("jobs: backend closed")
 )
 
 // SkipRetry wraps err so that the job goes to the dead set at once instead of

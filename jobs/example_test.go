@@ -83,5 +83,6 @@ func ExampleNewRedisBackend() {
 	if err != nil {
 		panic(err)
 	}
+	defer backend.Close() // waits for enqueues in flight; leaves rdb open
 	_, _ = jobs.NewClient(backend, jobs.ClientConfig{})
 }

@@ -14,26 +14,47 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisConfig configures [NewRedisBackend]. The zero value is valid.
+// RedisConfig configures [NewRedisBackend]. The zero value is valid with a
+// client.
 type RedisConfig struct {
 	// Prefix starts every key. Default "gantry:". A queue's keys are
 	// "<prefix>{q:<queue>}:<part>", so all keys of a queue share one hash
 	// tag and one Redis Cluster slot.
 	Prefix string
+	// Options, when NewRedisBackend is given no client, opens one with
+	// redis.NewUniversalClient (one address: a single server; MasterName
+	// set: Sentinel; several addresses: Cluster). The backend owns that
+	// client, and [RedisBackend.Close] closes it. Setting Options and
+	// passing a client is an error.
+	Options *redis.UniversalOptions
+	// HandOffTimeout bounds the round trip that stores enqueues which waited
+	// while another enqueue was in flight (concurrent Enqueue calls of
+	// runnable jobs share round trips; the backend sends the waiting ones
+	// together, on a goroutine it owns, when the round trip ahead of them
+	// ends). Each waiting caller still stops waiting when its own context
+	// ends. Default 10 s.
+	HandOffTimeout time.Duration
 }
 
 // RedisBackend stores queues and jobs in Redis (standalone, Sentinel or
-// Cluster, through any redis.UniversalClient). It never closes the client it
-// was given. Safe for concurrent use.
+// Cluster, through any redis.UniversalClient). Safe for concurrent use.
+//
+// Ownership follows asynq's rule: a backend built on the caller's client
+// never closes it; one that opened its client from RedisConfig.Options
+// closes it in [RedisBackend.Close].
 type RedisBackend struct {
-	rdb    redis.UniversalClient
-	prefix string
-	keys   sync.Map // queue name → *qkeys
-	known  sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
+	rdb            redis.UniversalClient
+	owned          bool // rdb was opened by NewRedisBackend: Close closes it
+	prefix         string
+	handOffTimeout time.Duration
+	keys           sync.Map // queue name → *qkeys
+	known          sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
 
-	mu      sync.Mutex // guards busy and waiting
+	mu      sync.Mutex // guards busy, waiting and closed
 	busy    bool       // an enqueue round trip is in flight
 	waiting []*waitingEnqueue
+	closed  bool
+	wg      sync.WaitGroup // enqueues in flight and hand-off goroutines
 }
 
 type waitingEnqueue struct {
@@ -48,10 +69,15 @@ type qkeys struct {
 	fetchKeys                                   []string // the 10 fixed keys of fetchScript
 }
 
-// NewRedisBackend returns a backend on rdb. The caller keeps ownership of rdb.
+// NewRedisBackend returns a backend on rdb; the caller keeps ownership of
+// rdb, and [RedisBackend.Close] leaves it open. With a nil rdb, it opens a
+// client from cfg.Options and owns it: Close closes it.
 func NewRedisBackend(rdb redis.UniversalClient, cfg RedisConfig) (*RedisBackend, error) {
-	if rdb == nil {
-		return nil, errors.New("jobs: invalid redis config: nil client")
+	switch {
+	case rdb == nil && cfg.Options == nil:
+		return nil, errors.New("jobs: invalid redis config: nil client and no Options")
+	case rdb != nil && cfg.Options != nil:
+		return nil, errors.New("jobs: invalid redis config: both a client and Options")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "gantry:"
@@ -59,7 +85,44 @@ func NewRedisBackend(rdb redis.UniversalClient, cfg RedisConfig) (*RedisBackend,
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		return nil, errors.New("jobs: invalid redis config: prefix must not contain braces")
 	}
-	return &RedisBackend{rdb: rdb, prefix: cfg.Prefix}, nil
+	if cfg.HandOffTimeout <= 0 {
+		cfg.HandOffTimeout = 10 * time.Second
+	}
+	b := &RedisBackend{rdb: rdb, prefix: cfg.Prefix, handOffTimeout: cfg.HandOffTimeout}
+	if rdb == nil {
+		b.rdb, b.owned = redis.NewUniversalClient(cfg.Options), true
+	}
+	return b, nil
+}
+
+// Close stops the backend. Enqueues that start afterwards fail with
+// [ErrClosed]; Close waits for the enqueues in flight, including the
+// round trip that stores enqueues waiting behind them (bounded by
+// RedisConfig.HandOffTimeout), so no goroutine of the backend outlives it.
+// Then it closes the client if NewRedisBackend opened it; a client the
+// caller passed stays open. Stop the runners and schedulers using the
+// backend first. Calling Close again returns nil.
+func (b *RedisBackend) Close() error {
+	b.mu.Lock()
+	already := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	b.wg.Wait()
+	if already || !b.owned {
+		return nil
+	}
+	return b.rdb.Close()
+}
+
+// enter counts an enqueue in flight, or reports that the backend is closed.
+func (b *RedisBackend) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(1)
+	return true
 }
 
 func (b *RedisBackend) k(queue string) *qkeys {
@@ -105,6 +168,10 @@ const enqueueChunk = 1000
 var ackKinds = map[ackKind]string{ackSuccess: "s", ackRetry: "r", ackDead: "d", ackRequeue: "q", ackCancelled: "c"}
 
 func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error {
+	if !b.enter() {
+		return ErrClosed
+	}
+	defer b.wg.Done()
 	if len(reqs) == 1 { // fast path: one job, one round trip
 		r := reqs[0]
 		if err := b.register(ctx, r.queue); err != nil {
@@ -220,8 +287,10 @@ func (b *RedisBackend) coalesce(ctx context.Context, r *enqueueReq) error {
 	return err
 }
 
-// handOff sends the jobs that waited, on a goroutine of their own, or marks
-// the backend idle.
+// handOff sends the jobs that waited, on a goroutine of its own, or marks
+// the backend idle. Its caller holds a count of b.wg (an enqueue in flight,
+// or the previous hand-off goroutine), so the new goroutine is counted
+// before Close can see the count reach zero.
 func (b *RedisBackend) handOff(ctx context.Context) {
 	b.mu.Lock()
 	ws := b.waiting
@@ -231,13 +300,15 @@ func (b *RedisBackend) handOff(ctx context.Context) {
 		b.mu.Unlock()
 		return
 	}
+	b.wg.Add(1)
 	b.mu.Unlock()
 	go func() {
+		defer b.wg.Done()
 		reqs := make([]*enqueueReq, len(ws))
 		for i, w := range ws {
 			reqs[i] = w.r
 		}
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		tctx, cancel := context.WithTimeout(ctx, b.handOffTimeout)
 		err := b.enqueueNow(tctx, reqs)
 		cancel()
 		for _, w := range ws {
