@@ -167,92 +167,55 @@ const enqueueChunk = 1000
 
 var ackKinds = map[ackKind]string{ackSuccess: "s", ackRetry: "r", ackDead: "d", ackRequeue: "q", ackCancelled: "c"}
 
+// enqueue stores reqs. Runnable, unguarded jobs take enqueueNowScript: one
+// alone shares a round trip with concurrent enqueues (coalesce), several go
+// in one pipelined round trip (enqueueNow). Delayed or guarded jobs
+// ([Unique], periodic ticks) take enqueueScript, which reports duplicates.
+// Either way it is one script call per 1,000 jobs of a queue, and one round
+// trip in all.
 func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error {
 	if !b.enter() {
 		return ErrClosed
 	}
 	defer b.wg.Done()
-	if len(reqs) == 1 { // fast path: one job, one round trip
-		r := reqs[0]
-		if err := b.register(ctx, r.queue); err != nil {
-			return err
-		}
-		k := b.k(r.queue)
-		if r.guard == guardNone && !r.due.After(now) {
-			return b.coalesce(ctx, r)
-		}
-		gk, garg := b.guard(k, r)
-		res, err := enqueueScript.Run(ctx, b.rdb, []string{k.p, k.s, k.sd, k.ix, gk},
-			now.UnixMilli(), 1, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r)).Slice()
-		if err != nil {
-			return err
-		}
-		if v, _ := res[0].(int64); v == 0 {
-			r.dup = true
-		}
-		return nil
-	}
-	simple := true
+	runnable := true
 	for _, r := range reqs {
 		if r.guard != guardNone || r.due.After(now) {
-			simple = false
+			runnable = false
 			break
 		}
 	}
-	if simple {
+	switch {
+	case runnable && len(reqs) == 1:
+		if err := b.register(ctx, reqs[0].queue); err != nil {
+			return err
+		}
+		return b.coalesce(ctx, reqs[0])
+	case runnable:
 		return b.enqueueNow(ctx, reqs)
 	}
-	type call struct {
-		keys []string
-		args []any
-		reqs []*enqueueReq
-	}
-	var calls []*call
-	open := map[string]*call{}
-	for _, r := range reqs {
-		c := open[r.queue]
-		if c == nil || len(c.reqs) == enqueueChunk {
-			if err := b.register(ctx, r.queue); err != nil {
-				return err
-			}
-			k := b.k(r.queue)
-			n := min(len(reqs), enqueueChunk)
-			c = &call{keys: make([]string, 4, 4+n), args: make([]any, 2, 2+6*n)}
-			c.keys[0], c.keys[1], c.keys[2], c.keys[3] = k.p, k.s, k.sd, k.ix
-			c.args[0] = now.UnixMilli()
-			open[r.queue] = c
-			calls = append(calls, c)
-		}
-		gk, garg := b.guard(b.k(r.queue), r)
+	calls, err := b.scriptCalls(ctx, reqs, 1, 6, func(k *qkeys) ([]string, []any) {
+		return []string{k.p, k.s, k.sd, k.ix}, []any{now.UnixMilli(), 0}
+	}, func(c *scriptCall, k *qkeys, r *enqueueReq) {
+		gk, garg := b.guard(k, r)
 		c.keys = append(c.keys, gk)
 		c.args = append(c.args, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r))
-		c.reqs = append(c.reqs, r)
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range calls {
 		c.args[1] = len(c.reqs)
 	}
-	var results []any
-	if len(calls) == 1 {
-		res, err := enqueueScript.Run(ctx, b.rdb, calls[0].keys, calls[0].args...).Slice()
-		if err != nil {
-			return err
-		}
-		results = []any{res}
-	} else {
-		cmds, err := runPipelined(ctx, b.rdb, enqueueScript, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
-		if err != nil {
-			return err
-		}
-		for _, cmd := range cmds {
-			res, err := cmd.Slice()
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
+	cmds, err := runCalls(ctx, b.rdb, enqueueScript, calls)
+	if err != nil {
+		return err
 	}
 	for i, c := range calls {
-		res := results[i].([]any)
+		res, err := cmds[i].Slice()
+		if err != nil {
+			return err
+		}
 		for j, r := range c.reqs {
 			if v, _ := res[j].(int64); v == 0 {
 				r.dup = true
@@ -260,6 +223,52 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 		}
 	}
 	return nil
+}
+
+// scriptCall is one script call of an enqueue and the jobs it stores.
+type scriptCall struct {
+	keys []string
+	args []any
+	reqs []*enqueueReq
+}
+
+// scriptCalls groups reqs into one call per 1,000 jobs of a queue,
+// registering each queue: head gives a call's fixed keys and arguments, add
+// appends one job's (keysPer and argsPer of them).
+func (b *RedisBackend) scriptCalls(ctx context.Context, reqs []*enqueueReq, keysPer, argsPer int,
+	head func(*qkeys) ([]string, []any), add func(*scriptCall, *qkeys, *enqueueReq)) ([]*scriptCall, error) {
+	var calls []*scriptCall
+	open := map[string]*scriptCall{}
+	n := min(len(reqs), enqueueChunk)
+	for _, r := range reqs {
+		k := b.k(r.queue)
+		c := open[r.queue]
+		if c == nil || len(c.reqs) == enqueueChunk {
+			if err := b.register(ctx, r.queue); err != nil {
+				return nil, err
+			}
+			keys, args := head(k)
+			c = &scriptCall{keys: slices.Grow(keys, keysPer*n), args: slices.Grow(args, argsPer*n), reqs: make([]*enqueueReq, 0, n)}
+			open[r.queue] = c
+			calls = append(calls, c)
+		}
+		add(c, k, r)
+		c.reqs = append(c.reqs, r)
+	}
+	return calls, nil
+}
+
+// runCalls runs calls of s in one round trip: a lone call with s.Run, more
+// in one pipeline.
+func runCalls(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []*scriptCall) ([]*redis.Cmd, error) {
+	if len(calls) == 1 {
+		cmd := s.Run(ctx, rdb, calls[0].keys, calls[0].args...)
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		return []*redis.Cmd{cmd}, nil
+	}
+	return runPipelined(ctx, rdb, s, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
 }
 
 // coalesce stores one runnable job. When another enqueue is in flight, the
@@ -321,29 +330,15 @@ func (b *RedisBackend) handOff(ctx context.Context) {
 // enqueueNow stores runnable, unguarded jobs in one pipelined round trip of
 // one script call per 1,000 jobs of a queue.
 func (b *RedisBackend) enqueueNow(ctx context.Context, reqs []*enqueueReq) error {
-	type call struct {
-		keys []string
-		args []any
-	}
-	var calls []*call
-	open := map[string]*call{}
-	for _, r := range reqs {
-		c := open[r.queue]
-		if c == nil || len(c.args) == 3*enqueueChunk {
-			if err := b.register(ctx, r.queue); err != nil {
-				return err
-			}
-			k := b.k(r.queue)
-			c = &call{keys: []string{k.p, k.ix}, args: make([]any, 0, 3*min(len(reqs), enqueueChunk))}
-			open[r.queue] = c
-			calls = append(calls, c)
-		}
+	calls, err := b.scriptCalls(ctx, reqs, 0, 3, func(k *qkeys) ([]string, []any) {
+		return []string{k.p, k.ix}, nil
+	}, func(c *scriptCall, _ *qkeys, r *enqueueReq) {
 		c.args = append(c.args, r.msg.ID, r.raw, meta(r))
+	})
+	if err != nil {
+		return err
 	}
-	if len(calls) == 1 {
-		return enqueueNowScript.Run(ctx, b.rdb, calls[0].keys, calls[0].args...).Err()
-	}
-	_, err := runPipelined(ctx, b.rdb, enqueueNowScript, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
+	_, err = runCalls(ctx, b.rdb, enqueueNowScript, calls)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 type closeArgs struct{ N int }
 
 func (closeArgs) Kind() string { return "closepath" }
+
+type otherArgs struct{ N int }
+
+func (otherArgs) Kind() string { return "closeother" }
 
 // scriptGate blocks every script call (EVALSHA/EVAL) until it is released
 // once per call, or the call's context ends.
@@ -205,5 +210,99 @@ func TestRedisCloseOwnership(t *testing.T) {
 	}
 	if _, err := NewRedisBackend(nil, RedisConfig{}); err == nil {
 		t.Error("NewRedisBackend with neither a client nor Options: no error")
+	}
+}
+
+// tripCounter counts round trips of the enqueue: script commands and
+// pipelines of them (not the client's connection set-up).
+type tripCounter struct {
+	mu          sync.Mutex
+	cmds, pipes int
+}
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		if isScript(cmd) {
+			c.cmds++
+		}
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		if len(cmds) > 0 && isScript(cmds[0]) {
+			c.pipes++
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func isScript(cmd redis.Cmder) bool { return cmd.Name() == "evalsha" || cmd.Name() == "eval" }
+
+func (c *tripCounter) take() (cmds, pipes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cmds, pipes, c.cmds, c.pipes = c.cmds, c.pipes, 0, 0
+	return cmds, pipes
+}
+
+// TestRedisEnqueueRoundTrips pins each enqueue path to one round trip: a
+// single runnable job, a single unique one, a batch of runnable jobs, and a
+// batch of delayed or unique jobs on one queue (one script call) or on two
+// (one pipeline).
+func TestRedisEnqueueRoundTrips(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	for _, s := range []*redis.Script{enqueueNowScript, enqueueScript} {
+		if err := s.Load(t.Context(), rdb).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := NewRedisBackend(rdb, RedisConfig{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"default", "other"} {
+		if err := b.register(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc := &tripCounter{}
+	rdb.AddHook(tc)
+	c, _ := NewClient(b, ClientConfig{})
+	ctx := t.Context()
+	mixed := func(n int) []Args {
+		out := make([]Args, 0, 2*n)
+		for i := range n {
+			out = append(out, closeArgs{N: i}, otherArgs{N: i})
+		}
+		return out
+	}
+	c2, _ := NewClient(b, ClientConfig{Routes: map[string]string{"closeother": "other"}})
+	tests := []struct {
+		name             string
+		run              func() error
+		wantCmd, wantPip int
+	}{
+		{"one runnable", func() error { _, err := c.Enqueue(ctx, closeArgs{N: 1}); return err }, 1, 0},
+		{"one unique", func() error { _, err := c.Enqueue(ctx, closeArgs{N: 2}, Unique("u", time.Minute)); return err }, 1, 0},
+		{"one delayed", func() error { _, err := c.Enqueue(ctx, closeArgs{N: 3}, Delay(time.Hour)); return err }, 1, 0},
+		{"many runnable", func() error { _, err := c.EnqueueMany(ctx, mixed(25)[:25]); return err }, 1, 0},
+		{"many delayed", func() error { _, err := c.EnqueueMany(ctx, mixed(25)[:25], Delay(time.Hour)); return err }, 1, 0},
+		{"many runnable, two queues", func() error { _, err := c2.EnqueueMany(ctx, mixed(5)); return err }, 0, 1},
+		{"many delayed, two queues", func() error { _, err := c2.EnqueueMany(ctx, mixed(5), Delay(time.Hour)); return err }, 0, 1},
+	}
+	for _, tt := range tests {
+		_, _ = tc.take()
+		if err := tt.run(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if cmds, pipes := tc.take(); cmds != tt.wantCmd || pipes != tt.wantPip {
+			t.Errorf("%s: %d commands and %d pipelines; want %d and %d", tt.name, cmds, pipes, tt.wantCmd, tt.wantPip)
+		}
 	}
 }
