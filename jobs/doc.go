@@ -39,6 +39,11 @@
 // [NewMemoryBackend] has the same semantics in process (lost on restart) and
 // is the embedded default; both pass the same behavioural test suite.
 //
+// A RedisBackend built on the caller's client never closes it (asynq's
+// rule); [RedisBackend.Close] refuses new enqueues ([ErrClosed]), waits for
+// those in flight, and closes the client only if it opened it from
+// RedisConfig.Options.
+//
 // # Delivery guarantee
 //
 // Delivery is at-least-once: a job runs until a worker acknowledges it, and
