@@ -1,10 +1,12 @@
 // Package jobs runs typed background jobs: named queues with priorities and
 // per-queue caps, retries with exponential backoff, a bounded dead set,
 // periodic schedules that fire once across any number of instances,
-// progress and results readable by id, an inspector, an echo status
-// handler and Prometheus metrics. It plays Celery's role in the FastAPI
-// guide Gantry ports, and is built to beat hibiken/asynq on its own
-// benchmark (see bench/jobs).
+// progress and results readable by id, an inspector and Prometheus metrics.
+// Its HTTP surfaces (the status handler, GET /tasks/{id}) live in package
+// [github.com/gantry-dev/gantry/jobs/jobshttp], so this package imports no
+// echo, and no net/http beyond what prometheus' client library brings. It
+// plays Celery's role in the FastAPI guide Gantry ports, and is built to
+// beat hibiken/asynq on its own benchmark (see bench/jobs).
 //
 // # Jobs, workers, clients
 //
@@ -25,8 +27,8 @@
 // [Retention], [Owner]). Application code should depend on the small
 // [Enqueuer] interface, which package jobstest fakes. A [Runner] fetches and
 // runs jobs until its context ends; a [Scheduler] enqueues [PeriodicJob]s;
-// an [Inspector] reads and manages jobs; [StatusConfig] builds the echo
-// handler for GET /tasks/{id}.
+// an [Inspector] reads and manages jobs; jobshttp.StatusConfig builds the
+// echo handler for GET /tasks/{id}.
 //
 // # Backends
 //
@@ -36,6 +38,11 @@
 // and are all passed in KEYS, so it runs unchanged on Redis Cluster.
 // [NewMemoryBackend] has the same semantics in process (lost on restart) and
 // is the embedded default; both pass the same behavioural test suite.
+//
+// A RedisBackend built on the caller's client never closes it (asynq's
+// rule); [RedisBackend.Close] refuses new enqueues ([ErrClosed]), waits for
+// those in flight, and closes the client only if it opened it from
+// RedisConfig.Options.
 //
 // # Delivery guarantee
 //
@@ -113,8 +120,8 @@
 //
 // Inside Work, [Job.Progress] stores progress at once and [Job.SetResult]
 // stores a result with the success. Both are readable by id
-// ([Inspector.Job], the status handler) until the job's retention (default
-// 1 h, the seed's result_expires) runs out; after that the job is gone
+// ([Inspector.Job], jobshttp's status handler) until the job's retention
+// (default 1 h, the seed's result_expires) runs out; after that the job is gone
 // ([ErrNotFound]). Everything finished expires, so Redis memory stays bounded.
 //
 // # Periodic jobs
@@ -132,7 +139,7 @@
 // # Reused libraries
 //
 // go-redis v9 (client, scripts), robfig/cron/v3 (cron parsing), prometheus
-// client_golang (metrics), echo v4 (status handler). asynq is not used:
+// client_golang (metrics); echo v4 only in jobshttp. asynq is not used:
 // its design (one job per round trip, polling when idle, minute-long orphan
 // recovery, no fencing, duplicate periodic ticks across instances, keys
 // built in scripts) is what this package improves on.

@@ -1,8 +1,12 @@
 package jobs
 
-import (
-	"errors"
-	"net/http"
+import "errors"
+
+// HTTP statuses the sentinels map to, as plain numbers: the core package
+// imports no net/http (its web surfaces live in package jobshttp).
+const (
+	statusNotFound = 404
+	statusConflict = 409
 )
 
 // Error is the error type of the sentinels below that map to an HTTP status.
@@ -26,9 +30,9 @@ func (e *Error) ErrorType() string { return e.typ }
 // PublicMessage returns the message shown to API clients.
 func (e *Error) PublicMessage() string {
 	switch e.status {
-	case http.StatusNotFound:
+	case statusNotFound:
 		return "job not found"
-	case http.StatusConflict:
+	case statusConflict:
 		return "job conflicts with its current state"
 	}
 	return e.msg
@@ -37,13 +41,13 @@ func (e *Error) PublicMessage() string {
 var (
 	// ErrNotFound is returned when no job (or queue entry) has the given id,
 	// or when the status handler's owner check refuses the caller. HTTP 404.
-	ErrNotFound = &Error{status: http.StatusNotFound, typ: "not_found", msg: "jobs: job not found"}
+	ErrNotFound = &Error{status: statusNotFound, typ: "not_found", msg: "jobs: job not found"}
 	// ErrDuplicate is returned by Enqueue when a job with the same unique key
 	// is still held (see [Unique]). HTTP 409.
-	ErrDuplicate = &Error{status: http.StatusConflict, typ: "conflict", msg: "jobs: duplicate job"}
+	ErrDuplicate = &Error{status: statusConflict, typ: "conflict", msg: "jobs: duplicate job"}
 	// ErrFinished is returned when cancelling a job that already finished,
 	// or retrying/deleting a job that is not dead. HTTP 409.
-	ErrFinished = &Error{status: http.StatusConflict, typ: "conflict", msg: "jobs: job not in a state that allows this"}
+	ErrFinished = &Error{status: statusConflict, typ: "conflict", msg: "jobs: job not in a state that allows this"}
 
 	// ErrSkipRetry, wrapped by the error a worker returns (see [SkipRetry]),
 	// sends the job to the dead set at once, with no further retries.
@@ -66,6 +70,8 @@ var (
 	// ErrShutdown is the cause of a running job's context when the runner's
 	// shutdown timeout ran out; the job is handed back without counting an attempt.
 	ErrShutdown = errors.New("jobs: runner shut down")
+	// ErrClosed is returned by enqueues on a [RedisBackend] after its Close.
+	ErrClosed = errors.New("jobs: backend closed")
 )
 
 // SkipRetry wraps err so that the job goes to the dead set at once instead of

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/gantry-dev/gantry/jobs"
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -61,31 +58,6 @@ func Example() {
 	// <nil>
 }
 
-func ExampleStatusConfig_ToHandler() {
-	backend := jobs.NewMemoryBackend()
-	client, _ := jobs.NewClient(backend, jobs.ClientConfig{})
-	info, _ := client.Enqueue(context.Background(), Resize{ImageID: 1}, jobs.Owner("alice"))
-
-	status, _ := jobs.StatusConfig{
-		Inspector: jobs.NewInspector(backend),
-		// Only the user who started a job sees it; others get 404.
-		Owner: func(c echo.Context) (string, error) { return c.Request().Header.Get("X-User"), nil },
-	}.ToHandler()
-	e := echo.New()
-	e.GET("/tasks/:id", status)
-
-	for _, user := range []string{"alice", "bob"} {
-		req := httptest.NewRequest(http.MethodGet, "/tasks/"+info.ID, nil)
-		req.Header.Set("X-User", user)
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		fmt.Println(user, rec.Code)
-	}
-	// Output:
-	// alice 200
-	// bob 404
-}
-
 func ExampleScheduler() {
 	backend := jobs.NewMemoryBackend()
 	client, _ := jobs.NewClient(backend, jobs.ClientConfig{})
@@ -111,5 +83,6 @@ func ExampleNewRedisBackend() {
 	if err != nil {
 		panic(err)
 	}
+	defer backend.Close() // waits for enqueues in flight; leaves rdb open
 	_, _ = jobs.NewClient(backend, jobs.ClientConfig{})
 }

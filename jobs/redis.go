@@ -14,26 +14,47 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisConfig configures [NewRedisBackend]. The zero value is valid.
+// RedisConfig configures [NewRedisBackend]. The zero value is valid with a
+// client.
 type RedisConfig struct {
 	// Prefix starts every key. Default "gantry:". A queue's keys are
 	// "<prefix>{q:<queue>}:<part>", so all keys of a queue share one hash
 	// tag and one Redis Cluster slot.
 	Prefix string
+	// Options, when NewRedisBackend is given no client, opens one with
+	// redis.NewUniversalClient (one address: a single server; MasterName
+	// set: Sentinel; several addresses: Cluster). The backend owns that
+	// client, and [RedisBackend.Close] closes it. Setting Options and
+	// passing a client is an error.
+	Options *redis.UniversalOptions
+	// HandOffTimeout bounds the round trip that stores enqueues which waited
+	// while another enqueue was in flight (concurrent Enqueue calls of
+	// runnable jobs share round trips; the backend sends the waiting ones
+	// together, on a goroutine it owns, when the round trip ahead of them
+	// ends). Each waiting caller still stops waiting when its own context
+	// ends. Default 10 s.
+	HandOffTimeout time.Duration
 }
 
 // RedisBackend stores queues and jobs in Redis (standalone, Sentinel or
-// Cluster, through any redis.UniversalClient). It never closes the client it
-// was given. Safe for concurrent use.
+// Cluster, through any redis.UniversalClient). Safe for concurrent use.
+//
+// Ownership follows asynq's rule: a backend built on the caller's client
+// never closes it; one that opened its client from RedisConfig.Options
+// closes it in [RedisBackend.Close].
 type RedisBackend struct {
-	rdb    redis.UniversalClient
-	prefix string
-	keys   sync.Map // queue name → *qkeys
-	known  sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
+	rdb            redis.UniversalClient
+	owned          bool // rdb was opened by NewRedisBackend: Close closes it
+	prefix         string
+	handOffTimeout time.Duration
+	keys           sync.Map // queue name → *qkeys
+	known          sync.Map // queue name → *atomic.Int64: when to add it to the queue set again (Unix ns)
 
-	mu      sync.Mutex // guards busy and waiting
+	mu      sync.Mutex // guards busy, waiting and closed
 	busy    bool       // an enqueue round trip is in flight
 	waiting []*waitingEnqueue
+	closed  bool
+	wg      sync.WaitGroup // enqueues in flight and hand-off goroutines
 }
 
 type waitingEnqueue struct {
@@ -48,10 +69,15 @@ type qkeys struct {
 	fetchKeys                                   []string // the 10 fixed keys of fetchScript
 }
 
-// NewRedisBackend returns a backend on rdb. The caller keeps ownership of rdb.
+// NewRedisBackend returns a backend on rdb; the caller keeps ownership of
+// rdb, and [RedisBackend.Close] leaves it open. With a nil rdb, it opens a
+// client from cfg.Options and owns it: Close closes it.
 func NewRedisBackend(rdb redis.UniversalClient, cfg RedisConfig) (*RedisBackend, error) {
-	if rdb == nil {
-		return nil, errors.New("jobs: invalid redis config: nil client")
+	switch {
+	case rdb == nil && cfg.Options == nil:
+		return nil, errors.New("jobs: invalid redis config: nil client and no Options")
+	case rdb != nil && cfg.Options != nil:
+		return nil, errors.New("jobs: invalid redis config: both a client and Options")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "gantry:"
@@ -59,7 +85,44 @@ func NewRedisBackend(rdb redis.UniversalClient, cfg RedisConfig) (*RedisBackend,
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		return nil, errors.New("jobs: invalid redis config: prefix must not contain braces")
 	}
-	return &RedisBackend{rdb: rdb, prefix: cfg.Prefix}, nil
+	if cfg.HandOffTimeout <= 0 {
+		cfg.HandOffTimeout = 10 * time.Second
+	}
+	b := &RedisBackend{rdb: rdb, prefix: cfg.Prefix, handOffTimeout: cfg.HandOffTimeout}
+	if rdb == nil {
+		b.rdb, b.owned = redis.NewUniversalClient(cfg.Options), true
+	}
+	return b, nil
+}
+
+// Close stops the backend. Enqueues that start afterwards fail with
+// [ErrClosed]; Close waits for the enqueues in flight, including the
+// round trip that stores enqueues waiting behind them (bounded by
+// RedisConfig.HandOffTimeout), so no goroutine of the backend outlives it.
+// Then it closes the client if NewRedisBackend opened it; a client the
+// caller passed stays open. Stop the runners and schedulers using the
+// backend first. Calling Close again returns nil.
+func (b *RedisBackend) Close() error {
+	b.mu.Lock()
+	already := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	b.wg.Wait()
+	if already || !b.owned {
+		return nil
+	}
+	return b.rdb.Close()
+}
+
+// enter counts an enqueue in flight, or reports that the backend is closed.
+func (b *RedisBackend) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(1)
+	return true
 }
 
 func (b *RedisBackend) k(queue string) *qkeys {
@@ -104,88 +167,55 @@ const enqueueChunk = 1000
 
 var ackKinds = map[ackKind]string{ackSuccess: "s", ackRetry: "r", ackDead: "d", ackRequeue: "q", ackCancelled: "c"}
 
+// enqueue stores reqs. Runnable, unguarded jobs take enqueueNowScript: one
+// alone shares a round trip with concurrent enqueues (coalesce), several go
+// in one pipelined round trip (enqueueNow). Delayed or guarded jobs
+// ([Unique], periodic ticks) take enqueueScript, which reports duplicates.
+// Either way it is one script call per 1,000 jobs of a queue, and one round
+// trip in all.
 func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enqueueReq) error {
-	if len(reqs) == 1 { // fast path: one job, one round trip
-		r := reqs[0]
-		if err := b.register(ctx, r.queue); err != nil {
-			return err
-		}
-		k := b.k(r.queue)
-		if r.guard == guardNone && !r.due.After(now) {
-			return b.coalesce(ctx, r)
-		}
-		gk, garg := b.guard(k, r)
-		res, err := enqueueScript.Run(ctx, b.rdb, []string{k.p, k.s, k.sd, k.ix, gk},
-			now.UnixMilli(), 1, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r)).Slice()
-		if err != nil {
-			return err
-		}
-		if v, _ := res[0].(int64); v == 0 {
-			r.dup = true
-		}
-		return nil
+	if !b.enter() {
+		return ErrClosed
 	}
-	simple := true
+	defer b.wg.Done()
+	runnable := true
 	for _, r := range reqs {
 		if r.guard != guardNone || r.due.After(now) {
-			simple = false
+			runnable = false
 			break
 		}
 	}
-	if simple {
+	switch {
+	case runnable && len(reqs) == 1:
+		if err := b.register(ctx, reqs[0].queue); err != nil {
+			return err
+		}
+		return b.coalesce(ctx, reqs[0])
+	case runnable:
 		return b.enqueueNow(ctx, reqs)
 	}
-	type call struct {
-		keys []string
-		args []any
-		reqs []*enqueueReq
-	}
-	var calls []*call
-	open := map[string]*call{}
-	for _, r := range reqs {
-		c := open[r.queue]
-		if c == nil || len(c.reqs) == enqueueChunk {
-			if err := b.register(ctx, r.queue); err != nil {
-				return err
-			}
-			k := b.k(r.queue)
-			n := min(len(reqs), enqueueChunk)
-			c = &call{keys: make([]string, 4, 4+n), args: make([]any, 2, 2+6*n)}
-			c.keys[0], c.keys[1], c.keys[2], c.keys[3] = k.p, k.s, k.sd, k.ix
-			c.args[0] = now.UnixMilli()
-			open[r.queue] = c
-			calls = append(calls, c)
-		}
-		gk, garg := b.guard(b.k(r.queue), r)
+	calls, err := b.scriptCalls(ctx, reqs, 1, 6, func(k *qkeys) ([]string, []any) {
+		return []string{k.p, k.s, k.sd, k.ix}, []any{now.UnixMilli(), 0}
+	}, func(c *scriptCall, k *qkeys, r *enqueueReq) {
+		gk, garg := b.guard(k, r)
 		c.keys = append(c.keys, gk)
 		c.args = append(c.args, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r))
-		c.reqs = append(c.reqs, r)
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range calls {
 		c.args[1] = len(c.reqs)
 	}
-	var results []any
-	if len(calls) == 1 {
-		res, err := enqueueScript.Run(ctx, b.rdb, calls[0].keys, calls[0].args...).Slice()
-		if err != nil {
-			return err
-		}
-		results = []any{res}
-	} else {
-		cmds, err := runPipelined(ctx, b.rdb, enqueueScript, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
-		if err != nil {
-			return err
-		}
-		for _, cmd := range cmds {
-			res, err := cmd.Slice()
-			if err != nil {
-				return err
-			}
-			results = append(results, res)
-		}
+	cmds, err := runCalls(ctx, b.rdb, enqueueScript, calls)
+	if err != nil {
+		return err
 	}
 	for i, c := range calls {
-		res := results[i].([]any)
+		res, err := cmds[i].Slice()
+		if err != nil {
+			return err
+		}
 		for j, r := range c.reqs {
 			if v, _ := res[j].(int64); v == 0 {
 				r.dup = true
@@ -193,6 +223,52 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 		}
 	}
 	return nil
+}
+
+// scriptCall is one script call of an enqueue and the jobs it stores.
+type scriptCall struct {
+	keys []string
+	args []any
+	reqs []*enqueueReq
+}
+
+// scriptCalls groups reqs into one call per 1,000 jobs of a queue,
+// registering each queue: head gives a call's fixed keys and arguments, add
+// appends one job's (keysPer and argsPer of them).
+func (b *RedisBackend) scriptCalls(ctx context.Context, reqs []*enqueueReq, keysPer, argsPer int,
+	head func(*qkeys) ([]string, []any), add func(*scriptCall, *qkeys, *enqueueReq)) ([]*scriptCall, error) {
+	var calls []*scriptCall
+	open := map[string]*scriptCall{}
+	n := min(len(reqs), enqueueChunk)
+	for _, r := range reqs {
+		k := b.k(r.queue)
+		c := open[r.queue]
+		if c == nil || len(c.reqs) == enqueueChunk {
+			if err := b.register(ctx, r.queue); err != nil {
+				return nil, err
+			}
+			keys, args := head(k)
+			c = &scriptCall{keys: slices.Grow(keys, keysPer*n), args: slices.Grow(args, argsPer*n), reqs: make([]*enqueueReq, 0, n)}
+			open[r.queue] = c
+			calls = append(calls, c)
+		}
+		add(c, k, r)
+		c.reqs = append(c.reqs, r)
+	}
+	return calls, nil
+}
+
+// runCalls runs calls of s in one round trip: a lone call with s.Run, more
+// in one pipeline.
+func runCalls(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []*scriptCall) ([]*redis.Cmd, error) {
+	if len(calls) == 1 {
+		cmd := s.Run(ctx, rdb, calls[0].keys, calls[0].args...)
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		return []*redis.Cmd{cmd}, nil
+	}
+	return runPipelined(ctx, rdb, s, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
 }
 
 // coalesce stores one runnable job. When another enqueue is in flight, the
@@ -220,8 +296,10 @@ func (b *RedisBackend) coalesce(ctx context.Context, r *enqueueReq) error {
 	return err
 }
 
-// handOff sends the jobs that waited, on a goroutine of their own, or marks
-// the backend idle.
+// handOff sends the jobs that waited, on a goroutine of its own, or marks
+// the backend idle. Its caller holds a count of b.wg (an enqueue in flight,
+// or the previous hand-off goroutine), so the new goroutine is counted
+// before Close can see the count reach zero.
 func (b *RedisBackend) handOff(ctx context.Context) {
 	b.mu.Lock()
 	ws := b.waiting
@@ -231,13 +309,15 @@ func (b *RedisBackend) handOff(ctx context.Context) {
 		b.mu.Unlock()
 		return
 	}
+	b.wg.Add(1)
 	b.mu.Unlock()
 	go func() {
+		defer b.wg.Done()
 		reqs := make([]*enqueueReq, len(ws))
 		for i, w := range ws {
 			reqs[i] = w.r
 		}
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		tctx, cancel := context.WithTimeout(ctx, b.handOffTimeout)
 		err := b.enqueueNow(tctx, reqs)
 		cancel()
 		for _, w := range ws {
@@ -250,29 +330,15 @@ func (b *RedisBackend) handOff(ctx context.Context) {
 // enqueueNow stores runnable, unguarded jobs in one pipelined round trip of
 // one script call per 1,000 jobs of a queue.
 func (b *RedisBackend) enqueueNow(ctx context.Context, reqs []*enqueueReq) error {
-	type call struct {
-		keys []string
-		args []any
-	}
-	var calls []*call
-	open := map[string]*call{}
-	for _, r := range reqs {
-		c := open[r.queue]
-		if c == nil || len(c.args) == 3*enqueueChunk {
-			if err := b.register(ctx, r.queue); err != nil {
-				return err
-			}
-			k := b.k(r.queue)
-			c = &call{keys: []string{k.p, k.ix}, args: make([]any, 0, 3*min(len(reqs), enqueueChunk))}
-			open[r.queue] = c
-			calls = append(calls, c)
-		}
+	calls, err := b.scriptCalls(ctx, reqs, 0, 3, func(k *qkeys) ([]string, []any) {
+		return []string{k.p, k.ix}, nil
+	}, func(c *scriptCall, _ *qkeys, r *enqueueReq) {
 		c.args = append(c.args, r.msg.ID, r.raw, meta(r))
+	})
+	if err != nil {
+		return err
 	}
-	if len(calls) == 1 {
-		return enqueueNowScript.Run(ctx, b.rdb, calls[0].keys, calls[0].args...).Err()
-	}
-	_, err := runPipelined(ctx, b.rdb, enqueueNowScript, len(calls), func(i int) ([]string, []any) { return calls[i].keys, calls[i].args })
+	_, err = runCalls(ctx, b.rdb, enqueueNowScript, calls)
 	return err
 }
 
