@@ -56,5 +56,7 @@
 //	defer stop()
 //	return srv.Run(ctx)
 //
-// The example application in examples/app assembles all of it.
+// The example application in examples/app assembles all of it; it is a module
+// of its own (github.com/gantry-dev/gantry/examples/app), so its dependencies
+// stay out of Gantry's go.mod, and a service can start as a copy of it.
 package gantry

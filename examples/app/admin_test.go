@@ -19,7 +19,7 @@ import (
 
 	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/crud"
-	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
 

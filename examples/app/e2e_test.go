@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
 )
 
 var (

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gantry-dev/gantry/internal/testenv"
+	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
 )
 
 // pgServer is a PostgreSQL server of a test's own.

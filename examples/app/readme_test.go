@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the settings table in README.md")
 
 const (
-	tableStart = "<!-- settings table: go test ./examples/app -run TestReadmeSettings -update -->\n"
+	tableStart = "<!-- settings table: go test -C examples/app -run TestReadmeSettings -update -->\n"
 	tableEnd   = "<!-- end of settings table -->"
 )
 
@@ -23,6 +23,11 @@ func TestReadmeSettings(t *testing.T) {
 	var want bytes.Buffer
 	if err := config.WriteMarkdown(&want, &settings{}); err != nil {
 		t.Fatal(err)
+	}
+	// The table lives in Gantry's README, two levels up. A service copied
+	// from this folder has no such README and nothing to keep in step.
+	if mod, err := os.ReadFile("../../go.mod"); err != nil || !bytes.HasPrefix(mod, []byte("module github.com/gantry-dev/gantry\n")) {
+		t.Skip("not inside the Gantry checkout: no README settings table to check")
 	}
 	const path = "../../README.md"
 	raw, err := os.ReadFile(path)
@@ -39,7 +44,7 @@ func TestReadmeSettings(t *testing.T) {
 		return
 	}
 	if !*update {
-		t.Fatalf("README.md's settings table is stale; run: go test ./examples/app -run TestReadmeSettings -update")
+		t.Fatalf("README.md's settings table is stale; run: go test -C examples/app -run TestReadmeSettings -update")
 	}
 	out := readme[:i+len(tableStart)] + want.String() + readme[j:]
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
