@@ -13,16 +13,19 @@
 //     envelope, request binding and validation, health routes and a graceful
 //     drain in Run(ctx).
 //   - [github.com/gantry-dev/gantry/middleware]: what echo lacks: access
-//     log, Prometheus metrics, Redis or memory rate limiting, trusted hosts,
-//     sessions; echo's own CORS, gzip, secure headers and body limit,
-//     configured well.
+//     log, Prometheus metrics, Redis or memory rate limiting (falling back
+//     to a local limit when Redis fails), gzip that leaves encoded and ranged
+//     responses alone, trusted hosts, sessions; echo's own CORS, secure
+//     headers and body limit, configured well.
 //   - [github.com/gantry-dev/gantry/auth]: password hashing, JWT access and
 //     refresh tokens with rotation and revocation, scope and role guards.
 //   - [github.com/gantry-dev/gantry/crud]: a generic Repository[T] over sqlx
 //     for PostgreSQL and SQLite with allow-listed filters and sorting, offset
 //     and cursor pages, soft delete, counting, transactions and migrations.
 //   - [github.com/gantry-dev/gantry/jobs]: Redis-backed retrying job queues
-//     with periodic schedules, progress and results, plus a memory backend.
+//     with periodic schedules, progress and results, plus a memory backend;
+//     no HTTP in it. Its web surfaces live in sub-packages:
+//     [github.com/gantry-dev/gantry/jobs/jobshttp] serves a job's status.
 //   - [github.com/gantry-dev/gantry/health]: liveness and readiness checks.
 //   - [github.com/gantry-dev/gantry/openapi]: typed routes and the OpenAPI
 //     3.1 document generated from them.

@@ -253,6 +253,12 @@ func startRedisServer(t *testing.T, port int, args ...string) *redisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Unavailable(t, "redis-server", "apt-get install redis-server", err)
 	}
+	// A server already on the port is someone else's (another test binary,
+	// a developer's); talking to it would test the wrong thing.
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 100*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatalf("port %d is taken by another process: stop it, or run this test alone", port)
+	}
 	s := &redisServer{t: t, port: port, dir: t.TempDir(), args: args}
 	s.start()
 	t.Cleanup(s.kill)
