@@ -49,7 +49,13 @@ type memShard struct {
 	// have expired and a full shard need not be scanned.
 	minTat   int64
 	overflow map[Limit]int64 // tat of the keys that found the shard full
-	_        [24]byte        // keep shards on separate cache lines
+	// last is the latest time a decision in this shard used. Requests read
+	// the clock before they reach the lock, so they can arrive out of
+	// order; a decision never uses a time before last, or a request that
+	// read the clock early would be judged against a TAT already moved by a
+	// later one and be refused below the limit.
+	last int64
+	_    [16]byte // keep shards on separate cache lines
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -113,6 +119,11 @@ func (s *MemoryStore) allow(key string, limit Limit, now time.Time) Result {
 	t := now.UnixNano()
 
 	sh.mu.Lock()
+	if t < sh.last {
+		t = sh.last
+	} else {
+		sh.last = t
+	}
 	tat, ok := sh.tat[key]
 	if !ok || tat < t {
 		tat = t
