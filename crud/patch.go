@@ -76,6 +76,11 @@ func ParsePatch(body []byte, allowed ...string) (Patch, error) {
 			shown = shown[:maxParamName] + "…"
 		}
 		switch {
+		case key == "":
+			if !slices.ContainsFunc(probs, func(p Problem) bool { return p.Field == "body" && p.Reason == "empty field name" }) {
+				probs = append(probs, Problem{Field: "body", Reason: "empty field name"})
+			}
+			continue
 		case seen[key]:
 			if !slices.ContainsFunc(probs, func(p Problem) bool { return p.Field == shown && p.Reason == "given more than once" }) {
 				probs = append(probs, Problem{Field: shown, Reason: "given more than once"})
