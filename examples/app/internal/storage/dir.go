@@ -304,6 +304,7 @@ func cleanName(name string) string {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]
 	}
+	name = strings.TrimSpace(name) // the cut may leave a space at the end
 	if name == "" || name == "." || name == ".." {
 		return "file"
 	}
