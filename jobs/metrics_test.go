@@ -94,3 +94,48 @@ func (s *oneSeries) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.CounterValue, v)
 }
+
+// TestMetricsCancelledWhileRunning: a running job cancelled through the
+// Inspector whose handler then returns nil is stored as cancelled and counted
+// as cancelled, not as succeeded: the metric agrees with the backend.
+func TestMetricsCancelledWhileRunning(t *testing.T) {
+	for _, nb := range []struct {
+		name string
+		f    newBackendFunc
+	}{{"memory", func(*testing.T) jobs.Backend { return jobs.NewMemoryBackend() }}, {"redis", newRedisBackend}} {
+		t.Run(nb.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			b := nb.f(t)
+			m, err := jobs.NewMetrics(jobs.MetricsConfig{Registerer: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := jobs.NewClient(b, jobs.ClientConfig{Metrics: m})
+			e := &env{t: t, b: b, c: c, insp: jobs.NewInspector(b)}
+			started := make(chan struct{})
+			ws := jobs.NewWorkers()
+			jobs.AddWorker(ws, jobs.WorkerFunc[noteArgs](func(ctx context.Context, _ *jobs.Job[noteArgs]) error {
+				close(started)
+				<-ctx.Done()
+				return nil // ignores the cancel: still a cancelled job
+			}))
+			info := e.enqueue(noteArgs{N: 1})
+			e.run(jobs.RunnerConfig{Workers: ws, Metrics: m, HeartbeatInterval: 50 * time.Millisecond})
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("job did not start")
+			}
+			if err := e.insp.Cancel(t.Context(), info.ID); err != nil {
+				t.Fatal(err)
+			}
+			e.waitState(info.ID, jobs.StateCancelled, 10*time.Second)
+			waitFor(t, "1 cancelled", 5*time.Second, func() bool {
+				return testutil.ToFloat64(mustVec(t, reg, "gantry_jobs_processed_total", "cancelled")) == 1
+			})
+			if n := testutil.ToFloat64(mustVec(t, reg, "gantry_jobs_processed_total", "succeeded")); n != 0 {
+				t.Errorf("processed_total{outcome=succeeded} = %v; want 0", n)
+			}
+		})
+	}
+}
