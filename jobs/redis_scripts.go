@@ -142,7 +142,10 @@ if na > 0 then
   local vals = redis.call('HMGET', KEYS[3], unpack(ids))
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   local metas = redis.call('HMGET', KEYS[11], unpack(ids))
-  local cflags = redis.call('HMGET', KEYS[9], unpack(ids))
+  -- cancel markers: looked up only when the queue holds any (HLEN is O(1);
+  -- most batches meet an empty ctl)
+  local cflags = {}
+  if redis.call('HLEN', KEYS[9]) > 0 then cflags = redis.call('HMGET', KEYS[9], unpack(ids)) end
   local rm, okz, front, unix, acked = {}, {}, {}, {}, {}
   local dead = false
   for i = 1, na do
@@ -243,7 +246,8 @@ if n > 0 then
   if popped then
     local ids = {}
     for i, m in ipairs(popped) do ids[i] = string.match(m, '^[^\31]*') end
-    local flags = redis.call('HMGET', KEYS[9], '!paused', unpack(ids))
+    local flags = {}
+    if redis.call('HLEN', KEYS[9]) > 0 then flags = redis.call('HMGET', KEYS[9], '!paused', unpack(ids)) end
     if flags[1] then
       paused = 1
       local back = {}
