@@ -2,7 +2,7 @@ package main
 
 // The fault test restarts PostgreSQL under the app's requests. It runs its
 // own server (initdb + postgres as the postgres user, on a port of
-// 55432-55439 and a data directory of its own), never the shared one on
+// 25432-25439 and a data directory of its own), never the shared one on
 // 5432 that other packages' tests use at the same moment.
 
 import (
@@ -40,7 +40,10 @@ type pgServer struct {
 }
 
 // startPostgres initializes a cluster in a temporary directory and starts
-// it on a free port of 55432-55439. It is stopped when the test ends. The
+// it on a free port of 25432-25439 (below the kernel's ephemeral range, 32768+:
+// while the server is down, the pool's reconnects could take its port as
+// their own source port, or connect to themselves, and the restart could
+// not bind). It is stopped when the test ends. The
 // test is skipped (failed under CI=true) when PostgreSQL is not installed
 // or cannot run as the postgres user.
 func startPostgres(t *testing.T) *pgServer {
@@ -69,7 +72,7 @@ func startPostgres(t *testing.T) *pgServer {
 	if err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	for port := 55432; port <= 55439; port++ {
+	for port := 25432; port <= 25439; port++ {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			ln.Close()
@@ -78,7 +81,7 @@ func startPostgres(t *testing.T) *pgServer {
 		}
 	}
 	if s.port == 0 {
-		t.Fatal("no free port in 55432-55439")
+		t.Fatal("no free port in 25432-25439")
 	}
 	s.start()
 	t.Cleanup(s.stop)
