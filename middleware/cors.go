@@ -2,7 +2,9 @@ package middleware
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,6 +16,12 @@ import (
 // (never "*"), and "*" together with AllowCredentials is refused at
 // construction. A credentialed request from an origin not listed gets no
 // Access-Control-Allow-Origin, so the browser blocks it.
+//
+// Only requests with an Origin header and preflights (OPTIONS) go through
+// CORS; the others just get Vary: Origin. A preflight asking for a method
+// or a header the configuration does not allow is refused the way echo
+// refuses an unlisted origin: 204 No Content without any
+// Access-Control-Allow-* header, which the browser reads as "no".
 type CORSConfig struct {
 	// Skipper skips CORS handling; default none.
 	Skipper middleware.Skipper
@@ -22,9 +30,15 @@ type CORSConfig struct {
 	AllowOrigins []string
 	// AllowCredentials sends Access-Control-Allow-Credentials: true.
 	AllowCredentials bool
-	// AllowMethods default GET, HEAD, PUT, PATCH, POST, DELETE.
+	// AllowMethods default GET, HEAD, PUT, PATCH, POST, DELETE; "*" alone
+	// allows any method (a preflight's is answered with that default
+	// list, or the route's methods). GET, HEAD and POST are always allowed,
+	// as the Fetch standard has it.
 	AllowMethods []string
-	// AllowHeaders default Accept, Authorization, Content-Type, X-Request-ID.
+	// AllowHeaders default Accept, Authorization, Content-Type,
+	// X-Request-ID (matched without regard to case); "*" alone allows any
+	// header: a preflight gets back the headers it asked for, which,
+	// unlike a literal "*", browsers accept with credentials too.
 	AllowHeaders []string
 	// ExposeHeaders default X-Request-ID, RateLimit-Limit,
 	// RateLimit-Remaining, RateLimit-Reset, Retry-After.
@@ -36,12 +50,96 @@ type CORSConfig struct {
 // ToMiddleware validates the configuration and returns echo's CORS
 // middleware configured with it; errors wrap [ErrInvalidConfig].
 func (cfg CORSConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
+	co, err := cfg.compile()
+	if err != nil {
+		return nil, err
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			switch {
+			case co.skip != nil && co.skip(c):
+				return next(c)
+			case !co.applies(c.Request()):
+				c.Response().Header().Add(echo.HeaderVary, echo.HeaderOrigin)
+				return next(c)
+			}
+			return co.serve(c, next)
+		}
+	}, nil
+}
+
+// cors is the compiled [CORSConfig], shared by ToMiddleware and the stack.
+type cors struct {
+	skip    middleware.Skipper
+	mw      echo.MiddlewareFunc // echo's, configured
+	methods map[string]bool     // allowed beyond GET, HEAD, POST; nil: any
+	headers map[string]bool     // lower case; nil: any
+}
+
+func (cfg CORSConfig) compile() (*cors, error) {
 	ec, err := cfg.echoConfig()
 	if err != nil {
 		return nil, err
 	}
-	return middleware.CORSWithConfig(ec), nil
+	co := &cors{skip: cfg.Skipper, mw: middleware.CORSWithConfig(ec)}
+	if !isStar(cfg.AllowMethods) {
+		co.methods = map[string]bool{}
+		methods := cfg.AllowMethods
+		if methods == nil { // echo's default list
+			methods = []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodPost, http.MethodDelete}
+		}
+		for _, m := range methods {
+			co.methods[strings.ToUpper(m)] = true
+		}
+	}
+	if ec.AllowHeaders != nil {
+		co.headers = map[string]bool{}
+		for _, h := range ec.AllowHeaders {
+			co.headers[strings.ToLower(h)] = true
+		}
+	}
+	return co, nil
 }
+
+// applies reports whether req needs CORS handling: it has an Origin, or
+// it is a preflight. The others only need Vary: Origin.
+func (co *cors) applies(req *http.Request) bool {
+	return len(req.Header[echo.HeaderOrigin]) > 0 || req.Method == http.MethodOptions
+}
+
+// serve runs echo's CORS around next, after refusing a preflight that
+// asks for a method or header not allowed.
+func (co *cors) serve(c echo.Context, next echo.HandlerFunc) error {
+	req := c.Request()
+	if req.Method == http.MethodOptions && len(req.Header[echo.HeaderOrigin]) > 0 && !co.preflightAllowed(req.Header) {
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderOrigin)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return co.mw(next)(c)
+}
+
+// preflightAllowed reports whether every method and header a preflight
+// asks for is allowed.
+func (co *cors) preflightAllowed(h http.Header) bool {
+	if m := h.Get(echo.HeaderAccessControlRequestMethod); co.methods != nil && m != "" &&
+		m != http.MethodGet && m != http.MethodHead && m != http.MethodPost && !co.methods[m] {
+		return false
+	}
+	if co.headers == nil {
+		return true
+	}
+	for _, line := range h.Values(echo.HeaderAccessControlRequestHeaders) {
+		for name := range strings.SplitSeq(line, ",") {
+			if name = strings.ToLower(strings.TrimSpace(name)); name != "" && !co.headers[name] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isStar reports whether l is exactly ["*"].
+func isStar(l []string) bool { return len(l) == 1 && l[0] == "*" }
 
 func (cfg CORSConfig) echoConfig() (middleware.CORSConfig, error) {
 	if len(cfg.AllowOrigins) == 0 {
@@ -78,8 +176,19 @@ func (cfg CORSConfig) echoConfig() (middleware.CORSConfig, error) {
 		ExposeHeaders:    cfg.ExposeHeaders,
 		MaxAge:           cfg.MaxAge,
 	}
-	if ec.AllowHeaders == nil {
+	switch {
+	case isStar(ec.AllowHeaders):
+		ec.AllowHeaders = nil // echo answers a preflight with the headers it asked for
+	case ec.AllowHeaders == nil:
 		ec.AllowHeaders = []string{echo.HeaderAccept, echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID}
+	}
+	if isStar(ec.AllowMethods) {
+		ec.AllowMethods = nil // echo's default list, or the route's methods
+	}
+	for _, l := range [][]string{cfg.AllowMethods, cfg.AllowHeaders} {
+		if len(l) > 1 && slices.Contains(l, "*") {
+			return middleware.CORSConfig{}, fmt.Errorf("%w: CORS \"*\" must be the only method or header listed", ErrInvalidConfig)
+		}
 	}
 	if ec.ExposeHeaders == nil {
 		ec.ExposeHeaders = []string{echo.HeaderXRequestID, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", echo.HeaderRetryAfter}

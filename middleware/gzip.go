@@ -47,9 +47,10 @@ func (cfg GzipConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.skip = cfg.Skipper
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if cfg.Skipper != nil && cfg.Skipper(c) {
+			if g.skipped(c) {
 				return next(c)
 			}
 			addVary(c.Response().Header(), echo.HeaderAcceptEncoding)
@@ -61,8 +62,12 @@ func (cfg GzipConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 	}, nil
 }
 
+// skipped reports whether the Skipper skips c.
+func (g *gzipper) skipped(c echo.Context) bool { return g.skip != nil && g.skip(c) }
+
 // gzipper is the compiled gzip piece, shared by [GzipConfig] and the stack.
 type gzipper struct {
+	skip             middleware.Skipper
 	level, minLength int
 	zws              sync.Pool // *gzip.Writer
 	ws               sync.Pool // *gzipWriter

@@ -24,21 +24,41 @@ type TrustedHostsConfig struct {
 
 // ToMiddleware returns the middleware, or an error wrapping [ErrInvalidConfig].
 func (cfg TrustedHostsConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
-	hc, err := newHostChecker(cfg.AllowedHosts)
+	th, err := cfg.compile()
 	if err != nil {
 		return nil, err
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if cfg.Skipper != nil && cfg.Skipper(c) {
-				return next(c)
-			}
-			if hc != nil && !hc.allowed(c.Request().Host) {
-				return errInvalidHost
+			if err := th.check(c); err != nil {
+				return err
 			}
 			return next(c)
 		}
 	}, nil
+}
+
+// trustedHosts is the compiled [TrustedHostsConfig], shared by
+// ToMiddleware and the stack.
+type trustedHosts struct {
+	skip middleware.Skipper
+	hc   *hostChecker // nil: every host ("*")
+}
+
+func (cfg TrustedHostsConfig) compile() (*trustedHosts, error) {
+	hc, err := newHostChecker(cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	return &trustedHosts{skip: cfg.Skipper, hc: hc}, nil
+}
+
+// check returns the invalid_host error when c's Host is not allowed.
+func (th *trustedHosts) check(c echo.Context) error {
+	if th.hc == nil || (th.skip != nil && th.skip(c)) || th.hc.allowed(c.Request().Host) {
+		return nil
+	}
+	return errInvalidHost
 }
 
 // hostChecker is nil when every host is allowed.

@@ -5,6 +5,9 @@ import (
 	"encoding/base32"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // NewRequestIDGenerator returns a fast generator of unique request ids,
@@ -41,4 +44,57 @@ func ValidRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// RequestIDConfig configures the request-id middleware: a valid incoming
+// X-Request-ID ([ValidRequestID]) is kept, else Generator makes one; the
+// id is set on the response's X-Request-ID, where the error envelope and
+// the access log read it. The zero value is valid.
+type RequestIDConfig struct {
+	// Skipper skips the request id; default none.
+	Skipper middleware.Skipper
+	// Generator makes new ids; default [NewRequestIDGenerator]().
+	Generator func() string
+}
+
+// ToMiddleware returns the request-id middleware. It never fails; the
+// error is there for the XxxConfig.ToMiddleware convention.
+func (cfg RequestIDConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
+	r := cfg.compile()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r.assign(c)
+			return next(c)
+		}
+	}, nil
+}
+
+// requestIDs is the compiled [RequestIDConfig], shared by ToMiddleware and
+// the stack.
+type requestIDs struct {
+	skip middleware.Skipper
+	gen  func() string
+}
+
+func (cfg RequestIDConfig) compile() *requestIDs {
+	r := &requestIDs{skip: cfg.Skipper, gen: cfg.Generator}
+	if r.gen == nil {
+		r.gen = NewRequestIDGenerator()
+	}
+	return r
+}
+
+// assign sets the response's X-Request-ID and returns it; "" when skipped.
+func (r *requestIDs) assign(c echo.Context) string {
+	if r.skip != nil && r.skip(c) {
+		return ""
+	}
+	var rid string
+	if v := c.Request().Header[echo.HeaderXRequestID]; len(v) > 0 && ValidRequestID(v[0]) {
+		rid = v[0]
+	} else {
+		rid = r.gen()
+	}
+	c.Response().Header()[echo.HeaderXRequestID] = []string{rid}
+	return rid
 }

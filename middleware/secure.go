@@ -57,15 +57,29 @@ func DefaultSecureConfig(production bool) SecureConfig {
 // ToMiddleware returns the middleware. It never fails; the error is there
 // for the shape every config in this package shares.
 func (cfg SecureConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
-	hs := cfg.headers()
+	sec := cfg.compile()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if cfg.Skipper == nil || !cfg.Skipper(c) {
-				hs.apply(c.Response().Header())
-			}
+			sec.apply(c)
 			return next(c)
 		}
 	}, nil
+}
+
+// secure is the compiled [SecureConfig], shared by ToMiddleware and the
+// stack.
+type secure struct {
+	skip middleware.Skipper
+	hs   *headerSet
+}
+
+func (cfg SecureConfig) compile() *secure { return &secure{skip: cfg.Skipper, hs: cfg.headers()} }
+
+// apply sets the headers on c's response unless skipped.
+func (s *secure) apply(c echo.Context) {
+	if s.skip == nil || !s.skip(c) {
+		s.hs.apply(c.Response().Header())
+	}
 }
 
 type headerSet struct {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,18 +12,20 @@ import (
 )
 
 // StackConfig configures [Stack]: the default middleware stack as ONE
-// echo middleware. A nil pointer (or zero value) switches a piece off;
-// each piece is also available alone (its XxxConfig.ToMiddleware).
-// The order is fixed and documented in the package doc.
+// echo middleware. Each piece is the same piece its XxxConfig.ToMiddleware
+// builds alone, Skipper included; a nil pointer (or zero value) switches a
+// piece off. The order is fixed and documented in the package doc.
 type StackConfig struct {
 	// Logger receives recovered panics and limiter failures; default
 	// slog.Default().
 	Logger *slog.Logger
-	// DisableRequestID turns off request ids (X-Request-ID: a valid
-	// incoming one is kept, else one is generated).
+	// RequestID configures request ids ([RequestIDConfig]).
+	RequestID RequestIDConfig
+	// DisableRequestID turns off request ids.
 	DisableRequestID bool
-	// RequestIDGenerator makes new ids; default [NewRequestIDGenerator]().
-	RequestIDGenerator func() string
+	// Recover configures the recovery of panics ([RecoverConfig]); its
+	// Logger defaults to the stack's Logger.
+	Recover RecoverConfig
 	// DisableRecover lets panics through (to echo's default handling).
 	DisableRecover bool
 	// AccessLog configures the access log; nil turns it off.
@@ -34,18 +34,21 @@ type StackConfig struct {
 	Metrics *Metrics
 	// Secure configures the security headers; nil turns them off.
 	Secure *SecureConfig
+	// HeaderLimit refuses request heads over HeaderLimit.Limit bytes
+	// with 431; nil turns it off.
+	HeaderLimit *HeaderLimitConfig
 	// TrustedHosts configures the Host allow-list; nil turns it off.
 	TrustedHosts *TrustedHostsConfig
-	// CORS configures CORS (echo's middleware); nil turns it off.
+	// CORS configures CORS; nil turns it off.
 	CORS *CORSConfig
 	// RateLimit configures the stack-wide rate limit; nil turns it off.
 	// Its Logger defaults to the stack's Logger and its Registerer to the
-	// one Metrics was built with.
-	// Route-scoped limits (login) are separate RateLimitConfig middlewares
-	// on those routes.
+	// one Metrics was built with. Limits of a group or route are further
+	// RateLimitConfig middlewares on them.
 	RateLimit *RateLimitConfig
-	// BodyLimit caps request bodies in bytes, after decompression (echo's
-	// BodyLimit and Decompress); 0 turns the limit off.
+	// BodyLimit caps request bodies in bytes, after decompression
+	// ([BodyLimitConfig]: a group or route may set its own cap, higher or
+	// lower); 0 turns the limit off.
 	BodyLimit int64
 	// DisableDecompress leaves Content-Encoding: gzip bodies compressed.
 	DisableDecompress bool
@@ -62,59 +65,59 @@ type StackConfig struct {
 // safe for concurrent use.
 type Stack struct {
 	log        *slog.Logger
-	genID      func() string
-	recover    bool
+	requestID  *requestIDs
+	recover    *recoverer
 	access     *accessLog
 	metrics    *Metrics
-	secure     *headerSet
-	hosts      *hostChecker
-	hostsSkip  middleware.Skipper
-	checkHosts bool
-	cors       echo.MiddlewareFunc
-	corsSkip   middleware.Skipper
+	secure     *secure
+	headers    *headerLimit
+	hosts      *trustedHosts
+	cors       *cors
 	limiter    *limiter
-	bodyLimit  echo.MiddlewareFunc
+	body       *bodyLimit
 	decompress echo.MiddlewareFunc
 	gzip       *gzipper
-	timeout    time.Duration
+	deadline   *deadline
 	vary       [4][]string // index: bit 0 Origin, bit 1 Accept-Encoding
 }
 
 // NewStack compiles cfg; errors wrap [ErrInvalidConfig].
 func NewStack(cfg StackConfig) (*Stack, error) {
-	s := &Stack{log: cfg.Logger, recover: !cfg.DisableRecover}
+	s := &Stack{log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if !cfg.DisableRequestID {
-		s.genID = cfg.RequestIDGenerator
-		if s.genID == nil {
-			s.genID = NewRequestIDGenerator()
-		}
+		s.requestID = cfg.RequestID.compile()
+	}
+	if !cfg.DisableRecover {
+		s.recover = cfg.Recover.compile(s.log)
 	}
 	if cfg.AccessLog != nil {
 		s.access = newAccessLog(*cfg.AccessLog)
 	}
 	s.metrics = cfg.Metrics
 	if cfg.Secure != nil {
-		if cfg.Secure.Skipper != nil {
-			return nil, fmt.Errorf("%w: Stack: Secure.Skipper is not supported inside the stack", ErrInvalidConfig)
+		s.secure = cfg.Secure.compile()
+	}
+	var err error
+	if cfg.HeaderLimit != nil {
+		if s.headers, err = cfg.HeaderLimit.compile(); err != nil {
+			return nil, err
 		}
-		s.secure = cfg.Secure.headers()
 	}
 	if cfg.TrustedHosts != nil {
-		hc, err := newHostChecker(cfg.TrustedHosts.AllowedHosts)
-		if err != nil {
+		if s.hosts, err = cfg.TrustedHosts.compile(); err != nil {
 			return nil, err
 		}
-		s.hosts, s.hostsSkip, s.checkHosts = hc, cfg.TrustedHosts.Skipper, hc != nil
+		if s.hosts.hc == nil { // "*": nothing to check
+			s.hosts = nil
+		}
 	}
 	if cfg.CORS != nil {
-		ec, err := cfg.CORS.echoConfig()
-		if err != nil {
+		if s.cors, err = cfg.CORS.compile(); err != nil {
 			return nil, err
 		}
-		s.cors, s.corsSkip = middleware.CORSWithConfig(ec), cfg.CORS.Skipper
 	}
 	if cfg.RateLimit != nil {
 		rc := *cfg.RateLimit
@@ -124,40 +127,36 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		if rc.Registerer == nil && s.metrics != nil {
 			rc.Registerer = s.metrics.reg
 		}
-		l, err := newLimiter(rc)
-		if err != nil {
+		if s.limiter, err = newLimiter(rc); err != nil {
 			return nil, err
 		}
-		s.limiter = l
 	}
 	if cfg.BodyLimit < 0 {
 		return nil, fmt.Errorf("%w: Stack: negative BodyLimit", ErrInvalidConfig)
 	}
 	if cfg.BodyLimit > 0 {
-		s.bodyLimit = middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(cfg.BodyLimit, 10) + "B"})
+		if s.body, err = (BodyLimitConfig{Limit: cfg.BodyLimit}).compile(); err != nil {
+			return nil, err
+		}
 	}
 	if !cfg.DisableDecompress {
 		dc := middleware.DecompressConfig{}
-		if cfg.BodyLimit > 0 {
-			dc.MaxDecompressedSize = cfg.BodyLimit
+		if s.body != nil {
+			dc.MaxDecompressedSize = -1 // the body limit counts the decompressed bytes
 		}
 		s.decompress = middleware.DecompressWithConfig(dc)
 	}
 	if cfg.GzipMinLength >= 0 {
-		ml := cfg.GzipMinLength
-		if ml == 0 {
-			ml = 1000
-		}
-		g, err := newGzipper(0, ml)
-		if err != nil {
+		if s.gzip, err = newGzipper(0, cfg.GzipMinLength); err != nil {
 			return nil, err
 		}
-		s.gzip = g
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("%w: Stack: negative Timeout", ErrInvalidConfig)
 	}
-	s.timeout = cfg.Timeout
+	if cfg.Timeout > 0 {
+		s.deadline = &deadline{timeout: cfg.Timeout}
+	}
 	for i := range s.vary { // one header line, e.g. "Vary: Origin, Accept-Encoding"
 		var v []string
 		if i&1 != 0 {
@@ -189,15 +188,9 @@ func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
 	start := time.Now() // one clock read serves latency, deadline and limiter
 	observe := s.metrics != nil && (s.metrics.skipper == nil || !s.metrics.skipper(c))
 	logged := s.access != nil && !s.access.skip(c)
-	req, res := c.Request(), c.Response()
 	var rid string
-	if s.genID != nil {
-		if v := req.Header[echo.HeaderXRequestID]; len(v) > 0 && ValidRequestID(v[0]) {
-			rid = v[0]
-		} else {
-			rid = s.genID()
-		}
-		res.Header()[echo.HeaderXRequestID] = []string{rid}
+	if s.requestID != nil {
+		rid = s.requestID.assign(c)
 	}
 	if observe {
 		s.metrics.inFlight.Inc()
@@ -240,42 +233,41 @@ func (s *Stack) logRequest(c echo.Context, d time.Duration, rid string) {
 
 // guarded runs the rest of the stack under recover.
 func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc, start time.Time) (err error) {
-	if s.recover {
+	if s.recover != nil && (s.recover.skip == nil || !s.recover.skip(c)) {
 		defer func() {
 			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
-					panic(r)
-				}
-				err = s.recovered(c, r)
+				err = s.recover.recovered(c, r)
 			}
 		}()
 	}
-	req := c.Request()
-	h := c.Response().Header()
 	if s.secure != nil {
-		s.secure.apply(h)
+		s.secure.apply(c)
 	}
-	if s.checkHosts && (s.hostsSkip == nil || !s.hostsSkip(c)) && !s.hosts.allowed(req.Host) {
-		return errInvalidHost
-	}
-	vary := 0
-	if s.cors != nil {
-		if len(req.Header[echo.HeaderOrigin]) > 0 || req.Method == http.MethodOptions {
-			if s.corsSkip == nil || !s.corsSkip(c) {
-				return s.cors(func(c echo.Context) error { return s.inner(c, next, s.varyGzip(), start) })(c)
-			}
-		} else {
-			vary |= 1
+	if s.headers != nil {
+		if err := s.headers.check(c); err != nil {
+			return err
 		}
 	}
-	return s.inner(c, next, vary|s.varyGzip(), start)
+	if s.hosts != nil {
+		if err := s.hosts.check(c); err != nil {
+			return err
+		}
+	}
+	vary := s.varyGzip(c)
+	if s.cors != nil && (s.cors.skip == nil || !s.cors.skip(c)) {
+		if s.cors.applies(c.Request()) {
+			return s.cors.serve(c, func(c echo.Context) error { return s.inner(c, next, vary, start) })
+		}
+		vary |= 1
+	}
+	return s.inner(c, next, vary, start)
 }
 
 // varyGzip returns the Vary bit of Accept-Encoding: set whenever gzip is
-// on, whether or not this client accepts it (the gzip writer never adds a
-// second one).
-func (s *Stack) varyGzip() int {
-	if s.gzip != nil {
+// on for c, whether or not this client accepts it (the gzip writer never
+// adds a second one).
+func (s *Stack) varyGzip(c echo.Context) int {
+	if s.gzip != nil && !s.gzip.skipped(c) {
 		return 2
 	}
 	return 0
@@ -295,37 +287,25 @@ func (s *Stack) inner(c echo.Context, next echo.HandlerFunc, vary int, start tim
 			return err
 		}
 	}
-	// The rest wraps next only where it has work to do: echo's
-	// middlewares allocate per wrap, and most requests need none of them.
+	// The rest wraps next only where it has work to do: wrapping
+	// allocates, and most requests need none of it.
 	req := c.Request()
 	h := next
-	if s.gzip != nil && acceptsGzip(req) {
+	if vary&2 != 0 && acceptsGzip(req) {
 		h = s.gzip.wrap(h)
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		if s.bodyLimit != nil { // inside Decompress: it limits the decompressed body
-			h = s.bodyLimit(h)
-		}
 		if s.decompress != nil && len(req.Header[echo.HeaderContentEncoding]) > 0 {
+			if s.body != nil { // inside Decompress: it caps the decompressed body
+				h = s.body.wrap(h)
+			}
 			h = s.decompress(h)
+		} else if s.body != nil {
+			s.body.applyTo(c)
 		}
 	}
-	if s.timeout > 0 {
-		return withDeadline(c, start.Add(s.timeout), h)
+	if s.deadline != nil {
+		return s.deadline.serve(c, start, h)
 	}
 	return h(c)
-}
-
-func (s *Stack) recovered(c echo.Context, r any) error {
-	buf := make([]byte, 8<<10)
-	buf = buf[:runtime.Stack(buf, false)]
-	req := c.Request()
-	s.log.LogAttrs(req.Context(), slog.LevelError, "panic recovered",
-		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-		slog.String("method", req.Method), slog.String("path", req.URL.Path),
-		slog.Any("panic", r), slog.String("stack", string(buf)))
-	if c.Response().Committed {
-		return nil // too late for an error response; the log has it
-	}
-	return &Error{Status: http.StatusInternalServerError, Message: "internal server error", Err: fmt.Errorf("%w: %v", ErrPanic, r)}
 }

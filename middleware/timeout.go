@@ -40,14 +40,25 @@ func (cfg TimeoutConfig) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if cfg.Timeout <= 0 {
 		return nil, fmt.Errorf("%w: timeout must be positive", ErrInvalidConfig)
 	}
+	dl := &deadline{skip: cfg.Skipper, timeout: cfg.Timeout}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if cfg.Skipper != nil && cfg.Skipper(c) {
-				return next(c)
-			}
-			return withDeadline(c, time.Now().Add(cfg.Timeout), next)
-		}
+		return func(c echo.Context) error { return dl.serve(c, time.Now(), next) }
 	}, nil
+}
+
+// deadline is the compiled [TimeoutConfig], shared by ToMiddleware and
+// the stack.
+type deadline struct {
+	skip    middleware.Skipper
+	timeout time.Duration
+}
+
+// serve runs next with the deadline start+timeout on the request context.
+func (dl *deadline) serve(c echo.Context, start time.Time, next echo.HandlerFunc) error {
+	if dl.skip != nil && dl.skip(c) {
+		return next(c)
+	}
+	return withDeadline(c, start.Add(dl.timeout), next)
 }
 
 // withDeadline runs next with a request context that expires at deadline.
