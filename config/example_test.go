@@ -74,3 +74,14 @@ func ExampleError() {
 	// MAX_FILE_SIZE: "-1" must not be negative
 	// SECRET_KEY: must be set in production
 }
+
+func ExampleSettings_DocsConfig() {
+	for _, env := range []string{"development", "staging", "production"} {
+		docs := config.Settings{Environment: env, ProjectName: "Shop"}.DocsConfig()
+		fmt.Printf("%s: docs served %v\n", env, !docs.Disabled)
+	}
+	// Output:
+	// development: docs served true
+	// staging: docs served true
+	// production: docs served false
+}

@@ -30,7 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 		ShutdownTimeout: 15 * time.Second, RequestTimeout: 30 * time.Second, MaxBodySize: 1 << 20,
 		APIV1Prefix: "/api/v1", APIV2Prefix: "/api/v2",
 		AccessTokenExpireMinutes: 30, RefreshTokenExpireDays: 7, Algorithm: "HS256",
-		SessionMaxAge: time.Hour, AllowedHosts: []string{"*"},
+		SessionMaxAge: time.Hour, AllowedHosts: []string{"*"}, CORSAllowMethods: []string{"*"}, CORSAllowHeaders: []string{"*"},
 		DatabasePoolSize: 5, DatabaseMaxOverflow: 10, DatabasePoolTimeout: 30 * time.Second,
 		RedisPoolSize: 10, LogLevel: "info", LogFormat: "json",
 		RateLimitRequests: 100, RateLimitWindow: time.Minute,
@@ -348,6 +348,7 @@ func TestLoadFieldErrors(t *testing.T) {
 		{name: "api prefix", env: map[string]string{"API_V1_STR": "api/v1"}, wantVar: "API_V1_STR", want: "must start with /"},
 		{name: "smtp port missing", env: map[string]string{"EMAIL_SMTP_HOST": "smtp.example.com"}, wantVar: "EMAIL_SMTP_PORT", want: "must be set when EMAIL_SMTP_HOST is set"},
 		{name: "smtp port range", env: map[string]string{"EMAIL_SMTP_PORT": "70000"}, wantVar: "EMAIL_SMTP_PORT", want: "is not a port number"},
+		{name: "cors star among headers", env: map[string]string{"CORS_ALLOW_HEADERS": "*,X-Tenant"}, wantVar: "CORS_ALLOW_HEADERS", want: "* must be the only entry"},
 		{
 			name: "missing config file", wantVar: "CONFIG_FILE", want: "cannot be read",
 			opts: func(t *testing.T) []config.Option {

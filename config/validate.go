@@ -153,6 +153,15 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		bad("BACKEND_CORS_ORIGINS", "*", "cannot be combined with "+ld.name("CORS_ALLOW_CREDENTIALS")+"=true (list the allowed origins instead)")
 	}
 
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"CORS_ALLOW_METHODS", s.CORSAllowMethods}, {"CORS_ALLOW_HEADERS", s.CORSAllowHeaders}} {
+		if len(l.list) > 1 && slices.Contains(l.list, "*") {
+			bad(l.name, strings.Join(l.list, ","), "* must be the only entry (it allows any)")
+		}
+	}
+
 	for i, e := range s.AllowedExtensions {
 		s.AllowedExtensions[i] = strings.ToLower(strings.TrimPrefix(e, "."))
 	}

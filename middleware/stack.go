@@ -256,7 +256,8 @@ func (s *Stack) guarded(c echo.Context, next echo.HandlerFunc, start time.Time) 
 	vary := s.varyGzip(c)
 	if s.cors != nil && (s.cors.skip == nil || !s.cors.skip(c)) {
 		if s.cors.applies(c.Request()) {
-			return s.cors.serve(c, func(c echo.Context) error { return s.inner(c, next, vary, start) })
+			v := vary // captured by value: vary itself stays on the stack
+			return s.cors.serve(c, func(c echo.Context) error { return s.inner(c, next, v, start) })
 		}
 		vary |= 1
 	}

@@ -49,6 +49,7 @@ func defaultStack(tb testing.TB) *middleware.Stack {
 		AccessLog:    &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/metrics"}},
 		Metrics:      m,
 		Secure:       &middleware.SecureConfig{HSTSMaxAge: 31536000},
+		HeaderLimit:  &middleware.HeaderLimitConfig{Limit: 64 << 10},
 		TrustedHosts: &middleware.TrustedHostsConfig{AllowedHosts: []string{"api.example.com", "*.example.org"}},
 		CORS:         &middleware.CORSConfig{AllowOrigins: []string{"https://app.example.com"}, AllowCredentials: true},
 		RateLimit:    &middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1000}},

@@ -26,17 +26,20 @@ import (
 
 // gantry starts a server.Server with the default stack configured from
 // settings, plus a few routes.
-func gantry(t *testing.T, st config.Settings, mc server.MiddlewareConfig) (base string, logs *testenv.Buffer, reg *prometheus.Registry) {
+func gantry(t *testing.T, st config.Settings, mc server.MiddlewareConfig, opts ...func(*server.Config)) (base string, logs *testenv.Buffer, reg *prometheus.Registry) {
 	t.Helper()
 	logs = &testenv.Buffer{}
 	reg = prometheus.NewRegistry()
 	if mc.Registerer == nil {
 		mc.Registerer, mc.Gatherer = reg, reg
 	}
-	cfg := server.FromSettings(&st)
+	cfg := st.ServerConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Middleware = mc
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -471,7 +474,7 @@ func TestStackRedisRateLimitViaServer(t *testing.T) {
 	}
 	st := baseSettings()
 	st.RateLimitRequests = 2
-	base, _, _ := gantry(t, st, server.MiddlewareConfig{RateLimitStore: store})
+	base, _, _ := gantry(t, st, server.MiddlewareConfig{}, func(c *server.Config) { c.RateLimit.Store = store })
 	codes := []int{}
 	for range 3 {
 		res, _ := get(t, base+"/items/1", okHost)

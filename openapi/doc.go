@@ -104,7 +104,7 @@
 // (with a selector across versions) and a ReDoc page at /redoc. The pages
 // load their scripts from the jsDelivr CDN by default, as FastAPI does;
 // [DocsConfig] AssetsURL (or one URL per asset) points them at self-hosted
-// copies. [DocsFromSettings] turns them off where config.Settings.DocsOn
+// copies. config.Settings.DocsConfig turns them off where config.Settings.DocsOn
 // says so (production, unless DOCS_ENABLED), and then nothing is mounted:
 // every docs path answers 404.
 //

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/gantry-dev/gantry/config"
 )
 
 // Default asset URLs of the docs pages: public CDN copies, as FastAPI
@@ -27,7 +25,7 @@ const (
 
 // DocsConfig says whether and where the documents and the docs pages are
 // served. The zero value serves them with the defaults below; production
-// sets Disabled (see [DocsFromSettings]).
+// sets Disabled (config.Settings.DocsConfig does).
 type DocsConfig struct {
 	// Disabled mounts nothing: the documents, /docs and /redoc all answer
 	// 404, as the seed does in production.
@@ -56,13 +54,6 @@ type DocsConfig struct {
 	// Favicon is the pages' icon URL; default none (or AssetsURL +
 	// "/favicon-32x32.png").
 	Favicon string
-}
-
-// DocsFromSettings returns the DocsConfig the settings describe: served
-// when Settings.DocsOn says so (DOCS_ENABLED, else everywhere but
-// production), titled with the project name.
-func DocsFromSettings(s *config.Settings) DocsConfig {
-	return DocsConfig{Disabled: !s.DocsOn(), Title: s.ProjectName}
 }
 
 func (c DocsConfig) withDefaults(apis []*API) DocsConfig {

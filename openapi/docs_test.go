@@ -51,7 +51,7 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 	}{
 		{
 			name: "development defaults load from the CDN",
-			docs: openapi.DocsFromSettings(settings("development", nil)),
+			docs: settings("development", nil).DocsConfig(),
 			contains: map[string][]string{
 				"/docs":                {openapi.DefaultSwaggerUIJS, openapi.DefaultSwaggerUICSS, openapi.DefaultSwaggerUIPresetJS, `"StandaloneLayout"`, `"/api/v1/openapi.json"`, `"/api/v2/openapi.json"`, "<title>Blog - Swagger UI</title>"},
 				"/redoc":               {openapi.DefaultRedocJS, `spec-url="/api/v1/openapi.json"`, `href="?doc=1"`},
@@ -70,7 +70,7 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 		},
 		{
 			name: "docs forced on in production",
-			docs: openapi.DocsFromSettings(settings("production", ptr(true))),
+			docs: settings("production", ptr(true)).DocsConfig(),
 			contains: map[string][]string{
 				"/docs": {"swagger-ui"},
 			},
@@ -123,7 +123,7 @@ func TestDocsAre404InProduction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := versioned(t, openapi.DocsFromSettings(tt.s))
+			base := versioned(t, tt.s.DocsConfig())
 			for _, path := range []string{"/docs", "/redoc", "/api/v1/openapi.json", "/api/v2/openapi.json"} {
 				resp, body := do(t, "GET", base+path, "")
 				var env server.Envelope

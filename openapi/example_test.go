@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
 )
@@ -61,15 +60,4 @@ func Example() {
 	// 404 {"$ref":"#/components/schemas/ErrorEnvelope"}
 	// 422 {"$ref":"#/components/schemas/ErrorEnvelope"}
 	// {"type":"object","required":["id","name"],"properties":{"id":{"type":"integer","format":"int64"},"name":{"type":"string","maxLength":40},"color":{"type":"string","enum":["red","green"]}}}
-}
-
-func ExampleDocsFromSettings() {
-	for _, env := range []string{"development", "staging", "production"} {
-		docs := openapi.DocsFromSettings(&config.Settings{Environment: env, ProjectName: "Shop"})
-		fmt.Printf("%s: docs served %v\n", env, !docs.Disabled)
-	}
-	// Output:
-	// development: docs served true
-	// staging: docs served true
-	// production: docs served false
 }

@@ -7,8 +7,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/health"
+	"github.com/gantry-dev/gantry/middleware"
 )
 
 // Config configures a [Server]. The zero value is valid: every zero field
@@ -25,7 +25,10 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 
-	// MaxHeaderBytes caps request headers. Default 64 KiB.
+	// MaxHeaderBytes caps the request head (request line and header
+	// fields): a longer one answers 431 with the error envelope. Default
+	// 64 KiB. The listener accepts [HeaderMargin] more, so that the stack
+	// can answer.
 	MaxHeaderBytes int
 
 	// ShutdownTimeout bounds the graceful drain of in-flight requests once
@@ -42,8 +45,8 @@ type Config struct {
 	StopHookTimeout time.Duration
 
 	// MaxBodySize caps request bodies (413 beyond it). Default 1 MiB; a
-	// negative value means no cap. Routes that take uploads raise it for
-	// themselves.
+	// negative value means no cap. A group or route sets its own cap,
+	// higher (uploads) or lower, with [middleware.BodyLimitConfig].
 	MaxBodySize int64
 
 	// RequestTimeout is the deadline put on each request's context. Default
@@ -69,46 +72,47 @@ type Config struct {
 	// serve them elsewhere.
 	DisableHealthRoutes bool
 
-	// Settings, when set, gives the default middleware stack the settings it
-	// reads (CORS origins, allowed hosts, trusted proxies, rate limits, log
-	// format, metrics). Nil means a zero Settings: request id, access log,
-	// recover, security headers, body limit, gzip and the deadline are on;
-	// trusted hosts, CORS, rate limiting and metrics, which need settings,
-	// are off. Use [FromSettings] with config.Load's result for the full stack.
-	Settings *config.Settings
+	// TrustedProxies lists the CIDRs (or IPs) of proxies whose
+	// X-Forwarded-For is believed; the client IP is the TCP peer otherwise
+	// ([middleware.IPExtractor]).
+	TrustedProxies []string
 
-	// Middleware gives the default middleware stack what settings cannot
-	// (metrics registry, rate-limit store, subject func); see stack.go.
+	// AllowedHosts is the Host allow-list ("*.example.com" allowed; "*"
+	// allows all); nil turns the check off. Health paths are exempt, so
+	// probes by pod IP work.
+	AllowedHosts []string
+
+	// CORS configures cross-origin requests; nil turns CORS off.
+	CORS *middleware.CORSConfig
+
+	// RateLimit is the server-wide rate limit; nil turns it off. Where it
+	// leaves them unset: Store is a new [middleware.MemoryStore] (exact for
+	// one instance; pass a [middleware.RedisStore] when several serve),
+	// Skipper exempts the health and metrics paths, Logger and Registerer
+	// are the server's. A group or route adds its own limit with
+	// [Server.RateLimit].
+	RateLimit *middleware.RateLimitConfig
+
+	// Sessions, when set, makes [Server.Sessions] serve sessions with it
+	// (cookies HttpOnly and SameSite=Lax; Secure unless Insecure). Nil
+	// means no sessions.
+	Sessions *middleware.SessionConfig
+
+	// Metrics serves Prometheus metrics at [MetricsPath]: on the main
+	// listener, or on MetricsAddr's own when set (started and stopped as a
+	// lifespan hook).
+	Metrics     bool
+	MetricsAddr string
+
+	// Middleware gives the default middleware stack the objects it uses
+	// (metrics registry, subject func); see stack.go.
 	Middleware MiddlewareConfig
 }
 
-// FromSettings returns the Config the settings describe. Fields that the
-// settings do not cover (Logger, Now) are left for the caller to set.
-//
-// In settings a zero timeout means "none" (net/http's meaning), so it maps to
-// a negative Config value.
-func FromSettings(s *config.Settings) Config {
-	none := func(d time.Duration) time.Duration {
-		if d == 0 {
-			return -1
-		}
-		return d
-	}
-	return Config{
-		Addr:              s.HTTPAddr,
-		ReadHeaderTimeout: none(s.ReadHeaderTimeout),
-		ReadTimeout:       none(s.ReadTimeout),
-		WriteTimeout:      none(s.WriteTimeout),
-		IdleTimeout:       none(s.IdleTimeout),
-		MaxHeaderBytes:    s.MaxHeaderBytes,
-		ShutdownTimeout:   s.ShutdownTimeout,
-		PreDrainDelay:     s.PreDrainDelay,
-		MaxBodySize:       s.MaxBodySize,
-		RequestTimeout:    none(s.RequestTimeout),
-		Production:        s.IsProduction(),
-		Settings:          s,
-	}
-}
+// HeaderMargin is how many bytes above MaxHeaderBytes the listener
+// accepts: heads in the margin reach the stack, which answers 431 with the
+// error envelope; beyond it net/http answers its own plain-text 431.
+const HeaderMargin = 8 << 10
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
@@ -144,9 +148,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	if c.Settings == nil {
-		c.Settings = &config.Settings{}
 	}
 	return c
 }

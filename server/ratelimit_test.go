@@ -44,10 +44,11 @@ func TestRateLimitUsesServerLoggerAndRegistry(t *testing.T) {
 	logs := &testenv.Buffer{}
 	reg := prometheus.NewRegistry()
 	st := config.Settings{RateLimitRequests: 10, RateLimitWindow: time.Minute, PrometheusEnabled: true}
-	cfg := server.FromSettings(&st)
+	cfg := st.ServerConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
-	cfg.Middleware = server.MiddlewareConfig{Registerer: reg, Gatherer: reg, RateLimitStore: store}
+	cfg.Middleware = server.MiddlewareConfig{Registerer: reg, Gatherer: reg}
+	cfg.RateLimit.Store = store
 	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-dev/gantry/health"
+	"github.com/gantry-dev/gantry/middleware"
 )
 
 // Hook is a named piece of the server's lifespan, the seed's `lifespan`:
@@ -39,12 +40,13 @@ type Hook struct {
 // Routes and hooks must be registered before Run; after that a Server is safe
 // for concurrent use.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	echo   *echo.Echo
-	health *health.Registry
-	hooks  []Hook
-	reg    prometheus.Registerer // the metrics registry; nil without metrics
+	cfg      Config
+	log      *slog.Logger
+	echo     *echo.Echo
+	health   *health.Registry
+	hooks    []Hook
+	reg      prometheus.Registerer // the metrics registry; nil without metrics
+	sessions *middleware.Sessions  // nil without Config.Sessions
 
 	draining []func(bool) // told when the drain begins
 	running  atomic.Bool
@@ -173,7 +175,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes + HeaderMargin, // the stack answers 431 up to the margin
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

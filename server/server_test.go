@@ -552,7 +552,7 @@ func TestHeadErrorHasNoBody(t *testing.T) {
 	}
 }
 
-func TestFromSettings(t *testing.T) {
+func TestServerConfigFromSettings(t *testing.T) {
 	t.Parallel()
 	s := config.Settings{
 		HTTPAddr:        "127.0.0.1:9999",
@@ -562,9 +562,9 @@ func TestFromSettings(t *testing.T) {
 		ShutdownTimeout: 3 * time.Second,
 		MaxBodySize:     2048,
 	}
-	cfg := server.FromSettings(&s)
+	cfg := s.ServerConfig()
 	if cfg.Addr != s.HTTPAddr || !cfg.Production || cfg.ReadTimeout >= 0 || cfg.WriteTimeout != 7*time.Second ||
-		cfg.ShutdownTimeout != 3*time.Second || cfg.MaxBodySize != 2048 || cfg.Settings != &s {
-		t.Errorf("FromSettings(%+v) = %+v", s, cfg)
+		cfg.ShutdownTimeout != 3*time.Second || cfg.MaxBodySize != 2048 {
+		t.Errorf("ServerConfig of %+v = %+v", s, cfg)
 	}
 }

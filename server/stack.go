@@ -20,8 +20,8 @@ import (
 // listener unless Settings.MetricsAddr names another).
 const MetricsPath = "/metrics"
 
-// MiddlewareConfig holds what the default middleware stack needs beyond
-// [config.Settings]: objects rather than settings. The zero value is valid.
+// MiddlewareConfig holds the objects the default middleware stack uses
+// beyond [Config]'s options. The zero value is valid.
 type MiddlewareConfig struct {
 	// Registerer receives the HTTP metrics, and Gatherer is what /metrics
 	// serves. Default: a new registry of the server's own, with the Go and
@@ -29,16 +29,9 @@ type MiddlewareConfig struct {
 	// to add the app's metrics to the same endpoint.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
-	// RateLimitStore counts the stack-wide rate limit. Default a
-	// [middleware.MemoryStore] (exact for one instance); pass a
-	// [middleware.RedisStore] when several instances serve.
-	RateLimitStore middleware.Store
 	// Subject returns the authenticated subject of a request for the access
 	// log, e.g. a func reading auth's principal; default none.
 	Subject func(echo.Context) string
-	// Customize, when set, gets the compiled stack configuration last, to
-	// switch pieces off (set them nil) or replace them.
-	Customize func(*middleware.StackConfig)
 }
 
 // installStack installs the default middleware stack as ONE echo
@@ -51,34 +44,35 @@ type MiddlewareConfig struct {
 //     status, errors included, because the stack renders errors itself
 //  3. recover: a panic becomes a 500 envelope, logged with the stack and request id
 //  4. security headers (nosniff, frame DENY, referrer policy; HSTS in production)
-//  5. trusted hosts (Settings.AllowedHosts; health paths exempt so probes
+//  5. header limit: a head over Config.MaxHeaderBytes answers 431
+//  6. trusted hosts (Config.AllowedHosts; health paths exempt so probes
 //     by pod IP work): 400 invalid_host
-//  6. CORS (echo's; Settings.CORSOrigins, CORSAllowCredentials): only
-//     when the request has an Origin or is a preflight
-//  7. rate limit (Settings.RateLimitRequests per RateLimitWindow per client
-//     IP, IPv6 by /64; health and metrics exempt): RateLimit-* headers, 429 +
+//  7. CORS (Config.CORS): only when the request has an Origin or is a
+//     preflight
+//  8. rate limit (Config.RateLimit, per client IP by default, IPv6 by
+//     /64; health and metrics exempt): RateLimit-* headers, 429 +
 //     Retry-After; when the store fails or is slow, the same limit per
 //     instance in memory (middleware.FailLocal), logged through
 //     Config.Logger and counted on the metrics registry
-//  8. decompress (echo's; gzip request bodies)
-//  9. body limit (echo's; Config.MaxBodySize, applied to the decompressed
-//     body, so a gzip bomb gets 413)
-//  10. gzip responses (only with Accept-Encoding: gzip, from 1000 bytes;
+//  9. decompress (echo's; gzip request bodies)
+//  10. body limit (Config.MaxBodySize, applied to the decompressed
+//     body, so a gzip bomb gets 413; groups and routes may set their own)
+//  11. gzip responses (only with Accept-Encoding: gzip, from 1000 bytes;
 //     responses already encoded, such as promhttp's, and 206 partial
 //     content pass through untouched)
-//  11. request deadline (Config.RequestTimeout on the request context; 504 on expiry)
+//  12. request deadline (Config.RequestTimeout on the request context; 504 on expiry)
 //
 // The client IP everywhere is echo's RealIP through
-// [middleware.IPExtractor](Settings.TrustedProxies): the TCP peer, or
-// X-Forwarded-For only from those proxies. With Settings.PrometheusEnabled,
-// GET /metrics serves the Gatherer, or a separate listener does when
-// Settings.MetricsAddr is set (started and stopped as a lifespan hook).
+// [middleware.IPExtractor](Config.TrustedProxies): the TCP peer, or
+// X-Forwarded-For only from those proxies. With Config.Metrics, GET
+// /metrics serves the Gatherer, or a separate listener does when
+// Config.MetricsAddr is set (started and stopped as a lifespan hook).
 func (s *Server) installStack() error {
 	e := s.echo
-	st := s.cfg.Settings
-	mc := s.cfg.Middleware
+	cfg := s.cfg
+	mc := cfg.Middleware
 
-	ipx, err := middleware.IPExtractor(st.TrustedProxies)
+	ipx, err := middleware.IPExtractor(cfg.TrustedProxies)
 	if err != nil {
 		return err
 	}
@@ -88,37 +82,30 @@ func (s *Server) installStack() error {
 	skipExempt := func(c echo.Context) bool { return exempt[c.Request().URL.Path] }
 
 	sc := middleware.StackConfig{
-		Logger:    s.log,
-		AccessLog: &middleware.AccessLogConfig{Logger: s.cfg.Logger, SkipPaths: []string{health.LivenessPath, health.ReadinessPath, MetricsPath}, Subject: mc.Subject},
-		Secure:    new(middleware.DefaultSecureConfig(s.cfg.Production)),
-		Timeout:   s.cfg.RequestTimeout,
+		Logger:      s.log,
+		AccessLog:   &middleware.AccessLogConfig{Logger: cfg.Logger, SkipPaths: []string{health.LivenessPath, health.ReadinessPath, MetricsPath}, Subject: mc.Subject},
+		Secure:      new(middleware.DefaultSecureConfig(cfg.Production)),
+		HeaderLimit: &middleware.HeaderLimitConfig{Limit: cfg.MaxHeaderBytes},
+		Timeout:     cfg.RequestTimeout,
+		CORS:        cfg.CORS,
 	}
-	if s.cfg.MaxBodySize > 0 {
-		sc.BodyLimit = s.cfg.MaxBodySize
+	if cfg.MaxBodySize > 0 {
+		sc.BodyLimit = cfg.MaxBodySize
 	}
-	if len(st.AllowedHosts) > 0 {
-		sc.TrustedHosts = &middleware.TrustedHostsConfig{AllowedHosts: st.AllowedHosts, Skipper: skipExempt}
+	if len(cfg.AllowedHosts) > 0 {
+		sc.TrustedHosts = &middleware.TrustedHostsConfig{AllowedHosts: cfg.AllowedHosts, Skipper: skipExempt}
 	}
-	if len(st.CORSOrigins) > 0 {
-		sc.CORS = &middleware.CORSConfig{AllowOrigins: st.CORSOrigins, AllowCredentials: st.CORSAllowCredentials}
-	}
-	if st.RateLimitRequests > 0 {
-		window := st.RateLimitWindow
-		if window <= 0 {
-			window = time.Minute
+	if cfg.RateLimit != nil {
+		rl := *cfg.RateLimit
+		if rl.Store == nil {
+			rl.Store = middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
 		}
-		store := mc.RateLimitStore
-		if store == nil {
-			store = middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
+		if rl.Skipper == nil {
+			rl.Skipper = skipExempt
 		}
-		sc.RateLimit = &middleware.RateLimitConfig{
-			Skipper: skipExempt,
-			Store:   store,
-			Limit:   middleware.Limit{Rate: st.RateLimitRequests, Period: window},
-			Policy:  middleware.FailLocal, // a Redis outage or slow moment: the same limit per instance
-		}
+		sc.RateLimit = &rl
 	}
-	if st.PrometheusEnabled {
+	if cfg.Metrics {
 		reg, gat := mc.Registerer, mc.Gatherer
 		if reg == nil && gat == nil {
 			r := prometheus.NewRegistry()
@@ -135,17 +122,24 @@ func (s *Server) installStack() error {
 		}
 		sc.Metrics = m
 		h := middleware.MetricsHandler(gat)
-		if st.MetricsAddr == "" {
+		if cfg.MetricsAddr == "" {
 			e.GET(MetricsPath, echo.WrapHandler(h))
 		} else {
-			s.AddHook(metricsListener(st.MetricsAddr, h))
+			s.AddHook(metricsListener(cfg.MetricsAddr, h))
 		}
 	}
 	if sc.RateLimit != nil {
-		sc.RateLimit.Logger, sc.RateLimit.Registerer = s.log, s.reg
+		if sc.RateLimit.Logger == nil {
+			sc.RateLimit.Logger = s.log
+		}
+		if sc.RateLimit.Registerer == nil {
+			sc.RateLimit.Registerer = s.reg
+		}
 	}
-	if mc.Customize != nil {
-		mc.Customize(&sc)
+	if cfg.Sessions != nil {
+		if s.sessions, err = middleware.NewSessions(*cfg.Sessions); err != nil {
+			return err
+		}
 	}
 	stack, err := middleware.NewStack(sc)
 	if err != nil {
@@ -187,7 +181,8 @@ func metricsListener(addr string, h http.Handler) Hook {
 // metrics registerer filled in where cfg leaves them nil: store failures
 // are logged like the rest of the app, and fallbacks are counted in
 // gantry_ratelimit_fallbacks_total on the /metrics the server serves
-// (when Settings.PrometheusEnabled). Errors wrap middleware.ErrInvalidConfig.
+// (when Config.Metrics). It applies in addition to Config.RateLimit.
+// Errors wrap middleware.ErrInvalidConfig.
 func (s *Server) RateLimit(cfg middleware.RateLimitConfig) (echo.MiddlewareFunc, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = s.log
@@ -197,3 +192,7 @@ func (s *Server) RateLimit(cfg middleware.RateLimitConfig) (echo.MiddlewareFunc,
 	}
 	return cfg.ToMiddleware()
 }
+
+// Sessions returns the server's sessions (Config.Sessions), or nil when
+// none are configured. Handlers call its Get, Save, Renew and Destroy.
+func (s *Server) Sessions() *middleware.Sessions { return s.sessions }

@@ -107,6 +107,7 @@ func gantryStackWithout(withAuth *auth.Tokens, piece string) *echo.Echo {
 		AccessLog:    al,
 		Metrics:      m,
 		Secure:       new(middleware.DefaultSecureConfig(true)),
+		HeaderLimit:  &middleware.HeaderLimitConfig{Limit: 64 << 10},
 		TrustedHosts: &middleware.TrustedHostsConfig{AllowedHosts: []string{host, "localhost", "api.example.com"}},
 		CORS:         &middleware.CORSConfig{AllowOrigins: []string{origin}, AllowCredentials: true},
 		RateLimit: &middleware.RateLimitConfig{
