@@ -11,7 +11,8 @@ import (
 
 // BodyLimitConfig caps request bodies: reading more than Limit bytes (or
 // a body whose Content-Length says so) fails with 413 payload_too_large
-// (echo.ErrStatusRequestEntityTooLarge, which echo's binders pass on).
+// (an *echo.HTTPError, which echo's binders pass on, wrapping an
+// *http.MaxBytesError, which multipart parsing passes on).
 // Inside the stack the cap counts decompressed bytes, so a gzip bomb stops
 // at Limit.
 //
@@ -88,7 +89,7 @@ type cappedBody struct {
 
 func (b *cappedBody) Read(p []byte) (int, error) {
 	if b.length > b.limit || b.n > b.limit {
-		return 0, echo.ErrStatusRequestEntityTooLarge
+		return 0, b.tooLarge()
 	}
 	if rem := b.limit - b.n + 1; int64(len(p)) > rem { // never read far past the limit
 		p = p[:rem]
@@ -96,9 +97,17 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
 	if b.n > b.limit {
-		return n, echo.ErrStatusRequestEntityTooLarge
+		return n, b.tooLarge()
 	}
 	return n, err
+}
+
+// tooLarge is the read error past the limit: a 413 *echo.HTTPError
+// (echo's binders pass it on as it is) wrapping an *http.MaxBytesError
+// (what handlers parsing multipart forms look for).
+func (b *cappedBody) tooLarge() error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, http.StatusText(http.StatusRequestEntityTooLarge)).
+		SetInternal(&http.MaxBytesError{Limit: b.limit})
 }
 
 func (b *cappedBody) Close() error { return b.rc.Close() }

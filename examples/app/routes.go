@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
-	echomw "github.com/labstack/echo/v4/middleware"
 
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/health"
@@ -24,12 +22,16 @@ var (
 	admin      = auth.RequireRoles(RoleAdmin)
 )
 
-// newServer builds the HTTP server: Gantry's default stack, then on every
-// /api route the optional authentication (a bearer token is verified when
-// present; guards require one), the per-client rate limit (per user when
-// authenticated, else per address) and the JSON body limit. Outermost on
-// /api, databaseUnavailable answers 503 instead of 500 while the database
-// cannot be reached. Every piece logs to the app's logger.
+// newServer builds the HTTP server from the settings (cfg.ServerConfig):
+// Gantry's default stack with MAX_BODY_SIZE as the body limit, then on
+// every /api route the optional authentication (a bearer token is verified
+// when present; guards require one) and the per-client rate limit (per
+// user when authenticated, else per address), which stands in for the
+// server-wide one. The auth routes add a stricter per-address limit and
+// the upload route raises the body limit, each on the route itself.
+// Outermost on /api, databaseUnavailable answers 503 instead of 500 while
+// the database cannot be reached. Sessions live in Redis when it is
+// configured. Every piece logs to the app's logger.
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
@@ -43,11 +45,18 @@ func (a *app) newServer() (*server.Server, error) {
 		reg.Register("job_backlog", health.CheckerFunc(a.checkBacklog), health.Critical(false))
 	}
 
-	scfg := server.FromSettings(&cfg.Settings)
+	var err error
+	scfg := cfg.ServerConfig()
 	scfg.Logger = a.log
 	scfg.Health = reg
-	// Uploads pass the stack's body limit; JSON routes get MAX_BODY_SIZE below.
-	scfg.MaxBodySize = max(cfg.MaxBodySize, cfg.MaxFileSize+1<<20)
+	// The API limits per user after authentication (perClient below), so
+	// the server-wide limit by address is off.
+	scfg.RateLimit = nil
+	if a.rdb != nil && scfg.Sessions != nil {
+		if scfg.Sessions.Store, err = middleware.NewRedisSessionStore(a.rdb, cfg.RedisKeyPrefix+"session:"); err != nil {
+			return nil, err
+		}
+	}
 	scfg.Middleware = server.MiddlewareConfig{
 		Registerer: a.registry,
 		Gatherer:   a.registry,
@@ -57,9 +66,6 @@ func (a *app) newServer() (*server.Server, error) {
 			}
 			return ""
 		},
-		// The stack-wide limit keys by address only; the API limits per
-		// user after authentication instead (below).
-		Customize: func(sc *middleware.StackConfig) { sc.RateLimit = nil },
 	}
 	srv, err := server.New(scfg)
 	if err != nil {
@@ -97,12 +103,12 @@ func (a *app) newServer() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	jsonLimit := echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{
-		Limit: fmt.Sprintf("%dB", cfg.MaxBodySize),
-		Skipper: func(c echo.Context) bool {
-			return strings.HasSuffix(c.Path(), "/files") && c.Request().Method == http.MethodPost
-		},
-	})
+	// A multipart upload carries the file (MAX_FILE_SIZE) and a little
+	// more; this route's cap replaces MAX_BODY_SIZE for it.
+	uploadLimit, err := middleware.BodyLimitConfig{Limit: cfg.MaxFileSize + 1<<20}.ToMiddleware()
+	if err != nil {
+		return nil, err
+	}
 
 	info := openapi.Config{Title: cfg.ProjectName, Version: cfg.Version, Description: cfg.Description, Errors: []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}}
 	v1, err := openapi.New(e, cfg.APIV1Prefix, info)
@@ -114,17 +120,17 @@ func (a *app) newServer() (*server.Server, error) {
 		return nil, err
 	}
 	for _, api := range []*openapi.API{v1, v2} {
-		api.Echo().Use(databaseUnavailable, authn, perClient, jsonLimit)
+		api.Echo().Use(databaseUnavailable, authn, perClient)
 	}
-	a.routesV1(v1, perAddress)
+	a.routesV1(v1, perAddress, uploadLimit)
 	a.routesV2(v2)
-	if err := openapi.DocsFromSettings(&cfg.Settings).Mount(e, v1, v2); err != nil {
+	if err := cfg.DocsConfig().Mount(e, v1, v2); err != nil {
 		return nil, err
 	}
 	return srv, nil
 }
 
-func (a *app) routesV1(v1 *openapi.API, perAddress echo.MiddlewareFunc) {
+func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareFunc) {
 	limited := openapi.Middleware(perAddress)
 	authTag, usersTag, postsTag, tasksTag := openapi.Tags("auth"), openapi.Tags("users"), openapi.Tags("posts"), openapi.Tags("tasks")
 
@@ -160,7 +166,7 @@ func (a *app) routesV1(v1 *openapi.API, perAddress echo.MiddlewareFunc) {
 
 	// Multipart upload and download are plain echo handlers beside the typed routes.
 	files := v1.Echo()
-	files.POST("/files", a.uploadFile, signedIn.Middleware())
+	files.POST("/files", a.uploadFile, uploadLimit, signedIn.Middleware())
 	files.GET("/files/:id", a.downloadFile, signedIn.Middleware())
 
 	accepted := openapi.Status(http.StatusAccepted)
