@@ -50,6 +50,14 @@
 // development and test a missing SECRET_KEY is replaced by a random one and
 // Load logs a warning: tokens and sessions then die on restart.
 //
+// # Settings at the edge
+//
+// Settings are read by main and turned into each package's own options in
+// one place each: [Settings.ServerConfig] gives server.Config (timeouts,
+// limits, trusted proxies, hosts, CORS, rate limit, sessions, metrics) and
+// [Settings.DocsConfig] openapi.DocsConfig. No library package imports
+// config.
+//
 // # Secrets
 //
 // SECRET_KEY, EMAIL_SMTP_PASSWORD, SENTRY_DSN and the password inside

@@ -4,8 +4,9 @@
 //
 // # Building
 //
-// [New] takes a [Config] whose zero value is valid; [FromSettings] fills one
-// from [config.Settings]. Register routes on [Server.Group] (e.g. "/api/v1")
+// [New] takes a [Config] whose zero value is valid: explicit options, no
+// settings type (config.Settings.ServerConfig turns loaded settings into
+// one). Register routes on [Server.Group] (e.g. "/api/v1")
 // or on [Server.Echo] for anything Server does not wrap, add [Hook]s, then
 // call [Server.Run] from main with a context that signal.NotifyContext ends.
 // The library never installs signal handlers or exits the process.
@@ -44,11 +45,22 @@
 //
 // The default stack is one composed middleware ([middleware.Stack]),
 // outermost first: request id, access log and metrics, recover, security
-// headers, trusted hosts, CORS, rate limit, decompress, body limit, gzip and
-// the request deadline. [MiddlewareConfig] supplies what settings cannot
-// (the metrics registry, a Redis rate-limit store, the subject for the
-// access log) and its Customize switches pieces off. Routes and groups add
-// their own middleware after it.
+// headers, header limit (431 beyond Config.MaxHeaderBytes; the listener
+// accepts [HeaderMargin] more so the stack can answer with the envelope),
+// trusted hosts, CORS, rate limit, decompress, body limit, gzip and the
+// request deadline. Config's options switch the pieces on and configure
+// them (nil CORS, RateLimit or AllowedHosts: off); [MiddlewareConfig]
+// supplies objects (the metrics registry, the subject for the access log).
+// Routes and groups add their own middleware after it, and set their own
+// limits without skippers: [Server.RateLimit] for a stricter rate limit,
+// middleware.BodyLimitConfig for a body cap above or below
+// Config.MaxBodySize.
+//
+// # Sessions
+//
+// With Config.Sessions, [Server.Sessions] reads and writes sealed session
+// cookies (HttpOnly, SameSite=Lax, Secure unless Insecure), the data in
+// the configured store (memory, or Redis shared by instances).
 //
 // # Health
 //

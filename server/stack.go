@@ -17,7 +17,7 @@ import (
 )
 
 // MetricsPath is where the Prometheus metrics are served (on the app's
-// listener unless Settings.MetricsAddr names another).
+// listener unless Config.MetricsAddr names another).
 const MetricsPath = "/metrics"
 
 // MiddlewareConfig holds the objects the default middleware stack uses
