@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,7 @@ import (
 )
 
 // The default stack as one middleware, standalone on echo (server.New
-// installs it for you from config.Settings).
+// installs it for you from its Config).
 func ExampleNewStack() {
 	reg := prometheus.NewRegistry()
 	metrics, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg})
@@ -199,4 +200,36 @@ func statusOnly(err error, c echo.Context) {
 		return
 	}
 	c.Echo().DefaultHTTPErrorHandler(err, c)
+}
+
+// A server-wide body cap of 16 bytes, raised to 64 on the upload route
+// alone: the route's BodyLimitConfig replaces the stack's cap for it.
+func ExampleBodyLimitConfig() {
+	stack, err := middleware.NewStack(middleware.StackConfig{Logger: slog.New(slog.DiscardHandler), BodyLimit: 16})
+	if err != nil {
+		panic(err)
+	}
+	uploads, err := middleware.BodyLimitConfig{Limit: 64}.ToMiddleware()
+	if err != nil {
+		panic(err)
+	}
+	e := echo.New()
+	e.Use(stack.Middleware())
+	read := func(c echo.Context) error {
+		b, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, fmt.Sprint(len(b), " bytes"))
+	}
+	e.POST("/notes", read)
+	e.POST("/uploads", read, uploads)
+	for _, path := range []string{"/notes", "/uploads"} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(strings.Repeat("x", 40))))
+		fmt.Println(path, rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// /notes 413 {"message":"Request Entity Too Large"}
+	// /uploads 200 40 bytes
 }
