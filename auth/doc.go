@@ -78,8 +78,9 @@
 //
 // # Errors
 //
-// Every error a client may see is an [*Error] sentinel (or wraps one) with
-// HTTPStatus, ErrorType and PublicMessage methods, which gantry's server
+// Every error a client may see is an [*Error] sentinel (apierror.Error,
+// which nobody can change) or wraps one, with the apierror.Interface
+// methods (HTTPStatus, ErrorType, ErrorDetails, PublicMessage), which gantry's server
 // renders as its error envelope; apps on plain echo need an error handler
 // that honours HTTPStatus. Call [WriteHeaders] before returning an auth
 // error from your own handler (login, refresh) to add WWW-Authenticate or

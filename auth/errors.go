@@ -8,71 +8,64 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
 
-// Error is the error type of package auth. It carries the HTTP status, the
-// envelope type and the public message the server's error handler renders,
-// through the HTTPStatus, ErrorType, ErrorDetails and PublicMessage methods.
+// Error is the error type of package auth's sentinels, [apierror.Error]: it
+// carries the HTTP status, the envelope type and the public message the
+// server's error handler renders.
 //
-// The package's sentinel errors are *Error values compared by identity, so
-// errors.Is(err, auth.ErrTokenRevoked) works on any error that wraps them.
-// Errors that need fields ([ScopeError], [RetryError]) wrap a sentinel.
-type Error struct {
-	Status  int    // HTTP status
-	Type    string // envelope type, e.g. "invalid_token"
-	Message string // shown to the client
+// The sentinels are *Error values nobody can change; errors.Is(err,
+// auth.ErrTokenRevoked) works on any error that wraps them or is derived
+// from them with a With method. Errors that need fields ([ScopeError],
+// [RetryError]) wrap a sentinel.
+type Error = apierror.Error
+
+// sentinel returns an auth sentinel: its Error text is "auth: " + message.
+func sentinel(status int, typ, message string) *Error {
+	return apierror.New(status, message).WithType(typ).WithOrigin("auth")
 }
-
-func (e *Error) Error() string { return "auth: " + e.Message }
-
-// HTTPStatus returns the HTTP status of e.
-func (e *Error) HTTPStatus() int { return e.Status }
-
-// ErrorType returns the envelope type of e.
-func (e *Error) ErrorType() string { return e.Type }
-
-// PublicMessage returns the message shown to the client.
-func (e *Error) PublicMessage() string { return e.Message }
 
 // Sentinel errors. Each is an *Error with the status and envelope type shown.
 var (
 	// ErrMissingToken: no bearer token in the request (401 "missing_token").
-	ErrMissingToken = &Error{http.StatusUnauthorized, "missing_token", "missing bearer token"}
+	ErrMissingToken = sentinel(http.StatusUnauthorized, "missing_token", "missing bearer token")
 	// ErrInvalidToken: a token that is malformed, badly signed, of the
 	// wrong type, issuer or audience, not yet valid, or too large (401 "invalid_token").
-	ErrInvalidToken = &Error{http.StatusUnauthorized, "invalid_token", "invalid token"}
+	ErrInvalidToken = sentinel(http.StatusUnauthorized, "invalid_token", "invalid token")
 	// ErrTokenExpired: a token past its expiry plus the leeway (401 "token_expired").
-	ErrTokenExpired = &Error{http.StatusUnauthorized, "token_expired", "token expired"}
+	ErrTokenExpired = sentinel(http.StatusUnauthorized, "token_expired", "token expired")
 	// ErrTokenRevoked: a token revoked by logout, by reuse detection of its
 	// refresh family, or issued before its subject's not-before time (401 "token_revoked").
-	ErrTokenRevoked = &Error{http.StatusUnauthorized, "token_revoked", "token revoked"}
+	ErrTokenRevoked = sentinel(http.StatusUnauthorized, "token_revoked", "token revoked")
 	// ErrRefreshReused: a refresh token presented a second time; its whole
 	// family is revoked when this is returned (401 "token_revoked"). It
 	// wraps nothing but is reported with the same type as [ErrTokenRevoked].
-	ErrRefreshReused = &Error{http.StatusUnauthorized, "token_revoked", "refresh token already used"}
+	ErrRefreshReused = sentinel(http.StatusUnauthorized, "token_revoked", "refresh token already used")
 	// ErrInactiveUser: the token's user is unknown or inactive (401 "inactive_user").
-	ErrInactiveUser = &Error{http.StatusUnauthorized, "inactive_user", "user inactive or unknown"}
+	ErrInactiveUser = sentinel(http.StatusUnauthorized, "inactive_user", "user inactive or unknown")
 	// ErrInvalidCredentials: wrong account or password; the same error for
 	// both so that a client cannot tell which (401 "invalid_credentials").
-	ErrInvalidCredentials = &Error{http.StatusUnauthorized, "invalid_credentials", "invalid account or password"}
+	ErrInvalidCredentials = sentinel(http.StatusUnauthorized, "invalid_credentials", "invalid account or password")
 	// ErrInsufficientScope: the principal lacks a required scope (403
 	// "insufficient_scope"); returned wrapped in a [ScopeError].
-	ErrInsufficientScope = &Error{http.StatusForbidden, "insufficient_scope", "insufficient scope"}
+	ErrInsufficientScope = sentinel(http.StatusForbidden, "insufficient_scope", "insufficient scope")
 	// ErrForbidden: the principal lacks a required role or is not a
 	// superuser (403 "forbidden"); returned wrapped in a [ScopeError].
-	ErrForbidden = &Error{http.StatusForbidden, "forbidden", "insufficient privileges"}
+	ErrForbidden = sentinel(http.StatusForbidden, "forbidden", "insufficient privileges")
 	// ErrTooManyAttempts: the account's failed logins reached the limit
 	// (429 "too_many_attempts"); returned wrapped in a [RetryError].
-	ErrTooManyAttempts = &Error{http.StatusTooManyRequests, "too_many_attempts", "too many failed login attempts"}
+	ErrTooManyAttempts = sentinel(http.StatusTooManyRequests, "too_many_attempts", "too many failed login attempts")
 	// ErrStoreUnavailable: the revocation or login store did not answer in
 	// time; protected routes fail closed (503 "service_unavailable").
-	ErrStoreUnavailable = &Error{http.StatusServiceUnavailable, "service_unavailable", "authentication service unavailable"}
+	ErrStoreUnavailable = sentinel(http.StatusServiceUnavailable, "service_unavailable", "authentication service unavailable")
 	// ErrBusy: every password hashing slot stayed taken for the hasher's
 	// queue wait (503 "service_unavailable"); returned wrapped in a
 	// [RetryError], so the answer carries Retry-After.
-	ErrBusy = &Error{http.StatusServiceUnavailable, "service_unavailable", "too many password checks in progress, retry later"}
+	ErrBusy = sentinel(http.StatusServiceUnavailable, "service_unavailable", "too many password checks in progress, retry later")
 	// ErrPasswordTooLong: a password longer than the hasher's limit (422 "validation_error").
-	ErrPasswordTooLong = &Error{http.StatusUnprocessableEntity, "validation_error", "password too long"}
+	ErrPasswordTooLong = sentinel(http.StatusUnprocessableEntity, "validation_error", "password too long")
 	// ErrUserNotFound is what a [UserLoader] or an [Authenticator] lookup
 	// returns (wrapped or not) for an unknown subject or account.
 	ErrUserNotFound = errors.New("auth: user not found")
@@ -114,18 +107,19 @@ func (e *ScopeError) Error() string { return e.Err.Error() + ": " + e.PublicMess
 func (e *ScopeError) Unwrap() error { return e.Err }
 
 // HTTPStatus returns 403.
-func (e *ScopeError) HTTPStatus() int { return e.Err.Status }
+func (e *ScopeError) HTTPStatus() int { return e.Err.HTTPStatus() }
 
 // ErrorType returns the sentinel's type.
-func (e *ScopeError) ErrorType() string { return e.Err.Type }
+func (e *ScopeError) ErrorType() string { return e.Err.ErrorType() }
 
 // PublicMessage names what is missing.
 func (e *ScopeError) PublicMessage() string {
 	what := "scope"
-	if e.Err == ErrForbidden {
+	forbidden := errors.Is(e.Err, ErrForbidden)
+	if forbidden {
 		what = "role"
 	}
-	if len(e.Missing) == 1 && e.Missing[0] == RoleSuperuser && e.Err == ErrForbidden {
+	if len(e.Missing) == 1 && e.Missing[0] == RoleSuperuser && forbidden {
 		return "superuser required"
 	}
 	if e.Any {
@@ -134,14 +128,20 @@ func (e *ScopeError) PublicMessage() string {
 	return "missing " + what + ": " + strings.Join(e.Missing, ", ")
 }
 
-// ErrorDetails returns one entry per missing scope or role.
+// ErrorDetails returns one [apierror.MissingPermission] per missing scope
+// or role.
 func (e *ScopeError) ErrorDetails() any {
-	d := make([]map[string]string, len(e.Missing))
+	d := make([]apierror.MissingPermission, len(e.Missing))
 	for i, m := range e.Missing {
-		d[i] = map[string]string{"missing": m}
+		d[i] = apierror.MissingPermission{Missing: m}
 	}
 	return d
 }
+
+var (
+	_ apierror.Interface = (*ScopeError)(nil)
+	_ apierror.Interface = (*RetryError)(nil)
+)
 
 // RetryError is an error after which the client may retry later. It wraps
 // [ErrTooManyAttempts] (429) or [ErrBusy] (503); [WriteHeaders] turns
@@ -157,13 +157,16 @@ func (e *RetryError) Error() string { return e.Err.Error() }
 func (e *RetryError) Unwrap() error { return e.Err }
 
 // HTTPStatus returns the sentinel's status, 429 or 503.
-func (e *RetryError) HTTPStatus() int { return e.Err.Status }
+func (e *RetryError) HTTPStatus() int { return e.Err.HTTPStatus() }
 
 // ErrorType returns the sentinel's type.
-func (e *RetryError) ErrorType() string { return e.Err.Type }
+func (e *RetryError) ErrorType() string { return e.Err.ErrorType() }
+
+// ErrorDetails returns nil: a RetryError has no details.
+func (e *RetryError) ErrorDetails() any { return nil }
 
 // PublicMessage returns the sentinel's message.
-func (e *RetryError) PublicMessage() string { return e.Err.Message }
+func (e *RetryError) PublicMessage() string { return e.Err.PublicMessage() }
 
 // RetryAfterSeconds returns RetryAfter rounded up to whole seconds, at least 1.
 func (e *RetryError) RetryAfterSeconds() int {
@@ -188,21 +191,20 @@ func WriteHeaders(c echo.Context, err error) {
 	}
 	var se *ScopeError
 	if errors.As(err, &se) {
-		if se.Err == ErrInsufficientScope {
+		if errors.Is(se.Err, ErrInsufficientScope) {
 			h.Set(echo.HeaderWWWAuthenticate, `Bearer error="insufficient_scope", scope="`+strings.Join(se.Missing, " ")+`"`)
 		}
 		return
 	}
-	var ae *Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+	if errors.Is(err, ErrMissingToken) {
+		h.Set(echo.HeaderWWWAuthenticate, "Bearer")
 		return
 	}
-	switch ae {
-	case ErrMissingToken:
-		h.Set(echo.HeaderWWWAuthenticate, "Bearer")
-	case ErrInvalidCredentials:
-		// a login failure, not a bearer token problem
-	default:
-		h.Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token", error_description="`+ae.Message+`"`)
+	// ErrInvalidCredentials is a login failure, not a bearer token problem.
+	for _, s := range []*Error{ErrInvalidToken, ErrTokenExpired, ErrTokenRevoked, ErrRefreshReused, ErrInactiveUser} {
+		if errors.Is(err, s) {
+			h.Set(echo.HeaderWWWAuthenticate, `Bearer error="invalid_token", error_description="`+s.PublicMessage()+`"`)
+			return
+		}
 	}
 }

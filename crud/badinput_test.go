@@ -72,7 +72,7 @@ func newApp(tb testing.TB, store crud.Store[crudtest.Fixture]) *httptest.Server 
 		var ce *crud.Error
 		if errors.As(err, &ce) {
 			env.Error.Code, env.Error.Type, env.Error.Message = ce.HTTPStatus(), ce.ErrorType(), ce.PublicMessage()
-			env.Error.Details = ce.Details()
+			env.Error.Details = ce.Problems()
 		} else if he, ok := err.(*echo.HTTPError); ok {
 			env.Error.Code, env.Error.Type, env.Error.Message = he.Code, "http", fmt.Sprint(he.Message)
 		}

@@ -81,9 +81,12 @@
 //
 // Errors are [*Error] values that match a sentinel with errors.Is
 // ([ErrNotFound] 404, [ErrConflict] 409, [ErrForeignKey] 409/422,
-// [ErrInvalidQuery] 400, [ErrInvalidPatch] 422, [ErrInvalidValue] 422). They
-// implement HTTPStatus, ErrorType, ErrorDetails and PublicMessage, which the
-// server's error handler reads; their public message never contains SQL or
+// [ErrInvalidQuery] 400, [ErrInvalidPatch] 422, [ErrInvalidValue] 422);
+// [*Error] is apierror.Error, so the sentinels cannot be changed and a
+// variant ([Error.WithProblems], [Error.WithMessage]) is a copy that still
+// matches its sentinel. Details are [Problem]s. They implement HTTPStatus,
+// ErrorType, ErrorDetails and PublicMessage, which the server's error
+// handler reads; their public message never contains SQL or
 // driver text, while the driver error stays reachable with errors.As for
 // logs. Constraint violations are mapped from both drivers: pgx SQLSTATE
 // 23505/23503/23502/23514 and SQLite extended codes (UNIQUE, PRIMARY KEY,

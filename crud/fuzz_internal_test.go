@@ -57,7 +57,7 @@ func sortOf(sel uint16) []Sort {
 func wantInvalidQuery(tb testing.TB, what string, err error) {
 	tb.Helper()
 	var ce *Error
-	if !errors.As(err, &ce) || ce.HTTPStatus() != 400 || !errors.Is(err, ErrInvalidQuery) || len(ce.Details()) == 0 {
+	if !errors.As(err, &ce) || ce.HTTPStatus() != 400 || !errors.Is(err, ErrInvalidQuery) || len(ce.Problems()) == 0 {
 		tb.Fatalf("%s: error %v (%T); want a 400 ErrInvalidQuery with details", what, err, err)
 	}
 }
@@ -198,7 +198,7 @@ func FuzzFilterValue(f *testing.F) {
 			_, perr := m.plan(q, false)
 			if err != nil {
 				wantInvalidQuery(t, fd.column+" = "+strconv.Quote(s), perr)
-				if d := perr.(*Error).Details()[0]; d.Field != fd.column {
+				if d := perr.(*Error).Problems()[0]; d.Field != fd.column {
 					t.Fatalf("%s = %q: detail names %q", fd.column, s, d.Field)
 				}
 				continue

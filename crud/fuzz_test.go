@@ -39,10 +39,10 @@ func wantClientError(tb testing.TB, what string, err, kind error) {
 	if !errors.Is(err, kind) {
 		tb.Fatalf("%s: error %v is not %v", what, err, kind)
 	}
-	if len(ce.Details()) == 0 {
+	if len(ce.Problems()) == 0 {
 		tb.Fatalf("%s: error %v has no details", what, err)
 	}
-	for _, p := range ce.Details() {
+	for _, p := range ce.Problems() {
 		if p.Field == "" || p.Reason == "" || len(p.Field) > 70 {
 			tb.Fatalf("%s: detail %+v: empty or unbounded", what, p)
 		}

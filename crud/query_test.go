@@ -104,7 +104,7 @@ func TestParseQueryRefuses(t *testing.T) {
 			if !errors.Is(err, crud.ErrInvalidQuery) || !errors.As(err, &ce) || ce.HTTPStatus() != http.StatusBadRequest {
 				t.Fatalf("ParseQuery(%q) = %v; want ErrInvalidQuery (400)", tt.in, err)
 			}
-			if p := ce.Details(); len(p) != 1 || p[0].Field != tt.field {
+			if p := ce.Problems(); len(p) != 1 || p[0].Field != tt.field {
 				t.Errorf("ParseQuery(%q) details = %+v; want one problem on %s", tt.in, p, tt.field)
 			}
 		})
@@ -242,7 +242,7 @@ func TestErrorContract(t *testing.T) {
 		if !errors.As(wrapped, &hs) || hs.HTTPStatus() != tt.status || hs.ErrorType() != tt.typ {
 			t.Errorf("%v: status/type not found through a wrapper", tt.err)
 		}
-		withDetails := tt.err.(*crud.Error).WithDetails(crud.Problem{Field: "f", Reason: "r"})
+		withDetails := tt.err.(*crud.Error).WithProblems(crud.Problem{Field: "f", Reason: "r"})
 		if !errors.Is(withDetails, tt.err) || withDetails.HTTPStatus() != tt.status || withDetails.ErrorDetails() == nil {
 			t.Errorf("%v.WithDetails lost its kind, status or details", tt.err)
 		}

@@ -1,6 +1,10 @@
 package jobs
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/gantry-dev/gantry/apierror"
+)
 
 // HTTP statuses the sentinels map to, as plain numbers: the core package
 // imports no net/http (its web surfaces live in package jobshttp).
@@ -9,45 +13,27 @@ const (
 	statusConflict = 409
 )
 
-// Error is the error type of the sentinels below that map to an HTTP status.
-// The server's error handler finds the status with errors.As through
-// HTTPStatus; compare with errors.Is against the sentinels.
-type Error struct {
-	status int
-	typ    string
-	msg    string
-}
+// Error is the error type of the sentinels below that map to an HTTP status,
+// [apierror.Error]. The server's error handler finds the status with
+// errors.As through HTTPStatus; compare with errors.Is against the
+// sentinels, which never change.
+type Error = apierror.Error
 
-// Error returns the message, prefixed "jobs: ".
-func (e *Error) Error() string { return e.msg }
-
-// HTTPStatus returns the HTTP status the error maps to.
-func (e *Error) HTTPStatus() int { return e.status }
-
-// ErrorType returns the error envelope's type.
-func (e *Error) ErrorType() string { return e.typ }
-
-// PublicMessage returns the message shown to API clients.
-func (e *Error) PublicMessage() string {
-	switch e.status {
-	case statusNotFound:
-		return "job not found"
-	case statusConflict:
-		return "job conflicts with its current state"
-	}
-	return e.msg
+// sentinel returns a jobs sentinel: its Error text is "jobs: " + message.
+func sentinel(status int, typ, message string) *Error {
+	return apierror.New(status, message).WithType(typ).WithOrigin("jobs")
 }
 
 var (
 	// ErrNotFound is returned when no job (or queue entry) has the given id,
 	// or when the status handler's owner check refuses the caller. HTTP 404.
-	ErrNotFound = &Error{status: statusNotFound, typ: "not_found", msg: "jobs: job not found"}
+	ErrNotFound = sentinel(statusNotFound, "not_found", "job not found")
 	// ErrDuplicate is returned by Enqueue when a job with the same unique key
 	// is still held (see [Unique]). HTTP 409.
-	ErrDuplicate = &Error{status: statusConflict, typ: "conflict", msg: "jobs: duplicate job"}
+	ErrDuplicate = sentinel(statusConflict, "conflict", "duplicate job")
 	// ErrFinished is returned when cancelling a job that already finished,
 	// or retrying/deleting a job that is not dead. HTTP 409.
-	ErrFinished = &Error{status: statusConflict, typ: "conflict", msg: "jobs: job not in a state that allows this"}
+	ErrFinished = sentinel(statusConflict, "conflict", "job not in a state that allows this")
 
 	// ErrSkipRetry, wrapped by the error a worker returns (see [SkipRetry]),
 	// sends the job to the dead set at once, with no further retries.

@@ -3,6 +3,8 @@ package middleware
 import (
 	"errors"
 	"net/http"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
 
 // Sentinel errors. Every error the middlewares return wraps one of them in
@@ -30,41 +32,16 @@ var (
 	ErrInvalidConfig = errors.New("middleware: invalid config")
 )
 
-// Error is an error with an HTTP status, in the shape the server's error
-// envelope reads: it implements HTTPStatus, ErrorType, ErrorDetails and
-// PublicMessage. Err is the sentinel (or cause) it wraps. echo's own
-// DefaultHTTPErrorHandler does not read these methods (it answers 500 to
-// any error that is not an *echo.HTTPError): use the middlewares with the
-// server package's handler, or one that reads HTTPStatus.
-type Error struct {
-	Status  int    // HTTP status
-	Type    string // envelope type, e.g. "invalid_host"; empty lets the server derive it from Status
-	Message string // shown to the client
-	Details any    // envelope details, or nil
-	Err     error  // wrapped sentinel or cause
-}
+// Error is the error type the middlewares return: [apierror.Error], with a
+// status, an envelope type, a public message and a cause (the sentinel it
+// wraps, so errors.Is works). The server's error envelope renders it through
+// the [apierror.Interface] methods. echo's own DefaultHTTPErrorHandler does
+// not read them (it answers 500 to any error that is not an
+// *echo.HTTPError): use the middlewares with the server package's handler,
+// or one that reads HTTPStatus.
+type Error = apierror.Error
 
-// Error returns the message and cause.
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
-}
+var errInvalidHost = apierror.New(http.StatusBadRequest, "host not allowed").WithType("invalid_host").Wrap(ErrInvalidHost)
 
-// Unwrap returns the wrapped sentinel or cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// HTTPStatus returns the HTTP status of the response.
-func (e *Error) HTTPStatus() int { return e.Status }
-
-// ErrorType returns the envelope type (may be empty).
-func (e *Error) ErrorType() string { return e.Type }
-
-// ErrorDetails returns the envelope details (may be nil).
-func (e *Error) ErrorDetails() any { return e.Details }
-
-// PublicMessage returns the message shown to the client.
-func (e *Error) PublicMessage() string { return e.Message }
-
-var errInvalidHost = &Error{Status: http.StatusBadRequest, Type: "invalid_host", Message: "host not allowed", Err: ErrInvalidHost}
+// newError returns an *Error with the status and public message.
+func newError(status int, message string) *Error { return apierror.New(status, message) }

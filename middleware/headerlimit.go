@@ -58,7 +58,7 @@ func (hl *headerLimit) check(c echo.Context) error {
 	if headSize(c.Request()) <= hl.limit || (hl.skip != nil && hl.skip(c)) {
 		return nil
 	}
-	return &Error{Status: http.StatusRequestHeaderFieldsTooLarge, Message: "request header fields too large"}
+	return newError(http.StatusRequestHeaderFieldsTooLarge, "request header fields too large")
 }
 
 // headSize is the length of req's head as an HTTP/1.1 client sends it:

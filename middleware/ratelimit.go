@@ -403,7 +403,7 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 		}
 		switch l.policy {
 		case FailClosed:
-			return &Error{Status: http.StatusServiceUnavailable, Message: "rate limiter unavailable", Err: fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)}
+			return newError(http.StatusServiceUnavailable, "rate limiter unavailable").Wrap(fmt.Errorf("%w: %w", ErrLimiterUnavailable, err))
 		case FailOpen:
 			return nil
 		}
@@ -418,7 +418,7 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 	}
 	retry := max(seconds(res.RetryAfter), 1)
 	h[hdrRetryAfter] = l.intHdr(l.secondsHdr, retry)
-	return &Error{Status: http.StatusTooManyRequests, Type: "rate_limited", Message: "rate limit exceeded, retry in " + strconv.Itoa(retry) + "s", Err: ErrRateLimited}
+	return newError(http.StatusTooManyRequests, "rate limit exceeded, retry in "+strconv.Itoa(retry)+"s").WithType("rate_limited").Wrap(ErrRateLimited)
 }
 
 // remote asks the store, unless it failed less than retryStoreAfter ago

@@ -79,5 +79,5 @@ func (rc *recoverer) recovered(c echo.Context, r any) error {
 	if c.Response().Committed {
 		return nil // too late for an error response; the log has it
 	}
-	return &Error{Status: http.StatusInternalServerError, Message: "internal server error", Err: fmt.Errorf("%w: %v", ErrPanic, r)}
+	return newError(http.StatusInternalServerError, "internal server error").Wrap(fmt.Errorf("%w: %v", ErrPanic, r))
 }

@@ -69,7 +69,7 @@ func withDeadline(c echo.Context, deadline time.Time, next echo.HandlerFunc) err
 	err := next(c)
 	ctx.finish()
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Status: http.StatusGatewayTimeout, Type: "timeout", Message: "request timed out", Err: fmt.Errorf("%w: %w", ErrTimeout, err)}
+		return newError(http.StatusGatewayTimeout, "request timed out").WithType("timeout").Wrap(fmt.Errorf("%w: %w", ErrTimeout, err))
 	}
 	return err
 }

@@ -15,8 +15,6 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
-
-	"github.com/gantry-dev/gantry/server"
 )
 
 // Version is the OpenAPI version of the documents this package writes.
@@ -497,23 +495,4 @@ func (s *spec) build(ops []*operation) *Document {
 		doc.Components.SecuritySchemes = usedSchemes
 	}
 	return doc
-}
-
-// errorSchemas adds the error envelope the server writes (server.Envelope)
-// as the component "ErrorEnvelope" and returns its $ref.
-func errorSchemas(g *schemaGen) string {
-	g.name(reflect.TypeFor[server.Envelope](), "ErrorEnvelope")
-	g.name(reflect.TypeFor[server.ErrorBody](), "ErrorBody")
-	g.name(reflect.TypeFor[server.FieldError](), "FieldError")
-	ref := g.schemaOf(reflect.TypeFor[server.Envelope]()).Ref
-	g.schemaOf(reflect.TypeFor[server.FieldError]())
-	if body := g.schemas["ErrorBody"]; body != nil {
-		if ts := body.Properties["timestamp"]; ts != nil && ts.Type == "string" {
-			ts.Format = "date-time"
-		}
-		if d := body.Properties["details"]; d != nil {
-			d.Description = "What went wrong in detail; for 400 and 422, an array of FieldError."
-		}
-	}
-	return ref
 }

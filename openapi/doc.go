@@ -64,7 +64,10 @@
 // answer — 400 and 422 for input, 404 for a path parameter, 413 and 415
 // for a body, 401 and 403 when secured, 500 always, plus [Config.Errors] and [Errors] — each with the
 // server's envelope (server.Envelope, the component ErrorEnvelope) as its
-// schema.
+// schema. The envelope's details, when present, are an array of one of the
+// shapes of package apierror, each a component: FieldError (binding and
+// validation), Problem (crud's queries, patches and values) and
+// MissingPermission (auth's scope and role guards).
 //
 // Schemas come from the Go types by reflection, following encoding/json
 // (field names, omitempty, embedded structs, ",string") and the validator

@@ -434,9 +434,9 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		if !ok || parseOne(f, s) != nil || !canonicalPath(f, s) {
 			f.SetZero()
 			want := describe(elemType(p.typ))
-			return &server.Error{Status: http.StatusNotFound,
-				Message: fmt.Sprintf("not found: path parameter %q must be %s, written canonically", p.name, want),
-				Details: []server.FieldError{{Field: p.name, Rule: "type", Message: "must be " + want}}}
+			return server.NewError(http.StatusNotFound,
+				fmt.Sprintf("not found: path parameter %q must be %s, written canonically", p.name, want)).
+				WithFieldErrors(server.FieldError{Field: p.name, Rule: "type", Message: "must be " + want})
 		}
 	}
 	for i := range b.params {
@@ -476,8 +476,8 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		}
 	}
 	if len(bad) > 0 {
-		return &server.Error{Status: http.StatusBadRequest, Type: "invalid_parameter",
-			Message: strings.Join(msgs, "; "), Details: bad}
+		return server.NewError(http.StatusBadRequest, strings.Join(msgs, "; ")).
+			WithType("invalid_parameter").WithFieldErrors(bad...)
 	}
 	var invalid []server.FieldError
 	for i := range b.params {
@@ -491,7 +491,7 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		}
 		var verrs validator.ValidationErrors
 		if errors.As(err, &verrs) {
-			details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
+			details := server.ValidationError(verrs).FieldErrors()
 			for _, d := range details {
 				if strings.HasPrefix(d.Field, "[") { // an item, after dive
 					d.Field = p.name + d.Field
@@ -511,11 +511,10 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			dst := reflect.New(b.bodyTyp)
 			if err := server.Bind(c, dst.Interface()); err != nil {
 				var se *server.Error
-				if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity {
+				if !errors.As(err, &se) || se.HTTPStatus() != http.StatusUnprocessableEntity {
 					return err
 				}
-				details, _ := se.Details.([]server.FieldError)
-				invalid = append(invalid, details...)
+				invalid = append(invalid, se.FieldErrors()...)
 			}
 			f := in.FieldByIndex(b.body)
 			if b.bodyOpt {
@@ -526,8 +525,8 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		}
 	}
 	if len(invalid) > 0 {
-		return &server.Error{Status: http.StatusUnprocessableEntity, Type: "validation_error",
-			Message: "request validation failed", Details: invalid}
+		return server.NewError(http.StatusUnprocessableEntity, "request validation failed").
+			WithType("validation_error").WithFieldErrors(invalid...)
 	}
 	return nil
 }

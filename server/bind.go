@@ -20,13 +20,6 @@ type StrictJSON interface {
 	StrictJSON()
 }
 
-// FieldError describes one invalid field of a request, by its JSON name.
-type FieldError struct {
-	Field   string `json:"field"`
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
-
 // Bind decodes the JSON request body into dst and validates it with the
 // server's validator (go-playground/validator tags).
 //
@@ -42,7 +35,7 @@ func Bind(c echo.Context, dst any) error {
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
-			return &Error{Status: http.StatusUnsupportedMediaType, Message: "content type must be application/json"}
+			return NewError(http.StatusUnsupportedMediaType, "content type must be application/json")
 		}
 	}
 	if err := decodeJSON(req.Body, dst); err != nil {
@@ -56,7 +49,7 @@ func Bind(c echo.Context, dst any) error {
 
 func decodeJSON(body io.Reader, dst any) error {
 	if body == nil || body == http.NoBody {
-		return &Error{Status: http.StatusBadRequest, Message: "request body is required"}
+		return NewError(http.StatusBadRequest, "request body is required")
 	}
 	dec := json.NewDecoder(body)
 	if _, ok := dst.(StrictJSON); ok {
@@ -70,7 +63,7 @@ func decodeJSON(body io.Reader, dst any) error {
 		if st := tooLarge(err); st != nil {
 			return st
 		}
-		return &Error{Status: http.StatusBadRequest, Type: "invalid_json", Message: "request body must hold a single JSON value"}
+		return NewError(http.StatusBadRequest, "request body must hold a single JSON value").WithType("invalid_json")
 	}
 	return nil
 }
@@ -80,9 +73,9 @@ func tooLarge(err error) error {
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &mbe):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body exceeds %d bytes", mbe.Limit), Err: err}
+		return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit)).Wrap(err)
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
-		return &Error{Status: http.StatusRequestEntityTooLarge, Message: "request body too large", Err: err}
+		return NewError(http.StatusRequestEntityTooLarge, "request body too large").Wrap(err)
 	}
 	return nil
 }
@@ -94,11 +87,11 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	bad := func(msg string) error {
-		return &Error{Status: http.StatusBadRequest, Type: "invalid_json", Message: msg, Err: err}
+		return NewError(http.StatusBadRequest, msg).WithType("invalid_json").Wrap(err)
 	}
 	switch {
 	case errors.Is(err, io.EOF):
-		return &Error{Status: http.StatusBadRequest, Message: "request body is required"}
+		return NewError(http.StatusBadRequest, "request body is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bad("malformed JSON: unexpected end of input")
 	case errors.As(err, &se):
@@ -186,7 +179,7 @@ func ValidationError(verrs validator.ValidationErrors) *Error {
 		}
 		details = append(details, FieldError{Field: field, Rule: fe.Tag(), Message: ruleMessage(fe)})
 	}
-	return &Error{Status: http.StatusUnprocessableEntity, Type: "validation_error", Message: "request validation failed", Details: details}
+	return NewError(http.StatusUnprocessableEntity, "request validation failed").WithType("validation_error").WithFieldErrors(details...)
 }
 
 func ruleMessage(fe validator.FieldError) string {

@@ -29,10 +29,12 @@
 //	  "details": [...], "request_id": "...", "path": "...", "timestamp": "..."}}
 //
 // Errors choose their status without importing this package: the handler
-// looks through the error chain (errors.As) for the first error with a
-// method HTTPStatus() int, and reads ErrorType() string, ErrorDetails() any
-// and PublicMessage() string from it when present. [Error] is such a type
-// for handlers. A 5xx other than 503/504 always says "internal server
+// looks through the error chain (errors.As) for the first
+// [apierror.HTTPStatuser] (a method HTTPStatus() int), and reads
+// ErrorType() string, ErrorDetails() any and PublicMessage() string from it
+// when present (the contract is [apierror.Interface], in the leaf package
+// apierror that every package returning client errors imports). [Error],
+// built with [NewError] and its With methods, is that type for handlers. A 5xx other than 503/504 always says "internal server
 // error"; its cause is logged with the request id and never sent.
 //
 // # Binding

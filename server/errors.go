@@ -4,22 +4,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
-
-// An error carries its own HTTP status by implementing this method; the
-// error handler finds it anywhere in the chain with errors.As. Packages such
-// as crud, auth and jobs implement it without importing server.
-type httpStatuser interface{ HTTPStatus() int }
-
-// An error may name its envelope "type" (e.g. "invalid_token").
-type errorTyper interface{ ErrorType() string }
-
-// An error may carry envelope "details" (e.g. one entry per invalid field).
-type errorDetailer interface{ ErrorDetails() any }
 
 // Envelope is the body of every non-2xx response.
 type Envelope struct {
@@ -37,101 +27,44 @@ type ErrorBody struct {
 	Timestamp string `json:"timestamp"`
 }
 
-// Error is an error with an HTTP status, an envelope type and optional
-// details. Handlers return it (or wrap it) to answer with a chosen status;
-// its Message is shown to the client as written.
-type Error struct {
-	Status  int
-	Type    string // default derived from Status, e.g. "not_found"
-	Message string
-	Details any
-	Err     error // the cause, logged but never shown
-}
+// Error is the HTTP-aware error type of Gantry, [apierror.Error]: an error
+// with a status, an envelope type, a public message, optional details and a
+// cause kept for logs. Handlers return it (or wrap it) to answer with a
+// chosen status:
+//
+//	return server.NewError(http.StatusConflict, "username taken").WithType("username_taken")
+type Error = apierror.Error
 
-// NewError returns an *Error with the given status and message.
+// FieldError is one entry of a validation error's details, by the field's
+// JSON name: [apierror.FieldError].
+type FieldError = apierror.FieldError
+
+// NewError returns an *Error with the given status and public message; its
+// With methods set the type, details and cause.
 func NewError(status int, message string) *Error {
-	return &Error{Status: status, Message: message}
+	return apierror.New(status, message)
 }
 
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// HTTPStatus returns the status.
-func (e *Error) HTTPStatus() int { return e.Status }
-
-// ErrorType returns the envelope type.
-func (e *Error) ErrorType() string {
-	if e.Type != "" {
-		return e.Type
-	}
-	return TypeForStatus(e.Status)
-}
-
-// ErrorDetails returns the details.
-func (e *Error) ErrorDetails() any { return e.Details }
-
-// PublicMessage is the text shown to the client.
-func (e *Error) PublicMessage() string { return e.Message }
-
-// TypeForStatus returns the default envelope type of an HTTP status.
-func TypeForStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusConflict:
-		return "conflict"
-	case http.StatusRequestEntityTooLarge:
-		return "payload_too_large"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusUnprocessableEntity:
-		return "validation_error"
-	case http.StatusTooManyRequests:
-		return "rate_limited"
-	case http.StatusServiceUnavailable:
-		return "service_unavailable"
-	case http.StatusGatewayTimeout:
-		return "timeout"
-	}
-	if status >= 500 {
-		return "internal_error"
-	}
-	return strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-}
-
-type publicMessager interface{ PublicMessage() string }
+// TypeForStatus returns the default envelope type of an HTTP status, e.g.
+// "not_found" for 404 (see [apierror.TypeForStatus]).
+func TypeForStatus(status int) string { return apierror.TypeForStatus(status) }
 
 // classify turns any error into the envelope's status, type, message and details.
 func classify(err error) (status int, typ, msg string, details any) {
 	status = http.StatusInternalServerError
 	var he *echo.HTTPError
-	var hs httpStatuser
+	var hs apierror.HTTPStatuser
 	switch {
 	case errors.As(err, &hs):
 		status = hs.HTTPStatus()
 		var carrier error = hs.(error)
-		if t, ok := carrier.(errorTyper); ok {
+		if t, ok := carrier.(apierror.ErrorTyper); ok {
 			typ = t.ErrorType()
 		}
-		if d, ok := carrier.(errorDetailer); ok {
+		if d, ok := carrier.(apierror.ErrorDetailer); ok {
 			details = d.ErrorDetails()
 		}
-		if p, ok := carrier.(publicMessager); ok {
+		if p, ok := carrier.(apierror.PublicMessager); ok {
 			msg = p.PublicMessage()
 		} else {
 			msg = carrier.Error()

@@ -79,7 +79,7 @@ func newTestServer(t *testing.T, cfg server.Config) (*server.Server, *testenv.Bu
 	g.GET("/panic", func(c echo.Context) error { panic("boom: secret detail") })
 	g.GET("/fail", func(c echo.Context) error { return errSecret })
 	g.GET("/conflict", func(c echo.Context) error {
-		return &server.Error{Status: http.StatusConflict, Message: "username taken"}
+		return server.NewError(http.StatusConflict, "username taken")
 	})
 	g.GET("/forbidden", func(c echo.Context) error { return echo.NewHTTPError(http.StatusForbidden, "no access") })
 	g.GET("/ok", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"hello": "world"}) })

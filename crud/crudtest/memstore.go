@@ -411,7 +411,7 @@ func (s *MemStore[T]) CreateMany(_ context.Context, items []T) error {
 		if i == 0 {
 			withID = set
 		} else if set != withID {
-			return crud.ErrInvalidValue.WithDetails(crud.Problem{Field: s.id.col, Reason: "either every item has an id or none has"})
+			return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.col, Reason: "either every item has an id or none has"})
 		}
 	}
 	added := make([]T, len(items))
@@ -451,7 +451,7 @@ func (s *MemStore[T]) CreateMany(_ context.Context, items []T) error {
 				h := hex.EncodeToString(b[:])
 				idf.SetString(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
 			default:
-				return crud.ErrInvalidValue.WithDetails(crud.Problem{Field: s.id.col, Reason: "required"})
+				return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.col, Reason: "required"})
 			}
 		}
 		added[i] = row
@@ -486,7 +486,7 @@ func (s *MemStore[T]) checkUnique(rows []T) error {
 				fmt.Fprintf(&key, "%v\x00", x.Interface())
 			}
 			if seen[key.String()] {
-				return crud.ErrConflict.WithDetails()
+				return crud.ErrConflict.WithProblems()
 			}
 			seen[key.String()] = true
 		}
@@ -547,7 +547,7 @@ func (s *MemStore[T]) Update(_ context.Context, id any, p crud.Patch) (T, error)
 		probs = append(probs, crud.Problem{Field: "body", Reason: "no fields to update"})
 	}
 	if len(probs) > 0 {
-		return zero, crud.ErrInvalidPatch.WithDetails(probs...)
+		return zero, crud.ErrInvalidPatch.WithProblems(probs...)
 	}
 	idv, ok := s.idOf(id)
 	if !ok {
@@ -562,7 +562,7 @@ func (s *MemStore[T]) Update(_ context.Context, id any, p crud.Patch) (T, error)
 	row := s.rows[i]
 	v := reflect.ValueOf(&row).Elem()
 	if p.Version != 0 && v.FieldByIndex(s.ver.index).Int() != p.Version {
-		return zero, crud.ErrConflict.WithDetails()
+		return zero, crud.ErrConflict.WithProblems()
 	}
 	for _, c := range changes {
 		c.f.set(v, c.v, c.null)
@@ -831,7 +831,7 @@ func (s *MemStore[T]) plan(q crud.Query, forList bool) (*mplan, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, crud.ErrInvalidQuery.WithDetails(probs...)
+		return nil, crud.ErrInvalidQuery.WithProblems(probs...)
 	}
 	return pl, nil
 }
@@ -969,7 +969,7 @@ func (s *MemStore[T]) cursorFor(pl *mplan, row *T) (string, error) {
 }
 
 func (s *MemStore[T]) openCursor(pl *mplan, c string) error {
-	bad := crud.ErrInvalidQuery.WithDetails(crud.Problem{Field: "cursor", Reason: "invalid or tampered cursor"})
+	bad := crud.ErrInvalidQuery.WithProblems(crud.Problem{Field: "cursor", Reason: "invalid or tampered cursor"})
 	b64, sig64, ok := strings.Cut(c, ".")
 	if !ok || len(c) > 2048 {
 		return bad
@@ -990,7 +990,7 @@ func (s *MemStore[T]) openCursor(pl *mplan, c string) error {
 		return bad
 	}
 	if cb.Sort != pl.sig {
-		return crud.ErrInvalidQuery.WithDetails(crud.Problem{Field: "cursor", Reason: "cursor belongs to a different sort"})
+		return crud.ErrInvalidQuery.WithProblems(crud.Problem{Field: "cursor", Reason: "cursor belongs to a different sort"})
 	}
 	for i, raw := range cb.Values {
 		v, err := pl.sort[i].f.fromCursor(raw)

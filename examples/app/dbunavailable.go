@@ -19,8 +19,8 @@ import (
 // errDatabaseUnavailable answers a request whose database could not be
 // reached: 503 with Retry-After, so clients and load balancers retry
 // instead of reporting a bug.
-var errDatabaseUnavailable = &server.Error{Status: http.StatusServiceUnavailable, Type: "database_unavailable",
-	Message: "the database is unavailable; retry shortly"}
+var errDatabaseUnavailable = server.NewError(http.StatusServiceUnavailable,
+	"the database is unavailable; retry shortly").WithType("database_unavailable")
 
 // retryAfterSeconds is the Retry-After of errDatabaseUnavailable.
 const retryAfterSeconds = "1"
@@ -40,9 +40,7 @@ func databaseUnavailable(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
-		e := *errDatabaseUnavailable
-		e.Err = err
-		return &e
+		return errDatabaseUnavailable.Wrap(err)
 	}
 }
 

@@ -38,13 +38,13 @@ func (a *app) uploadFile(c echo.Context) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
 		if errors.Is(err, http.ErrMissingFile) {
-			return &server.Error{Status: http.StatusBadRequest, Message: `multipart field "file" is required`}
+			return server.NewError(http.StatusBadRequest, `multipart field "file" is required`)
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &server.Error{Status: http.StatusRequestEntityTooLarge, Message: "file too large", Err: err}
+			return server.NewError(http.StatusRequestEntityTooLarge, "file too large").Wrap(err)
 		}
-		return &server.Error{Status: http.StatusBadRequest, Message: "request must be multipart/form-data with a file", Err: err}
+		return server.NewError(http.StatusBadRequest, "request must be multipart/form-data with a file").Wrap(err)
 	}
 	ctype, err := a.upload.ValidateFile(fh)
 	if err != nil {

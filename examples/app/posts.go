@@ -149,7 +149,7 @@ func (a *app) listPostsV1(ctx context.Context, _ *ListPostsInput) (*PostPage, er
 
 func (a *app) listPostsV2(ctx context.Context, _ *ListPostsV2Input) (*PostPage, error) {
 	if openapi.EchoContext(ctx).QueryParams().Has("offset") {
-		return nil, &server.Error{Status: http.StatusBadRequest, Type: "invalid_parameter", Message: "v2 pages with cursor, not offset"}
+		return nil, server.NewError(http.StatusBadRequest, "v2 pages with cursor, not offset").WithType("invalid_parameter")
 	}
 	return a.listPosts(ctx, postQueryV2)
 }
@@ -186,7 +186,7 @@ func (a *app) ownPost(ctx context.Context, id int64) (Post, error) {
 	}
 	u, p := currentUser(ctx)
 	if post.AuthorID != u.ID && !isAdmin(p) {
-		return Post{}, &server.Error{Status: http.StatusForbidden, Message: "only the author or an admin may change this post"}
+		return Post{}, server.NewError(http.StatusForbidden, "only the author or an admin may change this post")
 	}
 	return post, nil
 }
@@ -213,7 +213,7 @@ func (a *app) updatePost(ctx context.Context, in *UpdatePostInput) (*Post, error
 	if in.IfMatch != "" {
 		v, err := strconv.ParseInt(strings.Trim(in.IfMatch, `"W/`), 10, 64)
 		if err != nil {
-			return nil, &server.Error{Status: http.StatusBadRequest, Type: "invalid_parameter", Message: `header "If-Match" must be the post's version`}
+			return nil, server.NewError(http.StatusBadRequest, `header "If-Match" must be the post's version`).WithType("invalid_parameter")
 		}
 		patch.Version = v
 	}
@@ -242,5 +242,5 @@ func (a *app) restorePost(ctx context.Context, in *PostID) (*Post, error) {
 
 // conflict is a 409 with a message for the client.
 func conflict(msg string, err error) error {
-	return &server.Error{Status: http.StatusConflict, Type: "conflict", Message: msg, Err: err}
+	return server.NewError(http.StatusConflict, msg).WithType("conflict").Wrap(err)
 }

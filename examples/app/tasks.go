@@ -369,7 +369,7 @@ func (a *app) taskProcessImage(ctx context.Context, in *struct{ Body ImageReques
 	switch f.ContentType {
 	case "image/png", "image/jpeg", "image/gif":
 	default:
-		return nil, &server.Error{Status: http.StatusUnsupportedMediaType, Message: "file " + f.ID + " is not an image"}
+		return nil, server.NewError(http.StatusUnsupportedMediaType, "file "+f.ID+" is not an image")
 	}
 	u, _ := currentUser(ctx)
 	return a.enqueue(ctx, ProcessImage{FileID: f.ID, UserID: u.ID, Ops: ops})

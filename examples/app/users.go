@@ -320,7 +320,7 @@ func (a *app) changePassword(ctx context.Context, in *struct{ Body ChangePasswor
 		return nil, err
 	}
 	if !ok {
-		return nil, &server.Error{Status: http.StatusForbidden, Type: "invalid_password", Message: "current password is wrong"}
+		return nil, server.NewError(http.StatusForbidden, "current password is wrong").WithType("invalid_password")
 	}
 	hash, err := a.hasher.Hash(in.Body.NewPassword)
 	if err != nil {
@@ -356,12 +356,12 @@ func (a *app) listUsers(ctx context.Context, _ *ListUsersInput) (*UserPage, erro
 var (
 	// errOwnAccount refuses an admin deleting, demoting or deactivating
 	// their own account through the admin routes.
-	errOwnAccount = &server.Error{Status: http.StatusConflict, Type: "own_account",
-		Message: "an admin cannot delete, demote or deactivate their own account; ask another admin"}
+	errOwnAccount = server.NewError(http.StatusConflict,
+		"an admin cannot delete, demote or deactivate their own account; ask another admin").WithType("own_account")
 	// errLastSuperuser refuses deleting or deactivating the last active
 	// superuser, whoever asks.
-	errLastSuperuser = &server.Error{Status: http.StatusConflict, Type: "last_superuser",
-		Message: "the last active superuser cannot be deleted or deactivated"}
+	errLastSuperuser = server.NewError(http.StatusConflict,
+		"the last active superuser cannot be deleted or deactivated").WithType("last_superuser")
 )
 
 // lockSuperusers locks the rows of every superuser on PostgreSQL, in id

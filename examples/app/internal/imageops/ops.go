@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
 
 // Operation names, the values of [Op.Op].
@@ -238,11 +240,11 @@ func (e *Error) PublicMessage() string {
 	return e.Message
 }
 
-// ErrorDetails returns one {"field", "message"} entry when a field is at
-// fault, else nil.
+// ErrorDetails returns one [apierror.FieldError] with the rule "operations"
+// when a field is at fault, else nil.
 func (e *Error) ErrorDetails() any {
 	if e.Field == "" {
 		return nil
 	}
-	return []map[string]string{{"field": e.Field, "message": e.Message}}
+	return []apierror.FieldError{{Field: e.Field, Rule: "operations", Message: e.Message}}
 }

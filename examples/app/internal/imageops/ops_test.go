@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/apierror"
 	"github.com/gantry-dev/gantry/examples/app/internal/imageops"
 )
 
@@ -65,8 +66,8 @@ func TestParse(t *testing.T) {
 				t.Errorf("Parse(%s) error = %d %s %q %q; want 422 validation_error %q containing %q",
 					tt.in, e.HTTPStatus(), e.ErrorType(), e.Field, e.Message, tt.wantField, tt.wantMsg)
 			}
-			details, _ := e.ErrorDetails().([]map[string]string)
-			if len(details) != 1 || details[0]["field"] != tt.wantField {
+			details, _ := e.ErrorDetails().([]apierror.FieldError)
+			if len(details) != 1 || details[0].Field != tt.wantField {
 				t.Errorf("ErrorDetails() = %v; want one entry for %s", e.ErrorDetails(), tt.wantField)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
 
 // MaxRecipients is the most addresses a [Message] may have in To.
@@ -84,9 +86,14 @@ func (e *Error) ErrorType() string { return "validation_error" }
 // PublicMessage returns "<field>: <message>", safe to show to the client.
 func (e *Error) PublicMessage() string { return e.Field + ": " + e.Message }
 
-// ErrorDetails returns one {"field", "message"} entry.
+// ErrorDetails returns one [apierror.FieldError] with the rule
+// "header_injection" for [ErrHeaderInjection], else "invalid".
 func (e *Error) ErrorDetails() any {
-	return []map[string]string{{"field": e.Field, "message": e.Message}}
+	rule := "invalid"
+	if errors.Is(e.Err, ErrHeaderInjection) {
+		rule = "header_injection"
+	}
+	return []apierror.FieldError{{Field: e.Field, Rule: rule, Message: e.Message}}
 }
 
 // Validate reports whether the message can be sent: every address parses

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/apierror"
 	"github.com/gantry-dev/gantry/examples/app/internal/mail"
 )
 
@@ -62,9 +63,9 @@ func TestMessageValidate(t *testing.T) {
 			if !errors.As(err, &me) {
 				t.Fatalf("Validate() = %T; want *mail.Error", err)
 			}
-			details, _ := me.ErrorDetails().([]map[string]string)
+			details, _ := me.ErrorDetails().([]apierror.FieldError)
 			if me.Field != tt.wantField || me.HTTPStatus() != 422 || me.ErrorType() != "validation_error" ||
-				len(details) != 1 || details[0]["field"] != tt.wantField || !strings.HasPrefix(me.PublicMessage(), tt.wantField+": ") {
+				len(details) != 1 || details[0].Field != tt.wantField || !strings.HasPrefix(me.PublicMessage(), tt.wantField+": ") {
 				t.Errorf("error = field %q, status %d, type %q, details %v, message %q; want field %q, 422, validation_error",
 					me.Field, me.HTTPStatus(), me.ErrorType(), details, me.PublicMessage(), tt.wantField)
 			}

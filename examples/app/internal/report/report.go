@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/gantry-dev/gantry/apierror"
 )
 
 // ContentType is the media type of the workbook [Write] produces.
@@ -53,9 +55,9 @@ func (e *Error) ErrorType() string { return "validation_error" }
 // PublicMessage returns "<field>: <message>".
 func (e *Error) PublicMessage() string { return e.Field + ": " + e.Message }
 
-// ErrorDetails returns one {"field", "message"} entry.
+// ErrorDetails returns one [apierror.FieldError] with the rule "date_range".
 func (e *Error) ErrorDetails() any {
-	return []map[string]string{{"field": e.Field, "message": e.Message}}
+	return []apierror.FieldError{{Field: e.Field, Rule: "date_range", Message: e.Message}}
 }
 
 // Day is the activity of one calendar day.

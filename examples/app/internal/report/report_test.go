@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/gantry-dev/gantry/apierror"
 	"github.com/gantry-dev/gantry/examples/app/internal/report"
 )
 
@@ -227,9 +228,9 @@ func TestParseRange(t *testing.T) {
 			if !errors.As(err, &e) || !errors.Is(err, report.ErrInvalidRange) {
 				t.Fatalf("ParseRange(%q, %q) err = %v; want a *report.Error wrapping ErrInvalidRange", tt.start, tt.end, err)
 			}
-			details, _ := e.ErrorDetails().([]map[string]string)
+			details, _ := e.ErrorDetails().([]apierror.FieldError)
 			if e.Field != tt.wantField || !strings.Contains(e.Message, tt.wantMsg) || e.HTTPStatus() != 422 ||
-				e.ErrorType() != "validation_error" || len(details) != 1 || details[0]["field"] != tt.wantField {
+				e.ErrorType() != "validation_error" || len(details) != 1 || details[0].Field != tt.wantField {
 				t.Errorf("error = %q %q (status %d, type %s, details %v); want field %q and a message containing %q, 422",
 					e.Field, e.Message, e.HTTPStatus(), e.ErrorType(), details, tt.wantField, tt.wantMsg)
 			}
