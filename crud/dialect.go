@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // Dialect is the SQL dialect a [Repository] speaks. The zero value means
@@ -51,17 +53,11 @@ func SQLiteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// quoteIdent quotes an identifier for both dialects ("name", with embedded
-// quotes doubled).
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
 // quoteTable quotes a possibly schema-qualified table name part by part.
 func quoteTable(s string) string {
 	parts := strings.Split(s, ".")
 	for i, p := range parts {
-		parts[i] = quoteIdent(p)
+		parts[i] = row.QuoteIdent(p)
 	}
 	return strings.Join(parts, ".")
 }

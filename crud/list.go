@@ -5,16 +5,17 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // plan is a validated query: columns resolved, values converted.
 type plan struct {
 	filters    []planFilter
-	sort       []planSort // id tiebreaker included
-	after      []any      // cursor values, one per sort key
+	sort       []row.Key // id tiebreaker included
+	after      []any     // cursor values, one per sort key
 	limit      int
 	offset     int
 	deleted    Deleted
@@ -23,14 +24,9 @@ type plan struct {
 }
 
 type planFilter struct {
-	f     *field
+	f     *row.Field
 	op    Op
 	value any // converted; []any for In; bool for IsNull; string for Contains/Prefix
-}
-
-type planSort struct {
-	f    *field
-	desc bool
 }
 
 // plan validates q against the model; every problem is reported at once as
@@ -71,12 +67,12 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 		hasID := false
 		p.cursorable = true
 		for _, s := range q.Sort {
-			i, ok := m.si.byCol[s.Field]
+			i, ok := m.si.ByCol[s.Field]
 			switch {
 			case !ok:
 				add(paramSort, "unknown sort field")
 				continue
-			case m.si.fields[i].kind == kindOther:
+			case !m.si.Fields[i].Sortable():
 				add(paramSort, "cannot sort by "+s.Field)
 				continue
 			}
@@ -84,34 +80,28 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 				add(paramSort, "repeated sort key")
 				continue
 			}
-			f := &m.si.fields[i]
-			p.sort = append(p.sort, planSort{f: f, desc: s.Desc})
+			f := &m.si.Fields[i]
+			p.sort = append(p.sort, row.Key{F: f, Desc: s.Desc})
 			if f == m.id {
 				hasID = true
 			}
-			if f.nullable {
+			if f.Nullable {
 				p.cursorable = false
 			}
 		}
 		if !hasID {
-			p.sort = append(p.sort, planSort{f: m.id})
+			p.sort = append(p.sort, row.Key{F: m.id})
 		}
 		if q.Cursor != "" && len(probs) == 0 {
 			if !p.cursorable {
 				add(paramCursor, "cursor pagination cannot sort on a nullable field")
 			} else {
-				raws, err := m.signer.open(q.Cursor, p.signature(), len(p.sort))
+				after, err := m.signer.Open(q.Cursor, p.sort)
 				if err != nil {
-					return nil, err
+					return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
+						[]Problem{{Field: paramCursor, Reason: err.Error()}}, nil)
 				}
-				for i, raw := range raws {
-					v, err := p.sort[i].f.fromCursor(raw)
-					if err != nil {
-						return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
-							[]Problem{{Field: paramCursor, Reason: "invalid or tampered cursor"}}, nil)
-					}
-					p.after = append(p.after, v)
-				}
+				p.after = after
 			}
 		}
 	}
@@ -123,93 +113,25 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 
 // signature is the sort as written in a query string, id tiebreaker
 // included: the part of a query a cursor is bound to.
-func (p *plan) signature() string { return string(p.appendSignature(nil)) }
+func (p *plan) signature() string { return string(row.AppendSignature(nil, p.sort)) }
 
-func (p *plan) appendSignature(b []byte) []byte {
-	for i, k := range p.sort {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if k.desc {
-			b = append(b, '-')
-		}
-		b = append(b, k.f.column...)
-	}
-	return b
-}
-
-func hasDup(ss []planSort, col string) bool {
+func hasDup(ss []row.Key, col string) bool {
 	for _, s := range ss {
-		if s.f.column == col {
+		if s.F.Column == col {
 			return true
 		}
 	}
 	return false
 }
 
-// maxInValues bounds an In filter built in code.
-const maxInValues = 1000
-
 func (m *model) planFilter(f Filter) (planFilter, string) {
-	i, ok := m.si.byCol[f.Field]
+	i, ok := m.si.ByCol[f.Field]
 	if !ok {
 		return planFilter{}, "unknown field"
 	}
-	fd := &m.si.fields[i]
-	pf := planFilter{f: fd, op: f.Op}
-	switch f.Op {
-	case IsNull:
-		b, ok := f.Value.(bool)
-		if !ok {
-			return pf, "isnull needs true or false"
-		}
-		pf.value = b
-	case Contains, Prefix:
-		s, ok := f.Value.(string)
-		if !ok || s == "" || fd.kind != kindString || fd.base.Kind() != reflect.String {
-			return pf, fmt.Sprintf("operator %s needs a non-empty text value on a text field", f.Op)
-		}
-		if !utf8.ValidString(s) {
-			return pf, "must be UTF-8 text"
-		}
-		pf.value = s
-	case In:
-		rv := reflect.ValueOf(f.Value)
-		if f.Value == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
-			return pf, "in needs a list of values"
-		}
-		if rv.Len() == 0 || rv.Len() > maxInValues {
-			return pf, fmt.Sprintf("in needs 1 to %d values", maxInValues)
-		}
-		list := make([]any, rv.Len())
-		for j := range list {
-			x := rv.Index(j).Interface()
-			if x == nil {
-				return pf, "in values cannot be null"
-			}
-			v, err := fd.convert(x)
-			if err != nil {
-				return pf, "each value " + err.Error()
-			}
-			list[j] = v
-		}
-		pf.value = list
-	case Eq, Ne, Lt, Lte, Gt, Gte:
-		if f.Op != Eq && f.Op != Ne && !fd.ordered() {
-			return pf, fmt.Sprintf("operator %s not supported on this field", f.Op)
-		}
-		if f.Value == nil {
-			return pf, "value cannot be null; use isnull"
-		}
-		v, err := fd.convert(f.Value)
-		if err != nil {
-			return pf, err.Error()
-		}
-		pf.value = v
-	default:
-		return pf, "unknown operator"
-	}
-	return pf, ""
+	fd := &m.si.Fields[i]
+	v, reason := fd.FilterValue(string(f.Op), f.Value)
+	return planFilter{f: fd, op: f.Op, value: v}, reason
 }
 
 // sqlBuilder accumulates SQL text and its bound arguments.
@@ -243,10 +165,10 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 		switch p.deleted {
 		case ExcludeDeleted:
 			next()
-			s.str(m.deletedAt.quoted, " IS NULL")
+			s.str(m.deletedAt.Quoted, " IS NULL")
 		case OnlyDeleted:
 			next()
-			s.str(m.deletedAt.quoted, " IS NOT NULL")
+			s.str(m.deletedAt.Quoted, " IS NOT NULL")
 		}
 	} else if p.deleted == OnlyDeleted {
 		next()
@@ -254,7 +176,7 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 	}
 	for _, f := range p.filters {
 		next()
-		col := f.f.quoted
+		col := f.f.Quoted
 		switch f.op {
 		case Eq, Ne, Lt, Lte, Gt, Gte:
 			s.str(col, " ", sqlOps[f.op], " ")
@@ -301,15 +223,15 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 			}
 			s.str("(")
 			for j := 0; j < i; j++ {
-				s.str(p.sort[j].f.quoted, " = ")
+				s.str(p.sort[j].F.Quoted, " = ")
 				s.bind(p.after[j])
 				s.str(" AND ")
 			}
 			cmp := " > "
-			if p.sort[i].desc {
+			if p.sort[i].Desc {
 				cmp = " < "
 			}
-			s.str(p.sort[i].f.quoted, cmp)
+			s.str(p.sort[i].F.Quoted, cmp)
 			s.bind(p.after[i])
 			s.str(")")
 		}
@@ -339,11 +261,11 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 		if i > 0 {
 			s.str(", ")
 		}
-		s.str(k.f.quoted)
-		if k.desc {
+		s.str(k.F.Quoted)
+		if k.Desc {
 			s.str(" DESC")
 		}
-		if k.f.nullable {
+		if k.F.Nullable {
 			s.str(" NULLS LAST")
 		}
 	}
@@ -380,7 +302,7 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 
 // cursorFor signs the sort-key values of the row v.
 func (m *model) cursorFor(p *plan, v reflect.Value) (string, error) {
-	c, err := m.signer.sign(p, v)
+	c, err := m.signer.Sign(p.sort, v)
 	if err != nil {
 		return "", fmt.Errorf("crud: cursor: %w", err)
 	}
