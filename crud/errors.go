@@ -54,6 +54,13 @@ var (
 	// ErrInvalidValue means the database refused a value: a NOT NULL or
 	// CHECK constraint (422).
 	ErrInvalidValue = &Error{status: http.StatusUnprocessableEntity, typ: "validation_error", message: "invalid value"}
+	// ErrUnavailable means the database could not be reached: the
+	// connection was refused or broken, the server is shutting down or
+	// starting up, SQLite stayed locked past its busy timeout, or no pooled
+	// connection became free within DBConfig.PoolTimeout (503). The
+	// statement did not run, or its outcome is unknown for a connection
+	// lost mid-write; retrying later may succeed. The cause is kept for logs.
+	ErrUnavailable = &Error{status: http.StatusServiceUnavailable, typ: "database_unavailable", message: "the database is unavailable; retry shortly"}
 )
 
 func newError(kind *Error, status int, message string, details []Problem, cause error) *Error {

@@ -275,7 +275,11 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 		s.str(" OFFSET ")
 		s.bind(p.offset)
 	}
-	h := r.handle(ctx)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	defer release()
 	items := make([]T, 0, p.limit+1)
 	if err := sqlx.SelectContext(ctx, h, &items, s.b.String(), s.args...); err != nil {
 		return Page[T]{}, m.d.mapError(err, opRead)
@@ -315,10 +319,15 @@ func (r *Repository[T]) Count(ctx context.Context, q Query) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.count(ctx, r.handle(ctx), p)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return r.count(ctx, h, p)
 }
 
-func (r *Repository[T]) count(ctx context.Context, h sqlx.ExtContext, p *plan) (int64, error) {
+func (r *Repository[T]) count(ctx context.Context, h runner, p *plan) (int64, error) {
 	s := &sqlBuilder{d: r.m.d}
 	s.str("SELECT COUNT(*) FROM ", r.m.table)
 	r.m.where(s, p, false)

@@ -106,9 +106,10 @@ type Config struct {
 // given. It joins the transaction carried by the ctx of an [InTx] on the
 // same *sqlx.DB, or the one given to [Repository.WithTx].
 type Repository[T any] struct {
-	db  *sqlx.DB
-	ext sqlx.ExtContext // set by WithTx
-	m   *model
+	db   *sqlx.DB
+	ext  sqlx.ExtContext // set by WithTx
+	pool *poolDriver     // Open's settings of db; nil for a pool opened elsewhere
+	m    *model
 }
 
 // model is the compiled, immutable description of a repository's table.
@@ -151,14 +152,14 @@ func NewRepository[T any](db *sqlx.DB, cfg Config) (*Repository[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Repository[T]{db: db, m: m}, nil
+	return &Repository[T]{db: db, pool: poolOf(db), m: m}, nil
 }
 
 // WithTx returns a copy of r that runs every statement on tx (a *sqlx.Tx,
 // usually the one [InTx] passes). The copy must not be used after the
 // transaction ends.
 func (r *Repository[T]) WithTx(tx sqlx.ExtContext) *Repository[T] {
-	return &Repository[T]{db: r.db, ext: tx, m: r.m}
+	return &Repository[T]{db: r.db, ext: tx, pool: r.pool, m: r.m}
 }
 
 // Dialect returns the repository's SQL dialect.
@@ -318,15 +319,37 @@ func (m *model) insertStatement(fields []int, rows int, returning bool) string {
 	return b.String()
 }
 
-// handle returns the statement runner: WithTx's, ctx's InTx, or the pool.
-func (r *Repository[T]) handle(ctx context.Context) sqlx.ExtContext {
+// inTx reports whether statements run in a transaction: WithTx's or the
+// ctx's InTx on r's pool.
+func (r *Repository[T]) inTx(ctx context.Context) bool {
 	if r.ext != nil {
-		return r.ext
+		return true
 	}
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == r.db {
-		return st.tx
+	st, ok := ctx.Value(txKey{}).(*txState)
+	return ok && st.db == r.db
+}
+
+// handle returns the statement runner (WithTx's, ctx's InTx, or the pool:
+// on a pool from Open a connection taken within its PoolTimeout) and the
+// function that releases it. On a pool from Open with Debug, the runner
+// logs each statement.
+func (r *Repository[T]) handle(ctx context.Context) (runner, func(), error) {
+	var h runner
+	release := func() {}
+	if r.ext != nil {
+		h = r.ext
+	} else if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == r.db {
+		h = st.tx
+	} else {
+		var err error
+		if h, release, err = r.pool.acquire(ctx, r.db); err != nil {
+			return nil, nil, err
+		}
 	}
-	return r.db
+	if r.pool != nil && r.pool.log != nil {
+		h = logged{r: h, log: r.pool.log}
+	}
+	return h, release, nil
 }
 
 // idValue converts an id argument; ok is false when it cannot be an id.
@@ -353,7 +376,12 @@ func (r *Repository[T]) Get(ctx context.Context, id any) (T, error) {
 	if !ok {
 		return out, ErrNotFound
 	}
-	if err := sqlx.GetContext(ctx, r.handle(ctx), &out, r.m.getSQL, idv); err != nil {
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer release()
+	if err := sqlx.GetContext(ctx, h, &out, r.m.getSQL, idv); err != nil {
 		return out, r.m.d.mapError(err, opRead)
 	}
 	return out, nil
@@ -369,9 +397,18 @@ func (r *Repository[T]) Exists(ctx context.Context, id any) (bool, error) {
 }
 
 func (r *Repository[T]) exists(ctx context.Context, query string, idv any) (bool, error) {
-	var one int
-	err := r.handle(ctx).QueryRowxContext(ctx, query, idv).Scan(&one)
+	h, release, err := r.handle(ctx)
 	if err != nil {
+		return false, err
+	}
+	defer release()
+	return r.existsOn(ctx, h, query, idv)
+}
+
+// existsOn is exists on a runner already held.
+func (r *Repository[T]) existsOn(ctx context.Context, h runner, query string, idv any) (bool, error) {
+	var one int
+	if err := h.QueryRowxContext(ctx, query, idv).Scan(&one); err != nil {
 		if err = r.m.d.mapError(err, opRead); errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
@@ -458,14 +495,19 @@ func boxField(fv reflect.Value) any {
 func (r *Repository[T]) Create(ctx context.Context, item *T) error {
 	m := r.m
 	v := reflect.ValueOf(item).Elem()
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if m.prepareCreate(v, m.nowUTC()) {
 		args := m.appendArgs(make([]any, 0, len(m.insertAll)), v, m.insertAll)
-		_, err := r.handle(ctx).ExecContext(ctx, m.insertSQL[1], args...)
+		_, err := h.ExecContext(ctx, m.insertSQL[1], args...)
 		return m.d.mapError(err, opWrite)
 	}
 	args := m.appendArgs(make([]any, 0, len(m.insertNoID)), v, m.insertNoID)
 	idf := v.FieldByIndex(m.id.Index)
-	if err := r.handle(ctx).QueryRowxContext(ctx, m.insertSQL[0], args...).Scan(idf.Addr().Interface()); err != nil {
+	if err := h.QueryRowxContext(ctx, m.insertSQL[0], args...).Scan(idf.Addr().Interface()); err != nil {
 		return m.d.mapError(err, opWrite)
 	}
 	return nil
@@ -501,7 +543,7 @@ func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
 		fields = m.insertAll
 	}
 	per := min(maxBatchRows, m.maxParams/len(fields))
-	run := func(ctx context.Context, h sqlx.ExtContext) error {
+	run := func(ctx context.Context, h runner) error {
 		for start := 0; start < len(items); start += per {
 			batch := items[start:min(start+per, len(items))]
 			if err := r.insertBatch(ctx, h, batch, fields, withID); err != nil {
@@ -510,14 +552,25 @@ func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
 		}
 		return nil
 	}
-	h := r.handle(ctx)
-	if len(items) <= per || h != sqlx.ExtContext(r.db) {
-		return run(ctx, h)
+	if len(items) > per && !r.inTx(ctx) {
+		return InTx(ctx, r.db, func(ctx context.Context, _ *sqlx.Tx) error {
+			h, release, err := r.handle(ctx) // the tx, logged on a Debug pool
+			if err != nil {
+				return err
+			}
+			defer release()
+			return run(ctx, h)
+		})
 	}
-	return InTx(ctx, r.db, func(ctx context.Context, tx *sqlx.Tx) error { return run(ctx, tx) })
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return run(ctx, h)
 }
 
-func (r *Repository[T]) insertBatch(ctx context.Context, h sqlx.ExtContext, batch []T, fields []int, withID bool) error {
+func (r *Repository[T]) insertBatch(ctx context.Context, h runner, batch []T, fields []int, withID bool) error {
 	m := r.m
 	key := strconv.Itoa(len(batch)) + "/" + strconv.FormatBool(withID)
 	q, ok := m.manySQL.Load(key)
@@ -672,14 +725,18 @@ func (r *Repository[T]) Update(ctx context.Context, id any, p Patch) (T, error) 
 		b.WriteString(" AND " + row.QuoteIdent(m.version.Column) + " = " + bind(p.Version))
 	}
 	b.WriteString(" RETURNING " + m.cols)
-	h := r.handle(ctx)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer release()
 	err = h.QueryRowxContext(ctx, b.String(), args...).StructScan(&out)
 	if err == nil {
 		return out, nil
 	}
 	err = m.d.mapError(err, opWrite)
 	if errors.Is(err, ErrNotFound) && p.Version != 0 {
-		live, xerr := r.exists(ctx, m.existsSQL, idv)
+		live, xerr := r.existsOn(ctx, h, m.existsSQL, idv)
 		if xerr != nil {
 			return out, xerr
 		}
@@ -731,7 +788,12 @@ func (r *Repository[T]) Restore(ctx context.Context, id any) error {
 }
 
 func (r *Repository[T]) execOne(ctx context.Context, query string, o op, args ...any) error {
-	res, err := r.handle(ctx).ExecContext(ctx, query, args...)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	res, err := h.ExecContext(ctx, query, args...)
 	if err != nil {
 		return r.m.d.mapError(err, o)
 	}
