@@ -29,84 +29,35 @@ type planFilter struct {
 	value any // converted; []any for In; bool for IsNull; string for Contains/Prefix
 }
 
-// plan validates q against the model; every problem is reported at once as
-// an ErrInvalidQuery. forList also checks sort, limit and cursor.
+// plan validates q against the model with the checks crudtest.MemStore
+// shares (package row); every problem is reported at once as an
+// ErrInvalidQuery. forList also checks sort, limit, offset and cursor.
 func (m *model) plan(q Query, forList bool) (*plan, error) {
 	p := &plan{deleted: q.Deleted, total: q.IncludeTotal, offset: q.Offset, limit: q.Limit}
-	var probs []Problem
-	add := func(field, reason string) {
-		if len(field) > maxParamName {
-			field = field[:maxParamName] + "…"
-		}
-		probs = append(probs, Problem{Field: field, Reason: reason})
-	}
+	var probs []row.Problem
 	if q.Deleted > OnlyDeleted {
-		add(paramDeleted, "unknown value")
+		probs = append(probs, row.Problem{Field: paramDeleted, Reason: "unknown value"})
 	}
 	for _, f := range q.Filters {
-		pf, reason := m.planFilter(f)
+		fd, v, reason := m.rows.Filter(f.Field, string(f.Op), f.Value)
 		if reason != "" {
-			add(f.Field, reason)
+			probs = append(probs, row.Problem{Field: row.Shown(f.Field), Reason: reason})
 			continue
 		}
-		p.filters = append(p.filters, pf)
+		p.filters = append(p.filters, planFilter{f: fd, op: f.Op, value: v})
 	}
 	if forList {
-		if p.limit == 0 {
-			p.limit = min(20, m.maxLimit)
-		}
-		if p.limit < 1 || p.limit > m.maxLimit {
-			add(paramLimit, fmt.Sprintf("must be an integer from 1 to %d", m.maxLimit))
-		}
-		if p.offset < 0 {
-			add(paramOffset, "must not be negative")
-		}
-		if q.Cursor != "" && p.offset != 0 {
-			add(paramCursor, "cannot be combined with offset")
-		}
-		hasID := false
-		p.cursorable = true
-		for _, s := range q.Sort {
-			i, ok := m.si.ByCol[s.Field]
-			switch {
-			case !ok:
-				add(paramSort, "unknown sort field")
-				continue
-			case !m.si.Fields[i].Sortable():
-				add(paramSort, "cannot sort by "+s.Field)
-				continue
-			}
-			if hasDup(p.sort, s.Field) {
-				add(paramSort, "repeated sort key")
-				continue
-			}
-			f := &m.si.Fields[i]
-			p.sort = append(p.sort, row.Key{F: f, Desc: s.Desc})
-			if f == m.id {
-				hasID = true
-			}
-			if f.Nullable {
-				p.cursorable = false
-			}
-		}
-		if !hasID {
-			p.sort = append(p.sort, row.Key{F: m.id})
-		}
-		if q.Cursor != "" && len(probs) == 0 {
-			if !p.cursorable {
-				add(paramCursor, "cursor pagination cannot sort on a nullable field")
-			} else {
-				after, err := m.signer.Open(q.Cursor, p.sort)
-				if err != nil {
-					return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
-						[]Problem{{Field: paramCursor, Reason: err.Error()}}, nil)
-				}
-				p.after = after
-			}
-		}
+		var pg row.Page
+		pg, probs = m.rows.Page(len(q.Sort), func(i int) (string, bool) { return q.Sort[i].Field, q.Sort[i].Desc },
+			q.Limit, q.Offset, q.Cursor, probs)
+		p.sort, p.after, p.limit, p.offset, p.cursorable = pg.Sort, pg.After, pg.Limit, pg.Offset, pg.Cursorable
 	}
 	if len(probs) > 0 {
-		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters", probs, nil)
+		details := make([]Problem, len(probs))
+		for i, pr := range probs {
+			details[i] = Problem(pr)
+		}
+		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters", details, nil)
 	}
 	return p, nil
 }
@@ -114,25 +65,6 @@ func (m *model) plan(q Query, forList bool) (*plan, error) {
 // signature is the sort as written in a query string, id tiebreaker
 // included: the part of a query a cursor is bound to.
 func (p *plan) signature() string { return string(row.AppendSignature(nil, p.sort)) }
-
-func hasDup(ss []row.Key, col string) bool {
-	for _, s := range ss {
-		if s.F.Column == col {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *model) planFilter(f Filter) (planFilter, string) {
-	i, ok := m.si.ByCol[f.Field]
-	if !ok {
-		return planFilter{}, "unknown field"
-	}
-	fd := &m.si.Fields[i]
-	v, reason := fd.FilterValue(string(f.Op), f.Value)
-	return planFilter{f: fd, op: f.Op, value: v}, reason
-}
 
 // sqlBuilder accumulates SQL text and its bound arguments.
 type sqlBuilder struct {
@@ -306,7 +238,7 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 
 // cursorFor signs the sort-key values of the row v.
 func (m *model) cursorFor(p *plan, v reflect.Value) (string, error) {
-	c, err := m.signer.Sign(p.sort, v)
+	c, err := m.rows.Signer.Sign(p.sort, v)
 	if err != nil {
 		return "", fmt.Errorf("crud: cursor: %w", err)
 	}

@@ -224,7 +224,7 @@ const (
 )
 
 // maxParamName bounds how much of a refused parameter name is echoed back.
-const maxParamName = 64
+const maxParamName = row.MaxParamName
 
 // maxParams bounds the parameters of one query string (and the keys of one
 // patch), and so the size of an error's details.

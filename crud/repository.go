@@ -123,7 +123,7 @@ type model struct {
 	deletedAt *row.Field
 	version   *row.Field
 	readOnly  map[string]bool
-	signer    *row.Signer
+	rows      row.Table // layout, id, cursor signer and page bound, for plans
 	maxLimit  int
 	now       func() time.Time
 
@@ -195,7 +195,7 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	m.signer = row.NewSigner(key)
+	signer := row.NewSigner(key)
 	col := func(name, def string) *row.Field {
 		if name == "-" {
 			return nil
@@ -237,6 +237,7 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 	if d == Postgres {
 		m.maxParams = 65535
 	}
+	m.rows = row.Table{Info: si, ID: m.id, Signer: signer, MaxLimit: m.maxLimit}
 	m.compileStatements()
 	return m, nil
 }

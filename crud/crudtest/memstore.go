@@ -44,7 +44,7 @@ type MemStore[T any] struct {
 	id      *row.Field
 	ca, ua  *row.Field
 	da, ver *row.Field
-	signer  *row.Signer // crud.Repository's cursors
+	table   row.Table // layout, id, cursors and page bound, checked as crud.Repository checks them
 	max     int
 	now     func() time.Time
 
@@ -91,7 +91,7 @@ func NewMemStore[T any](cfg MemConfig) (*MemStore[T], error) {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	s.signer = row.NewSigner(key)
+	s.table = row.Table{Info: info, ID: s.id, Signer: row.NewSigner(key), MaxLimit: s.max}
 	return s, nil
 }
 
@@ -474,17 +474,17 @@ func (s *MemStore[T]) List(_ context.Context, q crud.Query) (crud.Page[T], error
 		}
 		matched = matched[k:]
 	}
-	if pl.offset < len(matched) {
-		matched = matched[pl.offset:]
+	if pl.page.Offset < len(matched) {
+		matched = matched[pl.page.Offset:]
 	} else {
 		matched = matched[:0]
 	}
-	page := crud.Page[T]{Limit: pl.limit, Offset: pl.offset, Items: []T{}}
-	if len(matched) > pl.limit {
+	page := crud.Page[T]{Limit: pl.page.Limit, Offset: pl.page.Offset, Items: []T{}}
+	if len(matched) > pl.page.Limit {
 		page.HasMore = true
-		matched = matched[:pl.limit]
-		if pl.cursorable {
-			if page.NextCursor, err = s.cursorFor(pl, &matched[pl.limit-1]); err != nil {
+		matched = matched[:pl.page.Limit]
+		if pl.page.Cursorable {
+			if page.NextCursor, err = s.cursorFor(pl, &matched[pl.page.Limit-1]); err != nil {
 				return crud.Page[T]{}, err
 			}
 		}
@@ -507,16 +507,13 @@ func (s *MemStore[T]) Count(_ context.Context, q crud.Query) (int64, error) {
 	return int64(len(s.match(pl))), nil
 }
 
-// mplan is a validated query; the checks of each filter, sort key and
-// cursor are crud's own (package row), only the limits are restated.
+// mplan is a validated query; the checks of each filter, the sort, the
+// page and the cursor are crud's own (package row).
 type mplan struct {
-	filters    []mfilter
-	sort       []row.Key
-	after      []reflect.Value
-	limit      int
-	offset     int
-	deleted    crud.Deleted
-	cursorable bool
+	filters []mfilter
+	page    row.Page
+	after   []reflect.Value
+	deleted crud.Deleted
 }
 
 type mfilter struct {
@@ -527,31 +524,16 @@ type mfilter struct {
 	null bool
 }
 
-// maxParamName bounds a field name shown in a problem, as crud does.
-const maxParamName = 64
-
 func (s *MemStore[T]) plan(q crud.Query, forList bool) (*mplan, error) {
-	pl := &mplan{limit: q.Limit, offset: q.Offset, deleted: q.Deleted, cursorable: true}
-	var probs []crud.Problem
-	add := func(f, r string) {
-		if len(f) > maxParamName {
-			f = f[:maxParamName] + "…"
-		}
-		probs = append(probs, crud.Problem{Field: f, Reason: r})
-	}
+	pl := &mplan{deleted: q.Deleted}
+	var probs []row.Problem
 	if q.Deleted > crud.OnlyDeleted {
-		add("deleted", "unknown value")
+		probs = append(probs, row.Problem{Field: "deleted", Reason: "unknown value"})
 	}
 	for _, f := range q.Filters {
-		fi, ok := s.info.ByCol[f.Field]
-		if !ok {
-			add(f.Field, "unknown field")
-			continue
-		}
-		fd := &s.info.Fields[fi]
-		v, reason := fd.FilterValue(string(f.Op), f.Value)
+		fd, v, reason := s.table.Filter(f.Field, string(f.Op), f.Value)
 		if reason != "" {
-			add(f.Field, reason)
+			probs = append(probs, row.Problem{Field: row.Shown(f.Field), Reason: reason})
 			continue
 		}
 		mf := mfilter{f: fd, op: f.Op}
@@ -570,59 +552,18 @@ func (s *MemStore[T]) plan(q crud.Query, forList bool) (*mplan, error) {
 		pl.filters = append(pl.filters, mf)
 	}
 	if forList {
-		if pl.limit == 0 {
-			pl.limit = min(20, s.max)
-		}
-		if pl.limit < 1 || pl.limit > s.max {
-			add("limit", fmt.Sprintf("must be an integer from 1 to %d", s.max))
-		}
-		if pl.offset < 0 {
-			add("offset", "must not be negative")
-		}
-		if q.Cursor != "" && pl.offset != 0 {
-			add("cursor", "cannot be combined with offset")
-		}
-		hasID := false
-		for _, k := range q.Sort {
-			fi, ok := s.info.ByCol[k.Field]
-			switch {
-			case !ok:
-				add("sort", "unknown sort field")
-				continue
-			case !s.info.Fields[fi].Sortable():
-				add("sort", "cannot sort by "+k.Field)
-				continue
-			}
-			if slices.ContainsFunc(pl.sort, func(m row.Key) bool { return m.F.Column == k.Field }) {
-				add("sort", "repeated sort key")
-				continue
-			}
-			f := &s.info.Fields[fi]
-			pl.sort = append(pl.sort, row.Key{F: f, Desc: k.Desc})
-			hasID = hasID || f == s.id
-			if f.Nullable {
-				pl.cursorable = false
-			}
-		}
-		if !hasID {
-			pl.sort = append(pl.sort, row.Key{F: s.id})
-		}
-		if q.Cursor != "" && len(probs) == 0 {
-			if !pl.cursorable {
-				add("cursor", "cursor pagination cannot sort on a nullable field")
-			} else {
-				after, err := s.signer.Open(q.Cursor, pl.sort)
-				if err != nil {
-					return nil, crud.ErrInvalidQuery.WithDetails(crud.Problem{Field: "cursor", Reason: err.Error()})
-				}
-				for _, v := range after {
-					pl.after = append(pl.after, reflect.ValueOf(v))
-				}
-			}
+		pl.page, probs = s.table.Page(len(q.Sort), func(i int) (string, bool) { return q.Sort[i].Field, q.Sort[i].Desc },
+			q.Limit, q.Offset, q.Cursor, probs)
+		for _, v := range pl.page.After {
+			pl.after = append(pl.after, reflect.ValueOf(v))
 		}
 	}
 	if len(probs) > 0 {
-		return nil, crud.ErrInvalidQuery.WithDetails(probs...)
+		details := make([]crud.Problem, len(probs))
+		for i, p := range probs {
+			details[i] = crud.Problem(p)
+		}
+		return nil, crud.ErrInvalidQuery.WithDetails(details...)
 	}
 	return pl, nil
 }
@@ -684,7 +625,7 @@ func (f *mfilter) test(r reflect.Value) bool {
 // cmpRows orders rows by the plan's keys, NULLs last.
 func (s *MemStore[T]) cmpRows(pl *mplan, a, b *T) int {
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
-	for _, k := range pl.sort {
+	for _, k := range pl.page.Sort {
 		x, okx := get(k.F, va)
 		y, oky := get(k.F, vb)
 		var c int
@@ -711,7 +652,7 @@ func (s *MemStore[T]) cmpRows(pl *mplan, a, b *T) int {
 // cmpAfter compares a row with the cursor position.
 func (s *MemStore[T]) cmpAfter(pl *mplan, a *T) int {
 	va := reflect.ValueOf(a).Elem()
-	for i, k := range pl.sort {
+	for i, k := range pl.page.Sort {
 		x, _ := get(k.F, va)
 		c := compare(x, pl.after[i])
 		if k.Desc {
@@ -726,7 +667,7 @@ func (s *MemStore[T]) cmpAfter(pl *mplan, a *T) int {
 
 // cursorFor signs the position after r, as crud.Repository does.
 func (s *MemStore[T]) cursorFor(pl *mplan, r *T) (string, error) {
-	c, err := s.signer.Sign(pl.sort, reflect.ValueOf(r).Elem())
+	c, err := s.table.Signer.Sign(pl.page.Sort, reflect.ValueOf(r).Elem())
 	if err != nil {
 		return "", fmt.Errorf("crudtest: cursor: %w", err)
 	}
