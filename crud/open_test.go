@@ -253,3 +253,27 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestSQLiteBusy: a SQLite file locked by another writer past the busy
+// timeout is ErrUnavailable (503), not a 500.
+func TestSQLiteBusy(t *testing.T) {
+	t.Parallel()
+	url := openURL(t, crud.SQLite)
+	db := openDB(t, crud.DBConfig{URL: url})
+	other, err := crud.Open(t.Context(), crud.DBConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTxx(t.Context(), nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO fixtures (slug, title, author_id, published, score, hashed_password, is_superuser, created_at, updated_at, version)
+		VALUES ('l', 'l', 1, false, 0, '', false, '2024-01-01', '2024-01-01', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	err = fixtureRepo(t, db).Create(t.Context(), &crudtest.Fixture{Slug: "w", Title: "w"})
+	wantUnavailable(t, "Create while another connection holds the write lock", err)
+}
