@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/boolstr"
 )
 
 // decode sets dst from raw, a value from viper: a string (default, .env,
@@ -141,16 +143,10 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// parseBool accepts true/false, 1/0, t/f, yes/no, y/n and on/off in any case.
-func parseBool(s string) (value, ok bool) {
-	switch strings.ToLower(s) {
-	case "1", "t", "true", "y", "yes", "on":
-		return true, true
-	case "0", "f", "false", "n", "no", "off":
-		return false, true
-	}
-	return false, false
-}
+// parseBool accepts true/false, t/f, yes/no, y/n, on/off and 1/0 in any
+// ASCII case: the grammar of internal/boolstr, shared with crud's filters
+// and openapi's typed parameters.
+func parseBool(s string) (value, ok bool) { return boolstr.Parse(s) }
 
 // parseList accepts "a,b,c" and a JSON array of strings. Items are trimmed;
 // empty items are dropped.

@@ -3,12 +3,20 @@ package crud
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // Dialect is the SQL dialect a [Repository] speaks. The zero value means
@@ -38,30 +46,27 @@ func DialectOf(driverName string) (Dialect, error) {
 
 // SQLiteDSN returns a modernc.org/sqlite data source name for the file at
 // path with the settings a [Repository] expects: foreign keys enforced, WAL
-// journal, a 5 s busy timeout, transactions that take the write lock when
+// journal with synchronous=NORMAL (durable across application crashes; a
+// power loss may drop the last commits, never corrupt the file), a 5 s busy
+// timeout, transactions that take the write lock when
 // they begin (BEGIN IMMEDIATE, so two transactions never deadlock upgrading
 // a read lock) and times written as sortable text.
 func SQLiteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
 }
 
-// quoteIdent quotes an identifier for both dialects ("name", with embedded
-// quotes doubled).
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
 // quoteTable quotes a possibly schema-qualified table name part by part.
 func quoteTable(s string) string {
 	parts := strings.Split(s, ".")
 	for i, p := range parts {
-		parts[i] = quoteIdent(p)
+		parts[i] = row.QuoteIdent(p)
 	}
 	return strings.Join(parts, ".")
 }
@@ -113,7 +118,8 @@ const (
 )
 
 // mapError turns a driver error into a crud *Error when it is a constraint
-// violation or sql.ErrNoRows; other errors are wrapped as they are.
+// violation or sql.ErrNoRows, and into ErrUnavailable when the database
+// could not be reached; other errors are wrapped as they are.
 func (d Dialect) mapError(err error, o op) error {
 	if err == nil {
 		return nil
@@ -164,5 +170,46 @@ func (d Dialect) mapError(err error, o op) error {
 	case "check":
 		return newError(ErrInvalidValue, 0, "a value is not allowed", nil, err)
 	}
+	if unreachable(err) {
+		return newError(ErrUnavailable, 0, ErrUnavailable.PublicMessage(), nil, err)
+	}
 	return fmt.Errorf("crud: %w", err)
+}
+
+// SQLite primary result codes (sqlite3.h) that mean the database cannot be
+// used now rather than that a statement is wrong.
+const (
+	sqliteBusy     = 5  // locked by another connection past busy_timeout
+	sqliteLocked   = 6  // a table is locked
+	sqliteCantOpen = 14 // the file cannot be opened
+)
+
+// unreachable reports whether err says the database could not be reached
+// or dropped the connection, as opposed to refusing a statement: a refused
+// or reset connection, a server shutting down or starting up (SQLSTATE
+// class 08, 57P01-57P03), a broken pgx connection, a busy SQLite file.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
+	}
+	var sc sqliteCoder
+	if errors.As(err, &sc) {
+		switch sc.Code() & 0xff {
+		case sqliteBusy, sqliteLocked, sqliteCantOpen:
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		pgconn.SafeToRetry(err)
 }

@@ -28,11 +28,25 @@
 // are written per dialect ($1 on PostgreSQL, ?1 on SQLite). The dialect is
 // detected from the handle's driver name: "pgx" (github.com/jackc/pgx/v5/stdlib)
 // or "sqlite" (modernc.org/sqlite, pure Go, the embedded default; open it
-// with [SQLiteDSN]). The package imports neither driver: the application
-// does.
+// with [SQLiteDSN]). Both drivers are linked in, for [Open].
 //
 // Handlers should depend on the small [Store] interface, which
-// crudtest.MemStore also implements.
+// crudtest.MemStore also implements, on the same engine (the column
+// layout, value conversion, filter checks and cursors are shared code), so
+// the fake cannot drift from the real thing.
+//
+// # Opening a pool
+//
+// [Open] opens a pool from plain options ([DBConfig], which
+// config.Settings.DatabaseConfig fills from DATABASE_*): PoolSize
+// connections kept idle and MaxOverflow more under load, PoolTimeout as the
+// longest a repository's statement waits for a free connection (then
+// [ErrUnavailable], 503), a ping on open, SQLite in WAL mode with
+// synchronous=NORMAL and a busy timeout, and with Debug every statement of
+// a repository logged at level Debug with the types of its arguments, never
+// their values. Booleans in filters are the words of the one grammar that
+// config and typed routes share: true/false, t/f, yes/no, y/n, on/off, 1/0
+// in any case.
 //
 // # Queries
 //
@@ -81,7 +95,8 @@
 //
 // Errors are [*Error] values that match a sentinel with errors.Is
 // ([ErrNotFound] 404, [ErrConflict] 409, [ErrForeignKey] 409/422,
-// [ErrInvalidQuery] 400, [ErrInvalidPatch] 422, [ErrInvalidValue] 422);
+// [ErrInvalidQuery] 400, [ErrInvalidPatch] 422, [ErrInvalidValue] 422,
+// [ErrUnavailable] 503 when the database cannot be reached);
 // [*Error] is apierror.Error, so the sentinels cannot be changed and a
 // variant ([Error.WithProblems], [Error.WithMessage]) is a copy that still
 // matches its sentinel. Details are [Problem]s. They implement HTTPStatus,

@@ -53,6 +53,13 @@ var (
 	// ErrInvalidValue means the database refused a value: a NOT NULL or
 	// CHECK constraint (422).
 	ErrInvalidValue = sentinel(http.StatusUnprocessableEntity, "validation_error", "invalid value")
+	// ErrUnavailable means the database could not be reached: the
+	// connection was refused or broken, the server is shutting down or
+	// starting up, SQLite stayed locked past its busy timeout, or no pooled
+	// connection became free within DBConfig.PoolTimeout (503). The
+	// statement did not run, or its outcome is unknown for a connection
+	// lost mid-write; retrying later may succeed. The cause is kept for logs.
+	ErrUnavailable = sentinel(http.StatusServiceUnavailable, "database_unavailable", "the database is unavailable; retry shortly")
 )
 
 // newError returns an error of kind with the message, the problems and the

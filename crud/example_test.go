@@ -227,3 +227,35 @@ func Example_memStore() {
 	// hello 1 <nil>
 	// true
 }
+
+// ExampleOpen opens a pool from plain options, as
+// config.Settings.DatabaseConfig returns them, and runs a repository on it.
+func ExampleOpen() {
+	ctx := context.Background()
+	db, err := crud.Open(ctx, crud.DBConfig{
+		URL:         "sqlite://:memory:", // or postgres://user@host:5432/app
+		PoolSize:    5,                   // connections kept idle
+		MaxOverflow: 10,                  // more under load: at most 15 open
+		PoolTimeout: 30 * time.Second,    // then crud.ErrUnavailable (503)
+		PrePing:     true,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	db.MustExec(postsDDL)
+	posts, err := crud.NewRepository[Post](db, crud.Config{Table: "posts"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p := Post{AuthorID: 1, Title: "Hello"}
+	if err := posts.Create(ctx, &p); err != nil {
+		fmt.Println(err)
+		return
+	}
+	n, _ := posts.Count(ctx, crud.Query{})
+	fmt.Println(p.ID, n, db.Stats().MaxOpenConnections) // an in-memory SQLite database lives on one connection
+	// Output: 1 1 1
+}

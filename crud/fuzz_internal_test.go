@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // fuzzRow has a column of every kind a cursor or a filter value carries.
@@ -93,32 +95,32 @@ func FuzzCursor(f *testing.F) {
 	m := fuzzModel(f)
 	f.Fuzz(func(t *testing.T, id int64, title string, score float64, atNanos int64, ok bool, u uint32, i8 int8, f32 float32,
 		sel uint16, pos uint16, flip byte) {
-		row := fuzzRow{ID: id, Title: title, Score: score, At: time.Unix(0, atNanos), OK: ok, U: u, I8: i8, F32: f32,
+		r := fuzzRow{ID: id, Title: title, Score: score, At: time.Unix(0, atNanos), OK: ok, U: u, I8: i8, F32: f32,
 			Key: uuid.NewSHA1(uuid.NameSpaceURL, []byte(title))}
 		q := Query{Sort: sortOf(sel), Limit: 1}
 		p, err := m.plan(q, true)
 		if err != nil {
 			t.Fatalf("plan(%+v) = %v", q, err)
 		}
-		cursor, err := m.cursorFor(p, reflect.ValueOf(row))
+		cursor, err := m.cursorFor(p, reflect.ValueOf(r))
 		if err != nil {
-			t.Fatalf("cursor for %+v under %s: %v", row, p.signature(), err)
+			t.Fatalf("cursor for %+v under %s: %v", r, p.signature(), err)
 		}
 		q.Cursor = cursor
 		next, err := m.plan(q, true)
-		if len(cursor) > maxCursorLen {
+		if len(cursor) > row.MaxCursorLen {
 			// A long text sort key makes a cursor longer than any accepted.
 			wantInvalidQuery(t, "oversized cursor", err)
 			return
 		}
 		if err != nil {
-			t.Fatalf("plan with the cursor after %+v under %s: %v", row, p.signature(), err)
+			t.Fatalf("plan with the cursor after %+v under %s: %v", r, p.signature(), err)
 		}
-		rv := reflect.ValueOf(row)
+		rv := reflect.ValueOf(r)
 		for i, k := range next.sort {
-			want := normalize(rv.FieldByIndex(k.f.index).Interface())
+			want := row.Normalize(rv.FieldByIndex(k.F.Index).Interface())
 			if !sameValue(next.after[i], want) {
-				t.Fatalf("cursor value %s = %#v; want %#v", k.f.column, next.after[i], want)
+				t.Fatalf("cursor value %s = %#v; want %#v", k.F.Column, next.after[i], want)
 			}
 		}
 
@@ -191,46 +193,46 @@ func FuzzFilterValue(f *testing.F) {
 	}
 	m := fuzzModel(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		for i := range m.si.fields {
-			fd := &m.si.fields[i]
-			v, err := fd.convert(s)
-			q := Query{Filters: []Filter{{Field: fd.column, Op: Eq, Value: s}}}
+		for i := range m.si.Fields {
+			fd := &m.si.Fields[i]
+			v, err := fd.Convert(s)
+			q := Query{Filters: []Filter{{Field: fd.Column, Op: Eq, Value: s}}}
 			_, perr := m.plan(q, false)
 			if err != nil {
-				wantInvalidQuery(t, fd.column+" = "+strconv.Quote(s), perr)
-				if d := perr.(*Error).Problems()[0]; d.Field != fd.column {
-					t.Fatalf("%s = %q: detail names %q", fd.column, s, d.Field)
+				wantInvalidQuery(t, fd.Column+" = "+strconv.Quote(s), perr)
+				if d := perr.(*Error).Problems()[0]; d.Field != fd.Column {
+					t.Fatalf("%s = %q: detail names %q", fd.Column, s, d.Field)
 				}
 				continue
 			}
 			if perr != nil {
-				t.Fatalf("%s = %q: convert accepts it, plan says %v", fd.column, s, perr)
+				t.Fatalf("%s = %q: convert accepts it, plan says %v", fd.Column, s, perr)
 			}
-			if reflect.TypeOf(v) != fd.base {
-				t.Fatalf("%s = %q: converted to %T; want %v", fd.column, s, v, fd.base)
+			if reflect.TypeOf(v) != fd.Base {
+				t.Fatalf("%s = %q: converted to %T; want %v", fd.Column, s, v, fd.Base)
 			}
 			// Rendered back as a client would write it, the value converts
 			// to itself.
 			text, err := json.Marshal(v)
 			if err != nil {
-				t.Fatalf("%s = %q: %#v does not marshal: %v", fd.column, s, v, err)
+				t.Fatalf("%s = %q: %#v does not marshal: %v", fd.Column, s, v, err)
 			}
 			var back string
 			if json.Unmarshal(text, &back) != nil {
 				back = string(text)
 			}
-			again, err := fd.convert(back)
+			again, err := fd.Convert(back)
 			if err != nil || !sameValue(again, v) {
-				t.Fatalf("%s = %q converts to %#v, rendered %q converts to %#v, %v", fd.column, s, v, back, again, err)
+				t.Fatalf("%s = %q converts to %#v, rendered %q converts to %#v, %v", fd.Column, s, v, back, again, err)
 			}
 			for _, op := range []Op{Ne, Lt, Gte, In} {
 				val := any(s)
 				if op == In {
 					val = []string{s, s}
 				}
-				_, err := m.plan(Query{Filters: []Filter{{Field: fd.column, Op: op, Value: val}}}, false)
+				_, err := m.plan(Query{Filters: []Filter{{Field: fd.Column, Op: op, Value: val}}}, false)
 				if err != nil {
-					wantInvalidQuery(t, fd.column+"["+string(op)+"] = "+strconv.Quote(s), err)
+					wantInvalidQuery(t, fd.Column+"["+string(op)+"] = "+strconv.Quote(s), err)
 				}
 			}
 		}

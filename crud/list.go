@@ -5,16 +5,17 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // plan is a validated query: columns resolved, values converted.
 type plan struct {
 	filters    []planFilter
-	sort       []planSort // id tiebreaker included
-	after      []any      // cursor values, one per sort key
+	sort       []row.Key // id tiebreaker included
+	after      []any     // cursor values, one per sort key
 	limit      int
 	offset     int
 	deleted    Deleted
@@ -23,194 +24,47 @@ type plan struct {
 }
 
 type planFilter struct {
-	f     *field
+	f     *row.Field
 	op    Op
 	value any // converted; []any for In; bool for IsNull; string for Contains/Prefix
 }
 
-type planSort struct {
-	f    *field
-	desc bool
-}
-
-// plan validates q against the model; every problem is reported at once as
-// an ErrInvalidQuery. forList also checks sort, limit and cursor.
+// plan validates q against the model with the checks crudtest.MemStore
+// shares (package row); every problem is reported at once as an
+// ErrInvalidQuery. forList also checks sort, limit, offset and cursor.
 func (m *model) plan(q Query, forList bool) (*plan, error) {
 	p := &plan{deleted: q.Deleted, total: q.IncludeTotal, offset: q.Offset, limit: q.Limit}
-	var probs []Problem
-	add := func(field, reason string) {
-		if len(field) > maxParamName {
-			field = field[:maxParamName] + "…"
-		}
-		probs = append(probs, Problem{Field: field, Reason: reason})
-	}
+	var probs []row.Problem
 	if q.Deleted > OnlyDeleted {
-		add(paramDeleted, "unknown value")
+		probs = append(probs, row.Problem{Field: paramDeleted, Reason: "unknown value"})
 	}
 	for _, f := range q.Filters {
-		pf, reason := m.planFilter(f)
+		fd, v, reason := m.rows.Filter(f.Field, string(f.Op), f.Value)
 		if reason != "" {
-			add(f.Field, reason)
+			probs = append(probs, row.Problem{Field: row.Shown(f.Field), Reason: reason})
 			continue
 		}
-		p.filters = append(p.filters, pf)
+		p.filters = append(p.filters, planFilter{f: fd, op: f.Op, value: v})
 	}
 	if forList {
-		if p.limit == 0 {
-			p.limit = min(20, m.maxLimit)
-		}
-		if p.limit < 1 || p.limit > m.maxLimit {
-			add(paramLimit, fmt.Sprintf("must be an integer from 1 to %d", m.maxLimit))
-		}
-		if p.offset < 0 {
-			add(paramOffset, "must not be negative")
-		}
-		if q.Cursor != "" && p.offset != 0 {
-			add(paramCursor, "cannot be combined with offset")
-		}
-		hasID := false
-		p.cursorable = true
-		for _, s := range q.Sort {
-			i, ok := m.si.byCol[s.Field]
-			switch {
-			case !ok:
-				add(paramSort, "unknown sort field")
-				continue
-			case m.si.fields[i].kind == kindOther:
-				add(paramSort, "cannot sort by "+s.Field)
-				continue
-			}
-			if hasDup(p.sort, s.Field) {
-				add(paramSort, "repeated sort key")
-				continue
-			}
-			f := &m.si.fields[i]
-			p.sort = append(p.sort, planSort{f: f, desc: s.Desc})
-			if f == m.id {
-				hasID = true
-			}
-			if f.nullable {
-				p.cursorable = false
-			}
-		}
-		if !hasID {
-			p.sort = append(p.sort, planSort{f: m.id})
-		}
-		if q.Cursor != "" && len(probs) == 0 {
-			if !p.cursorable {
-				add(paramCursor, "cursor pagination cannot sort on a nullable field")
-			} else {
-				raws, err := m.signer.open(q.Cursor, p.signature(), len(p.sort))
-				if err != nil {
-					return nil, err
-				}
-				for i, raw := range raws {
-					v, err := p.sort[i].f.fromCursor(raw)
-					if err != nil {
-						return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
-							[]Problem{{Field: paramCursor, Reason: "invalid or tampered cursor"}}, nil)
-					}
-					p.after = append(p.after, v)
-				}
-			}
-		}
+		var pg row.Page
+		pg, probs = m.rows.Page(len(q.Sort), func(i int) (string, bool) { return q.Sort[i].Field, q.Sort[i].Desc },
+			q.Limit, q.Offset, q.Cursor, probs)
+		p.sort, p.after, p.limit, p.offset, p.cursorable = pg.Sort, pg.After, pg.Limit, pg.Offset, pg.Cursorable
 	}
 	if len(probs) > 0 {
-		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters", probs, nil)
+		details := make([]Problem, len(probs))
+		for i, pr := range probs {
+			details[i] = Problem(pr)
+		}
+		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters", details, nil)
 	}
 	return p, nil
 }
 
 // signature is the sort as written in a query string, id tiebreaker
 // included: the part of a query a cursor is bound to.
-func (p *plan) signature() string { return string(p.appendSignature(nil)) }
-
-func (p *plan) appendSignature(b []byte) []byte {
-	for i, k := range p.sort {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if k.desc {
-			b = append(b, '-')
-		}
-		b = append(b, k.f.column...)
-	}
-	return b
-}
-
-func hasDup(ss []planSort, col string) bool {
-	for _, s := range ss {
-		if s.f.column == col {
-			return true
-		}
-	}
-	return false
-}
-
-// maxInValues bounds an In filter built in code.
-const maxInValues = 1000
-
-func (m *model) planFilter(f Filter) (planFilter, string) {
-	i, ok := m.si.byCol[f.Field]
-	if !ok {
-		return planFilter{}, "unknown field"
-	}
-	fd := &m.si.fields[i]
-	pf := planFilter{f: fd, op: f.Op}
-	switch f.Op {
-	case IsNull:
-		b, ok := f.Value.(bool)
-		if !ok {
-			return pf, "isnull needs true or false"
-		}
-		pf.value = b
-	case Contains, Prefix:
-		s, ok := f.Value.(string)
-		if !ok || s == "" || fd.kind != kindString || fd.base.Kind() != reflect.String {
-			return pf, fmt.Sprintf("operator %s needs a non-empty text value on a text field", f.Op)
-		}
-		if !utf8.ValidString(s) {
-			return pf, "must be UTF-8 text"
-		}
-		pf.value = s
-	case In:
-		rv := reflect.ValueOf(f.Value)
-		if f.Value == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
-			return pf, "in needs a list of values"
-		}
-		if rv.Len() == 0 || rv.Len() > maxInValues {
-			return pf, fmt.Sprintf("in needs 1 to %d values", maxInValues)
-		}
-		list := make([]any, rv.Len())
-		for j := range list {
-			x := rv.Index(j).Interface()
-			if x == nil {
-				return pf, "in values cannot be null"
-			}
-			v, err := fd.convert(x)
-			if err != nil {
-				return pf, "each value " + err.Error()
-			}
-			list[j] = v
-		}
-		pf.value = list
-	case Eq, Ne, Lt, Lte, Gt, Gte:
-		if f.Op != Eq && f.Op != Ne && !fd.ordered() {
-			return pf, fmt.Sprintf("operator %s not supported on this field", f.Op)
-		}
-		if f.Value == nil {
-			return pf, "value cannot be null; use isnull"
-		}
-		v, err := fd.convert(f.Value)
-		if err != nil {
-			return pf, err.Error()
-		}
-		pf.value = v
-	default:
-		return pf, "unknown operator"
-	}
-	return pf, ""
-}
+func (p *plan) signature() string { return string(row.AppendSignature(nil, p.sort)) }
 
 // sqlBuilder accumulates SQL text and its bound arguments.
 type sqlBuilder struct {
@@ -243,10 +97,10 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 		switch p.deleted {
 		case ExcludeDeleted:
 			next()
-			s.str(m.deletedAt.quoted, " IS NULL")
+			s.str(m.deletedAt.Quoted, " IS NULL")
 		case OnlyDeleted:
 			next()
-			s.str(m.deletedAt.quoted, " IS NOT NULL")
+			s.str(m.deletedAt.Quoted, " IS NOT NULL")
 		}
 	} else if p.deleted == OnlyDeleted {
 		next()
@@ -254,7 +108,7 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 	}
 	for _, f := range p.filters {
 		next()
-		col := f.f.quoted
+		col := f.f.Quoted
 		switch f.op {
 		case Eq, Ne, Lt, Lte, Gt, Gte:
 			s.str(col, " ", sqlOps[f.op], " ")
@@ -301,15 +155,15 @@ func (m *model) where(s *sqlBuilder, p *plan, keyset bool) {
 			}
 			s.str("(")
 			for j := 0; j < i; j++ {
-				s.str(p.sort[j].f.quoted, " = ")
+				s.str(p.sort[j].F.Quoted, " = ")
 				s.bind(p.after[j])
 				s.str(" AND ")
 			}
 			cmp := " > "
-			if p.sort[i].desc {
+			if p.sort[i].Desc {
 				cmp = " < "
 			}
-			s.str(p.sort[i].f.quoted, cmp)
+			s.str(p.sort[i].F.Quoted, cmp)
 			s.bind(p.after[i])
 			s.str(")")
 		}
@@ -339,11 +193,11 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 		if i > 0 {
 			s.str(", ")
 		}
-		s.str(k.f.quoted)
-		if k.desc {
+		s.str(k.F.Quoted)
+		if k.Desc {
 			s.str(" DESC")
 		}
-		if k.f.nullable {
+		if k.F.Nullable {
 			s.str(" NULLS LAST")
 		}
 	}
@@ -353,7 +207,11 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 		s.str(" OFFSET ")
 		s.bind(p.offset)
 	}
-	h := r.handle(ctx)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	defer release()
 	items := make([]T, 0, p.limit+1)
 	if err := sqlx.SelectContext(ctx, h, &items, s.b.String(), s.args...); err != nil {
 		return Page[T]{}, m.d.mapError(err, opRead)
@@ -380,7 +238,7 @@ func (r *Repository[T]) List(ctx context.Context, q Query) (Page[T], error) {
 
 // cursorFor signs the sort-key values of the row v.
 func (m *model) cursorFor(p *plan, v reflect.Value) (string, error) {
-	c, err := m.signer.sign(p, v)
+	c, err := m.rows.Signer.Sign(p.sort, v)
 	if err != nil {
 		return "", fmt.Errorf("crud: cursor: %w", err)
 	}
@@ -393,10 +251,15 @@ func (r *Repository[T]) Count(ctx context.Context, q Query) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.count(ctx, r.handle(ctx), p)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return r.count(ctx, h, p)
 }
 
-func (r *Repository[T]) count(ctx context.Context, h sqlx.ExtContext, p *plan) (int64, error) {
+func (r *Repository[T]) count(ctx context.Context, h runner, p *plan) (int64, error) {
 	s := &sqlBuilder{d: r.m.d}
 	s.str("SELECT COUNT(*) FROM ", r.m.table)
 	r.m.where(s, p, false)

@@ -9,8 +9,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // Op is a filter operator.
@@ -223,7 +224,7 @@ const (
 )
 
 // maxParamName bounds how much of a refused parameter name is echoed back.
-const maxParamName = 64
+const maxParamName = row.MaxParamName
 
 // maxParams bounds the parameters of one query string (and the keys of one
 // patch), and so the size of an error's details.
@@ -305,13 +306,13 @@ func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 			}
 			q.Offset = n
 		case paramCursor:
-			if val == "" || len(val) > maxCursorLen {
+			if val == "" || len(val) > row.MaxCursorLen {
 				add(key, "invalid cursor")
 				continue
 			}
 			q.Cursor = val
 		case paramIncludeTotal:
-			b, err := parseBool(val)
+			b, err := row.ParseBool(val)
 			if err != nil {
 				add(key, "must be true or false")
 				continue
@@ -439,7 +440,7 @@ func parseFilter(key, val string, s *QuerySpec) (Filter, string) {
 	f := Filter{Field: name, Op: o}
 	switch o {
 	case IsNull:
-		b, err := parseBool(val)
+		b, err := row.ParseBool(val)
 		if err != nil {
 			return Filter{}, "must be true or false"
 		}
@@ -494,13 +495,13 @@ func parseValue(s string, t ValueType) (any, string) {
 		}
 		return x, ""
 	case Bool:
-		b, err := parseBool(s)
+		b, err := row.ParseBool(s)
 		if err != nil {
 			return nil, "must be true or false"
 		}
 		return b, ""
 	case Time:
-		tm, err := parseTime(s)
+		tm, err := row.ParseTime(s)
 		if err != nil {
 			return nil, "must be an RFC 3339 time such as 2024-01-01T00:00:00Z"
 		}
@@ -510,17 +511,4 @@ func parseValue(s string, t ValueType) (any, string) {
 		return nil, "must be UTF-8 text"
 	}
 	return s, ""
-}
-
-// parseTime parses an RFC 3339 time whose UTC year is 0 to 9999, so that
-// it can be written back as RFC 3339.
-func parseTime(s string) (time.Time, error) {
-	tm, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if y := tm.UTC().Year(); y < 0 || y > 9999 {
-		return time.Time{}, errors.New("year out of range")
-	}
-	return tm, nil
 }

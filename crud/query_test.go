@@ -38,6 +38,12 @@ func TestParseQuery(t *testing.T) {
 			Filters: []crud.Filter{{Field: "author_id", Op: crud.Eq, Value: int64(3)}}}},
 		{name: "bool", in: "published=true&sort=id", want: crud.Query{Limit: 20, Sort: []crud.Sort{{Field: "id"}},
 			Filters: []crud.Filter{{Field: "published", Op: crud.Eq, Value: true}}}},
+		// One boolean grammar (internal/boolstr) for filters, config and
+		// typed-route parameters: yes/no, on/off, y/n, t/f, 1/0, any case.
+		{name: "bool yes", in: "published=yes&sort=id", want: crud.Query{Limit: 20, Sort: []crud.Sort{{Field: "id"}},
+			Filters: []crud.Filter{{Field: "published", Op: crud.Eq, Value: true}}}},
+		{name: "bool OFF and isnull Y", in: "published=OFF&note[isnull]=Y&include_total=on&sort=id", want: crud.Query{Limit: 20, IncludeTotal: true, Sort: []crud.Sort{{Field: "id"}},
+			Filters: []crud.Filter{{Field: "note", Op: crud.IsNull, Value: true}, {Field: "published", Op: crud.Eq, Value: false}}}},
 		{name: "time op", in: "created_at[gte]=2024-01-01T09:00:00%2B09:00&sort=id", want: crud.Query{Limit: 20, Sort: []crud.Sort{{Field: "id"}},
 			Filters: []crud.Filter{{Field: "created_at", Op: crud.Gte, Value: jan1}}}},
 		{name: "in", in: "author_id[in]=1,2&sort=id", want: crud.Query{Limit: 20, Sort: []crud.Sort{{Field: "id"}},
@@ -78,7 +84,8 @@ func TestParseQueryRefuses(t *testing.T) {
 		{"author_id[eq=1", "author_id[eq"},
 		{"author_id=1.5", "author_id"},
 		{"author_id[in]=1,x", "author_id[in]"},
-		{"published=yes", "published"},
+		{"published=maybe", "published"},
+		{"published=%20true", "published"},
 		{"created_at[gte]=yesterday", "created_at[gte]"},
 		{"title[contains]=", "title[contains]"},
 		{"note[isnull]=maybe", "note[isnull]"},
@@ -244,7 +251,7 @@ func TestErrorContract(t *testing.T) {
 		}
 		withDetails := tt.err.(*crud.Error).WithProblems(crud.Problem{Field: "f", Reason: "r"})
 		if !errors.Is(withDetails, tt.err) || withDetails.HTTPStatus() != tt.status || withDetails.ErrorDetails() == nil {
-			t.Errorf("%v.WithDetails lost its kind, status or details", tt.err)
+			t.Errorf("%v.WithProblems lost its kind, status or details", tt.err)
 		}
 		for _, other := range tests {
 			if other.err != tt.err && errors.Is(withDetails, other.err) {

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // Store is the small interface that handlers consume: [Repository]
@@ -104,23 +106,24 @@ type Config struct {
 // given. It joins the transaction carried by the ctx of an [InTx] on the
 // same *sqlx.DB, or the one given to [Repository.WithTx].
 type Repository[T any] struct {
-	db  *sqlx.DB
-	ext sqlx.ExtContext // set by WithTx
-	m   *model
+	db   *sqlx.DB
+	ext  sqlx.ExtContext // set by WithTx
+	pool *poolDriver     // Open's settings of db; nil for a pool opened elsewhere
+	m    *model
 }
 
 // model is the compiled, immutable description of a repository's table.
 type model struct {
 	d         Dialect
 	table     string // quoted
-	si        *structInfo
-	id        *field
-	createdAt *field
-	updatedAt *field
-	deletedAt *field
-	version   *field
+	si        *row.Info
+	id        *row.Field
+	createdAt *row.Field
+	updatedAt *row.Field
+	deletedAt *row.Field
+	version   *row.Field
 	readOnly  map[string]bool
-	signer    *signer
+	rows      row.Table // layout, id, cursor signer and page bound, for plans
 	maxLimit  int
 	now       func() time.Time
 
@@ -149,14 +152,14 @@ func NewRepository[T any](db *sqlx.DB, cfg Config) (*Repository[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Repository[T]{db: db, m: m}, nil
+	return &Repository[T]{db: db, pool: poolOf(db), m: m}, nil
 }
 
 // WithTx returns a copy of r that runs every statement on tx (a *sqlx.Tx,
 // usually the one [InTx] passes). The copy must not be used after the
 // transaction ends.
 func (r *Repository[T]) WithTx(tx sqlx.ExtContext) *Repository[T] {
-	return &Repository[T]{db: r.db, ext: tx, m: r.m}
+	return &Repository[T]{db: r.db, ext: tx, pool: r.pool, m: r.m}
 }
 
 // Dialect returns the repository's SQL dialect.
@@ -175,7 +178,7 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 	} else if d != Postgres && d != SQLite {
 		return nil, fmt.Errorf("crud: unknown dialect %q", d)
 	}
-	si, err := infoOf(t)
+	si, err := row.InfoOf(t)
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +195,16 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	m.signer = newSigner(key)
-	col := func(name, def string) *field {
+	signer := row.NewSigner(key)
+	col := func(name, def string) *row.Field {
 		if name == "-" {
 			return nil
 		}
 		if name == "" {
 			name = def
 		}
-		if i, ok := si.byCol[name]; ok {
-			return &si.fields[i]
+		if i, ok := si.ByCol[name]; ok {
+			return &si.Fields[i]
 		}
 		return nil
 	}
@@ -216,16 +219,16 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 	m.updatedAt = col(cfg.UpdatedAtColumn, "updated_at")
 	m.deletedAt = col(cfg.DeletedAtColumn, "deleted_at")
 	m.version = col(cfg.VersionColumn, "version")
-	for _, f := range []*field{m.createdAt, m.updatedAt, m.deletedAt} {
-		if f != nil && f.kind != kindTime {
-			return nil, fmt.Errorf("crud: column %q must be a time.Time or *time.Time", f.column)
+	for _, f := range []*row.Field{m.createdAt, m.updatedAt, m.deletedAt} {
+		if f != nil && f.Kind != row.KindTime {
+			return nil, fmt.Errorf("crud: column %q must be a time.Time or *time.Time", f.Column)
 		}
 	}
-	if m.deletedAt != nil && !m.deletedAt.nullable {
-		return nil, fmt.Errorf("crud: column %q must be nullable (*time.Time)", m.deletedAt.column)
+	if m.deletedAt != nil && !m.deletedAt.Nullable {
+		return nil, fmt.Errorf("crud: column %q must be nullable (*time.Time)", m.deletedAt.Column)
 	}
-	if m.version != nil && m.version.kind != kindInt {
-		return nil, fmt.Errorf("crud: column %q must be an integer", m.version.column)
+	if m.version != nil && m.version.Kind != row.KindInt {
+		return nil, fmt.Errorf("crud: column %q must be an integer", m.version.Column)
 	}
 	for _, c := range cfg.ReadOnly {
 		m.readOnly[c] = true
@@ -234,25 +237,26 @@ func newModel(t reflect.Type, driverName string, cfg Config) (*model, error) {
 	if d == Postgres {
 		m.maxParams = 65535
 	}
+	m.rows = row.Table{Info: si, ID: m.id, Signer: signer, MaxLimit: m.maxLimit}
 	m.compileStatements()
 	return m, nil
 }
 
 func (m *model) compileStatements() {
-	q := quoteIdent
-	names := make([]string, len(m.si.fields))
-	for i, f := range m.si.fields {
-		names[i] = q(f.column)
-		if f.column != m.id.column {
+	q := row.QuoteIdent
+	names := make([]string, len(m.si.Fields))
+	for i, f := range m.si.Fields {
+		names[i] = q(f.Column)
+		if f.Column != m.id.Column {
 			m.insertNoID = append(m.insertNoID, i)
 		}
 		m.insertAll = append(m.insertAll, i)
 	}
 	m.cols = strings.Join(names, ", ")
-	idc := q(m.id.column)
+	idc := q(m.id.Column)
 	live := ""
 	if m.deletedAt != nil {
-		live = " AND " + q(m.deletedAt.column) + " IS NULL"
+		live = " AND " + q(m.deletedAt.Column) + " IS NULL"
 	}
 	p := m.d.placeholder
 	m.getSQL = "SELECT " + m.cols + " FROM " + m.table + " WHERE " + idc + " = " + p(1) + live
@@ -260,12 +264,12 @@ func (m *model) compileStatements() {
 	m.deleteSQL = "DELETE FROM " + m.table + " WHERE " + idc + " = " + p(1)
 	if m.deletedAt != nil {
 		set := func(val string) string {
-			s := q(m.deletedAt.column) + " = " + val
+			s := q(m.deletedAt.Column) + " = " + val
 			if m.updatedAt != nil {
-				s += ", " + q(m.updatedAt.column) + " = " + p(1)
+				s += ", " + q(m.updatedAt.Column) + " = " + p(1)
 			}
 			if m.version != nil {
-				s += ", " + q(m.version.column) + " = " + q(m.version.column) + " + 1"
+				s += ", " + q(m.version.Column) + " = " + q(m.version.Column) + " + 1"
 			}
 			return s
 		}
@@ -275,7 +279,7 @@ func (m *model) compileStatements() {
 			idAt = p(1) // restore then binds the id only
 		}
 		m.restoreSQL = "UPDATE " + m.table + " SET " + set("NULL") + " WHERE " + idc + " = " + idAt +
-			" AND " + q(m.deletedAt.column) + " IS NOT NULL"
+			" AND " + q(m.deletedAt.Column) + " IS NOT NULL"
 	}
 	m.insertSQL[0] = m.insertStatement(m.insertNoID, 1, true)
 	m.insertSQL[1] = m.insertStatement(m.insertAll, 1, false)
@@ -291,7 +295,7 @@ func (m *model) insertStatement(fields []int, rows int, returning bool) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(m.si.fields[fi].column))
+		b.WriteString(row.QuoteIdent(m.si.Fields[fi].Column))
 	}
 	b.WriteString(") VALUES ")
 	n := 0
@@ -311,20 +315,42 @@ func (m *model) insertStatement(fields []int, rows int, returning bool) string {
 	}
 	if returning {
 		b.WriteString(" RETURNING ")
-		b.WriteString(quoteIdent(m.id.column))
+		b.WriteString(row.QuoteIdent(m.id.Column))
 	}
 	return b.String()
 }
 
-// handle returns the statement runner: WithTx's, ctx's InTx, or the pool.
-func (r *Repository[T]) handle(ctx context.Context) sqlx.ExtContext {
+// inTx reports whether statements run in a transaction: WithTx's or the
+// ctx's InTx on r's pool.
+func (r *Repository[T]) inTx(ctx context.Context) bool {
 	if r.ext != nil {
-		return r.ext
+		return true
 	}
-	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == r.db {
-		return st.tx
+	st, ok := ctx.Value(txKey{}).(*txState)
+	return ok && st.db == r.db
+}
+
+// handle returns the statement runner (WithTx's, ctx's InTx, or the pool:
+// on a pool from Open a connection taken within its PoolTimeout) and the
+// function that releases it. On a pool from Open with Debug, the runner
+// logs each statement.
+func (r *Repository[T]) handle(ctx context.Context) (runner, func(), error) {
+	var h runner
+	release := func() {}
+	if r.ext != nil {
+		h = r.ext
+	} else if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == r.db {
+		h = st.tx
+	} else {
+		var err error
+		if h, release, err = r.pool.acquire(ctx, r.db); err != nil {
+			return nil, nil, err
+		}
 	}
-	return r.db
+	if r.pool != nil && r.pool.log != nil {
+		h = logged{r: h, log: r.pool.log}
+	}
+	return h, release, nil
 }
 
 // idValue converts an id argument; ok is false when it cannot be an id.
@@ -335,10 +361,10 @@ func (m *model) idValue(id any) (any, bool) {
 	if s, ok := id.(string); ok && !utf8.ValidString(s) {
 		return nil, false // no row has it; PostgreSQL would answer with an error
 	}
-	if reflect.TypeOf(id) == m.id.base {
+	if reflect.TypeOf(id) == m.id.Base {
 		return id, true
 	}
-	v, err := m.id.convert(id)
+	v, err := m.id.Convert(id)
 	return v, err == nil
 }
 
@@ -351,7 +377,12 @@ func (r *Repository[T]) Get(ctx context.Context, id any) (T, error) {
 	if !ok {
 		return out, ErrNotFound
 	}
-	if err := sqlx.GetContext(ctx, r.handle(ctx), &out, r.m.getSQL, idv); err != nil {
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer release()
+	if err := sqlx.GetContext(ctx, h, &out, r.m.getSQL, idv); err != nil {
 		return out, r.m.d.mapError(err, opRead)
 	}
 	return out, nil
@@ -367,9 +398,18 @@ func (r *Repository[T]) Exists(ctx context.Context, id any) (bool, error) {
 }
 
 func (r *Repository[T]) exists(ctx context.Context, query string, idv any) (bool, error) {
-	var one int
-	err := r.handle(ctx).QueryRowxContext(ctx, query, idv).Scan(&one)
+	h, release, err := r.handle(ctx)
 	if err != nil {
+		return false, err
+	}
+	defer release()
+	return r.existsOn(ctx, h, query, idv)
+}
+
+// existsOn is exists on a runner already held.
+func (r *Repository[T]) existsOn(ctx context.Context, h runner, query string, idv any) (bool, error) {
+	var one int
+	if err := h.QueryRowxContext(ctx, query, idv).Scan(&one); err != nil {
 		if err = r.m.d.mapError(err, opRead); errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
@@ -381,15 +421,15 @@ func (r *Repository[T]) exists(ctx context.Context, query string, idv any) (bool
 // prepareCreate sets the managed fields of v and returns whether its id is
 // set.
 func (m *model) prepareCreate(v reflect.Value, now time.Time) bool {
-	for _, f := range []*field{m.createdAt, m.updatedAt} {
+	for _, f := range []*row.Field{m.createdAt, m.updatedAt} {
 		if f != nil {
-			setTime(v.FieldByIndex(f.index), now)
+			setTime(v.FieldByIndex(f.Index), now)
 		}
 	}
 	if m.version != nil {
-		v.FieldByIndex(m.version.index).SetInt(1)
+		v.FieldByIndex(m.version.Index).SetInt(1)
 	}
-	return !v.FieldByIndex(m.id.index).IsZero()
+	return !v.FieldByIndex(m.id.Index).IsZero()
 }
 
 func setTime(fv reflect.Value, t time.Time) {
@@ -406,11 +446,11 @@ func setTime(fv reflect.Value, t time.Time) {
 // UTC and microseconds in place.
 func (m *model) appendArgs(args []any, v reflect.Value, fields []int) []any {
 	for _, fi := range fields {
-		f := &m.si.fields[fi]
-		fv := v.FieldByIndex(f.index)
-		if f.kind == kindTime && f.base == timeType {
+		f := &m.si.Fields[fi]
+		fv := v.FieldByIndex(f.Index)
+		if f.Kind == row.KindTime && f.Base == row.TimeType {
 			var tp *time.Time
-			if f.nullable {
+			if f.Nullable {
 				tp = fv.Interface().(*time.Time)
 			} else {
 				tp = fv.Addr().Interface().(*time.Time)
@@ -456,14 +496,19 @@ func boxField(fv reflect.Value) any {
 func (r *Repository[T]) Create(ctx context.Context, item *T) error {
 	m := r.m
 	v := reflect.ValueOf(item).Elem()
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if m.prepareCreate(v, m.nowUTC()) {
 		args := m.appendArgs(make([]any, 0, len(m.insertAll)), v, m.insertAll)
-		_, err := r.handle(ctx).ExecContext(ctx, m.insertSQL[1], args...)
+		_, err := h.ExecContext(ctx, m.insertSQL[1], args...)
 		return m.d.mapError(err, opWrite)
 	}
 	args := m.appendArgs(make([]any, 0, len(m.insertNoID)), v, m.insertNoID)
-	idf := v.FieldByIndex(m.id.index)
-	if err := r.handle(ctx).QueryRowxContext(ctx, m.insertSQL[0], args...).Scan(idf.Addr().Interface()); err != nil {
+	idf := v.FieldByIndex(m.id.Index)
+	if err := h.QueryRowxContext(ctx, m.insertSQL[0], args...).Scan(idf.Addr().Interface()); err != nil {
 		return m.d.mapError(err, opWrite)
 	}
 	return nil
@@ -491,7 +536,7 @@ func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
 			return newError(ErrInvalidValue, 0, "either every item has an id or none has", nil, nil)
 		}
 	}
-	if !withID && m.id.kind != kindInt && m.id.kind != kindUint {
+	if !withID && m.id.Kind != row.KindInt && m.id.Kind != row.KindUint {
 		return newError(ErrInvalidValue, 0, "items need ids: the id column is not an integer", nil, nil)
 	}
 	fields := m.insertNoID
@@ -499,7 +544,7 @@ func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
 		fields = m.insertAll
 	}
 	per := min(maxBatchRows, m.maxParams/len(fields))
-	run := func(ctx context.Context, h sqlx.ExtContext) error {
+	run := func(ctx context.Context, h runner) error {
 		for start := 0; start < len(items); start += per {
 			batch := items[start:min(start+per, len(items))]
 			if err := r.insertBatch(ctx, h, batch, fields, withID); err != nil {
@@ -508,14 +553,25 @@ func (r *Repository[T]) CreateMany(ctx context.Context, items []T) error {
 		}
 		return nil
 	}
-	h := r.handle(ctx)
-	if len(items) <= per || h != sqlx.ExtContext(r.db) {
-		return run(ctx, h)
+	if len(items) > per && !r.inTx(ctx) {
+		return InTx(ctx, r.db, func(ctx context.Context, _ *sqlx.Tx) error {
+			h, release, err := r.handle(ctx) // the tx, logged on a Debug pool
+			if err != nil {
+				return err
+			}
+			defer release()
+			return run(ctx, h)
+		})
 	}
-	return InTx(ctx, r.db, func(ctx context.Context, tx *sqlx.Tx) error { return run(ctx, tx) })
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return run(ctx, h)
 }
 
-func (r *Repository[T]) insertBatch(ctx context.Context, h sqlx.ExtContext, batch []T, fields []int, withID bool) error {
+func (r *Repository[T]) insertBatch(ctx context.Context, h runner, batch []T, fields []int, withID bool) error {
 	m := r.m
 	key := strconv.Itoa(len(batch)) + "/" + strconv.FormatBool(withID)
 	q, ok := m.manySQL.Load(key)
@@ -551,8 +607,8 @@ func (r *Repository[T]) insertBatch(ctx context.Context, h sqlx.ExtContext, batc
 	}
 	slices.Sort(ids) // ids grow in VALUES order; RETURNING order is not promised
 	for i := range batch {
-		fv := reflect.ValueOf(&batch[i]).Elem().FieldByIndex(m.id.index)
-		if m.id.kind == kindUint {
+		fv := reflect.ValueOf(&batch[i]).Elem().FieldByIndex(m.id.Index)
+		if m.id.Kind == row.KindUint {
 			fv.SetUint(uint64(ids[i]))
 		} else {
 			fv.SetInt(ids[i])
@@ -576,20 +632,20 @@ func (m *model) checkPatch(p Patch) ([]string, []any, error) {
 		if len(shown) > maxParamName {
 			shown = shown[:maxParamName] + "…"
 		}
-		fi, ok := m.si.byCol[c]
+		fi, ok := m.si.ByCol[c]
 		if !ok || m.readOnly[c] || m.managed(c) {
 			probs = append(probs, Problem{Field: shown, Reason: "unknown or read-only field"})
 			continue
 		}
-		f := &m.si.fields[fi]
+		f := &m.si.Fields[fi]
 		v := p.Set[c]
 		if v == nil || isJSONNull(v) {
-			if !f.nullable {
+			if !f.Nullable {
 				probs = append(probs, Problem{Field: shown, Reason: "cannot be null"})
 			}
 			continue
 		}
-		cv, err := f.convert(v)
+		cv, err := f.Convert(v)
 		if err != nil {
 			probs = append(probs, Problem{Field: shown, Reason: err.Error()})
 			continue
@@ -615,8 +671,8 @@ func isJSONNull(v any) bool {
 
 // managed reports whether c is the id or a column the repository manages.
 func (m *model) managed(c string) bool {
-	for _, f := range []*field{m.id, m.createdAt, m.updatedAt, m.deletedAt, m.version} {
-		if f != nil && f.column == c {
+	for _, f := range []*row.Field{m.id, m.createdAt, m.updatedAt, m.deletedAt, m.version} {
+		if f != nil && f.Column == c {
 			return true
 		}
 	}
@@ -651,33 +707,37 @@ func (r *Repository[T]) Update(ctx context.Context, id any, p Patch) (T, error) 
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(c))
+		b.WriteString(row.QuoteIdent(c))
 		b.WriteString(" = ")
 		b.WriteString(bind(vals[i]))
 	}
 	if m.updatedAt != nil {
-		b.WriteString(", " + quoteIdent(m.updatedAt.column) + " = " + bind(m.nowUTC()))
+		b.WriteString(", " + row.QuoteIdent(m.updatedAt.Column) + " = " + bind(m.nowUTC()))
 	}
 	if m.version != nil {
-		vc := quoteIdent(m.version.column)
+		vc := row.QuoteIdent(m.version.Column)
 		b.WriteString(", " + vc + " = " + vc + " + 1")
 	}
-	b.WriteString(" WHERE " + quoteIdent(m.id.column) + " = " + bind(idv))
+	b.WriteString(" WHERE " + row.QuoteIdent(m.id.Column) + " = " + bind(idv))
 	if m.deletedAt != nil {
-		b.WriteString(" AND " + quoteIdent(m.deletedAt.column) + " IS NULL")
+		b.WriteString(" AND " + row.QuoteIdent(m.deletedAt.Column) + " IS NULL")
 	}
 	if p.Version != 0 {
-		b.WriteString(" AND " + quoteIdent(m.version.column) + " = " + bind(p.Version))
+		b.WriteString(" AND " + row.QuoteIdent(m.version.Column) + " = " + bind(p.Version))
 	}
 	b.WriteString(" RETURNING " + m.cols)
-	h := r.handle(ctx)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer release()
 	err = h.QueryRowxContext(ctx, b.String(), args...).StructScan(&out)
 	if err == nil {
 		return out, nil
 	}
 	err = m.d.mapError(err, opWrite)
 	if errors.Is(err, ErrNotFound) && p.Version != 0 {
-		live, xerr := r.exists(ctx, m.existsSQL, idv)
+		live, xerr := r.existsOn(ctx, h, m.existsSQL, idv)
 		if xerr != nil {
 			return out, xerr
 		}
@@ -729,7 +789,12 @@ func (r *Repository[T]) Restore(ctx context.Context, id any) error {
 }
 
 func (r *Repository[T]) execOne(ctx context.Context, query string, o op, args ...any) error {
-	res, err := r.handle(ctx).ExecContext(ctx, query, args...)
+	h, release, err := r.handle(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	res, err := h.ExecContext(ctx, query, args...)
 	if err != nil {
 		return r.m.d.mapError(err, o)
 	}

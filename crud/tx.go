@@ -30,8 +30,22 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(ctx context.Context, tx *sql
 	if st, ok := ctx.Value(txKey{}).(*txState); ok && st.db == db {
 		return fn(ctx, st.tx)
 	}
-	tx, err := db.BeginTxx(ctx, nil)
+	h, release, err := poolOf(db).acquire(ctx, db)
 	if err != nil {
+		return err
+	}
+	defer release() // after the commit or rollback below
+	var tx *sqlx.Tx
+	switch c := h.(type) {
+	case *sqlx.Conn:
+		tx, err = c.BeginTxx(ctx, nil)
+	default:
+		tx, err = db.BeginTxx(ctx, nil)
+	}
+	if err != nil {
+		if unreachable(err) {
+			return newError(ErrUnavailable, 0, ErrUnavailable.PublicMessage(), nil, fmt.Errorf("begin: %w", err))
+		}
 		return fmt.Errorf("crud: begin: %w", err)
 	}
 	committed := false

@@ -72,6 +72,11 @@ func TestBindingFillsTheInput(t *testing.T) {
 			`{"id":"` + id + `","limit":20,"tags":null,"nums":[1,2],"since":null,"draft":null,"ratio":0,"trace":"","cursor":"","body":null}`},
 		{"everything sent", "?limit=5&tag=a&tag=b&n=7&since=2026-01-02T03:04:05Z&draft=false&ratio=0.5&cursor=c1", `{"title":"New title"}`, []string{"X-Trace", "t-1"},
 			`{"id":"` + id + `","limit":5,"tags":["a","b"],"nums":[7],"since":"2026-01-02T03:04:05Z","draft":false,"ratio":0.5,"trace":"t-1","cursor":"c1","body":{"title":"New title"}}`},
+		// The boolean grammar crud's filters and config use (internal/boolstr).
+		{"boolean words", "?draft=yes", "", nil,
+			`{"id":"` + id + `","limit":20,"tags":null,"nums":[1,2],"since":null,"draft":true,"ratio":0,"trace":"","cursor":"","body":null}`},
+		{"boolean words in any case", "?draft=OFF", "", nil,
+			`{"id":"` + id + `","limit":20,"tags":null,"nums":[1,2],"since":null,"draft":false,"ratio":0,"trace":"","cursor":"","body":null}`},
 		{"empty values count as absent but for strings", "?limit=&tag=&draft=", "", nil,
 			`{"id":"` + id + `","limit":20,"tags":[""],"nums":[1,2],"since":null,"draft":null,"ratio":0,"trace":"","cursor":"","body":null}`},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
+	"github.com/gantry-dev/gantry/internal/boolstr"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -233,9 +234,9 @@ func parseScalar(v reflect.Value, s string) error {
 	case reflect.String:
 		v.SetString(s)
 	case reflect.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return err
+		b, ok := boolstr.Parse(s) // the grammar config and crud's filters use
+		if !ok {
+			return errNotBool
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -273,6 +274,9 @@ func parseScalar(v reflect.Value, s string) error {
 
 // errNotCanonical refuses a number not written as the grammar below says.
 var errNotCanonical = errors.New("not a canonical number")
+
+// errNotBool refuses a boolean that is none of internal/boolstr's words.
+var errNotBool = errors.New("not a boolean")
 
 // canonicalInt reports whether s is an integer written the one way the
 // server writes it: "0", or decimal digits without a leading zero, with a

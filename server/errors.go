@@ -115,6 +115,11 @@ func errorHandler(log *slog.Logger, now func() time.Time) echo.HTTPErrorHandler 
 				slog.Int("status", status),
 				slog.String("error", err.Error()))
 		}
+		if status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+			// A 503 says when to retry (RFC 9110, 15.6.4): in a second,
+			// unless whoever returned the error set it.
+			c.Response().Header().Set("Retry-After", "1")
+		}
 		body := Envelope{Error: ErrorBody{
 			Code:      status,
 			Type:      typ,

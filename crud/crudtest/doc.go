@@ -5,7 +5,10 @@
 //
 // [MemStore] is an in-memory [crud.Store] with the same semantics as
 // [crud.Repository]: validation, errors, soft delete, versions, sort order
-// and signed cursors. Handler tests use it where no database is wanted.
+// and signed cursors. It runs crud's own engine (column layout, value
+// conversion, filter checks, cursors) and differs only in storage, so its
+// answers match the repository's word for word. Handler tests use it where
+// no database is wanted.
 //
 // # Conformance suite
 //
@@ -15,5 +18,6 @@
 // table with [FixtureSchema] and configure the store with
 // [FixtureConfig].
 //
-// The package imports only crud, the standard library and testing.
+// The package imports only crud (and crud's internal engine), the standard
+// library and testing.
 package crudtest

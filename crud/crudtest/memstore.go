@@ -3,25 +3,19 @@ package crudtest
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/crud/internal/row"
 )
 
 // MemConfig configures a [MemStore]: the repository's [crud.Config] (its
@@ -46,12 +40,11 @@ type MemConfig struct {
 // are no transactions.
 type MemStore[T any] struct {
 	cfg     MemConfig
-	fields  []mfield
-	byCol   map[string]int
-	id      *mfield
-	ca, ua  *mfield
-	da, ver *mfield
-	key     []byte
+	info    *row.Info // the column layout crud.Repository uses
+	id      *row.Field
+	ca, ua  *row.Field
+	da, ver *row.Field
+	table   row.Table // layout, id, cursors and page bound, checked as crud.Repository checks them
 	max     int
 	now     func() time.Time
 
@@ -62,29 +55,23 @@ type MemStore[T any] struct {
 
 var _ crud.Store[Fixture] = (*MemStore[Fixture])(nil)
 
-type mfield struct {
-	col      string
-	index    []int
-	base     reflect.Type
-	nullable bool
-}
-
 // NewMemStore returns an empty store of T, whose columns come from `db`
 // tags as for [crud.NewRepository].
 func NewMemStore[T any](cfg MemConfig) (*MemStore[T], error) {
-	s := &MemStore[T]{cfg: cfg, byCol: map[string]int{}, key: cfg.CursorKey, max: cfg.MaxLimit, now: cfg.Now}
-	if err := s.walk(reflect.TypeFor[T](), nil); err != nil {
-		return nil, err
+	info, err := row.InfoOf(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, fmt.Errorf("crudtest: %w", err)
 	}
-	col := func(name, def string) *mfield {
+	s := &MemStore[T]{cfg: cfg, info: info, max: cfg.MaxLimit, now: cfg.Now}
+	col := func(name, def string) *row.Field {
 		if name == "-" {
 			return nil
 		}
 		if name == "" {
 			name = def
 		}
-		if i, ok := s.byCol[name]; ok {
-			return &s.fields[i]
+		if i, ok := info.ByCol[name]; ok {
+			return &info.Fields[i]
 		}
 		return nil
 	}
@@ -99,189 +86,19 @@ func NewMemStore[T any](cfg MemConfig) (*MemStore[T], error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if len(s.key) == 0 {
-		s.key = make([]byte, 32)
-		_, _ = rand.Read(s.key)
+	key := cfg.CursorKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
 	}
+	s.table = row.Table{Info: info, ID: s.id, Signer: row.NewSigner(key), MaxLimit: s.max}
 	return s, nil
 }
 
-var timeType = reflect.TypeFor[time.Time]()
-
-func (s *MemStore[T]) walk(t reflect.Type, prefix []int) error {
-	if t.Kind() != reflect.Struct {
-		return fmt.Errorf("crudtest: %v is not a struct", t)
-	}
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		tag, has := sf.Tag.Lookup("db")
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		idx := append(slices.Clone(prefix), i)
-		if sf.Anonymous && !has && sf.Type.Kind() == reflect.Struct && sf.Type != timeType {
-			if err := s.walk(sf.Type, idx); err != nil {
-				return err
-			}
-			continue
-		}
-		if !sf.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(sf.Name)
-		}
-		f := mfield{col: name, index: idx, base: sf.Type}
-		if sf.Type.Kind() == reflect.Pointer {
-			f.base, f.nullable = sf.Type.Elem(), true
-		}
-		s.byCol[name] = len(s.fields)
-		s.fields = append(s.fields, f)
-	}
-	return nil
-}
-
-func (f *mfield) isText() bool { return f.base.Kind() == reflect.String }
-
-func (f *mfield) ordered() bool {
-	switch f.base.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.String:
-		return true
-	}
-	return f.base == timeType
-}
-
-func (f *mfield) sortable() bool { return f.ordered() || f.base.Kind() == reflect.Bool }
-
-// convert turns v into a reflect.Value of the field's base type.
-func (f *mfield) convert(v any) (reflect.Value, error) {
-	bad := fmt.Errorf("must be a valid %s", f.base)
-	if str, ok := v.(string); ok && !utf8.ValidString(str) {
-		return reflect.Value{}, errors.New("must be UTF-8 text")
-	}
-	if raw, ok := v.(json.RawMessage); ok {
-		p := reflect.New(f.base)
-		if err := json.Unmarshal(raw, p.Interface()); err != nil {
-			return reflect.Value{}, bad
-		}
-		return norm(p.Elem()), nil
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Type().Elem() == f.base {
-		rv = rv.Elem()
-	}
-	if rv.Type() == f.base {
-		return norm(rv), nil
-	}
-	out := reflect.New(f.base).Elem()
-	if str, ok := v.(string); ok {
-		switch k := f.base.Kind(); {
-		case f.base == timeType:
-			t, err := time.Parse(time.RFC3339Nano, str)
-			if err != nil {
-				return reflect.Value{}, bad
-			}
-			return norm(reflect.ValueOf(t)), nil
-		case out.CanInt():
-			n, err := strconv.ParseInt(str, 10, 64)
-			if err != nil || out.OverflowInt(n) {
-				return reflect.Value{}, bad
-			}
-			out.SetInt(n)
-		case out.CanUint():
-			n, err := strconv.ParseUint(str, 10, 64)
-			if err != nil || out.OverflowUint(n) {
-				return reflect.Value{}, bad
-			}
-			out.SetUint(n)
-		case out.CanFloat():
-			x, err := strconv.ParseFloat(str, 64)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || out.OverflowFloat(x) {
-				return reflect.Value{}, bad
-			}
-			out.SetFloat(x)
-		case k == reflect.Bool:
-			switch str {
-			case "true", "1":
-				out.SetBool(true)
-			case "false", "0":
-			default:
-				return reflect.Value{}, bad
-			}
-		case k == reflect.String:
-			out.SetString(str)
-		default:
-			tu, ok := out.Addr().Interface().(encoding.TextUnmarshaler)
-			if !ok || tu.UnmarshalText([]byte(str)) != nil {
-				return reflect.Value{}, bad
-			}
-		}
-		return out, nil
-	}
-	switch {
-	case out.CanInt() && rv.CanInt() && !out.OverflowInt(rv.Int()):
-		out.SetInt(rv.Int())
-	case out.CanInt() && rv.CanUint() && rv.Uint() < 1<<63 && !out.OverflowInt(int64(rv.Uint())):
-		out.SetInt(int64(rv.Uint()))
-	case out.CanInt() && rv.CanFloat() && rv.Float() == float64(int64(rv.Float())) && !out.OverflowInt(int64(rv.Float())):
-		out.SetInt(int64(rv.Float()))
-	case out.CanUint() && rv.CanUint() && !out.OverflowUint(rv.Uint()):
-		out.SetUint(rv.Uint())
-	case out.CanUint() && rv.CanInt() && rv.Int() >= 0 && !out.OverflowUint(uint64(rv.Int())):
-		out.SetUint(uint64(rv.Int()))
-	case out.CanFloat() && rv.CanFloat():
-		out.SetFloat(rv.Float())
-	case out.CanFloat() && rv.CanInt():
-		out.SetFloat(float64(rv.Int()))
-	case rv.Kind() == f.base.Kind() && rv.Type().ConvertibleTo(f.base) && !out.CanInt() && !out.CanUint() && !out.CanFloat():
-		return norm(rv.Convert(f.base)), nil
-	default:
-		return reflect.Value{}, bad
-	}
-	return out, nil
-}
-
-// fromCursor decodes a cursor value: JSON, or the forms JSON lacks
-// (non-finite floats as strings, non-UTF-8 text in base64).
-func (f *mfield) fromCursor(raw json.RawMessage) (reflect.Value, error) {
-	bad := fmt.Errorf("must be a valid %s", f.base)
-	switch {
-	case len(raw) > 0 && raw[0] == '"' && (f.base.Kind() == reflect.Float32 || f.base.Kind() == reflect.Float64):
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return reflect.Value{}, bad
-		}
-		x, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(math.IsNaN(x) || math.IsInf(x, 0)) {
-			return reflect.Value{}, bad
-		}
-		return reflect.ValueOf(x).Convert(f.base), nil
-	case len(raw) > 0 && raw[0] == '{' && f.base.Kind() == reflect.String:
-		var o struct {
-			B []byte `json:"b"`
-		}
-		if json.Unmarshal(raw, &o) != nil || utf8.Valid(o.B) {
-			return reflect.Value{}, bad
-		}
-		return reflect.ValueOf(string(o.B)).Convert(f.base), nil
-	}
-	return f.convert(raw)
-}
-
-func norm(v reflect.Value) reflect.Value {
-	if v.Type() == timeType {
-		return reflect.ValueOf(v.Interface().(time.Time).UTC().Truncate(time.Microsecond))
-	}
-	return v
-}
-
-// get returns the field of row, and false when it is NULL.
-func (f *mfield) get(row reflect.Value) (reflect.Value, bool) {
-	v := row.FieldByIndex(f.index)
-	if f.nullable {
+// get returns the field f of r, and false when it is NULL.
+func get(f *row.Field, r reflect.Value) (reflect.Value, bool) {
+	v := r.FieldByIndex(f.Index)
+	if f.Nullable {
 		if v.IsNil() {
 			return reflect.Value{}, false
 		}
@@ -290,13 +107,14 @@ func (f *mfield) get(row reflect.Value) (reflect.Value, bool) {
 	return v, true
 }
 
-func (f *mfield) set(row reflect.Value, v reflect.Value, null bool) {
-	fv := row.FieldByIndex(f.index)
+// set stores v (of f's base type) in the field f of r, or NULL.
+func set(f *row.Field, r reflect.Value, v reflect.Value, null bool) {
+	fv := r.FieldByIndex(f.Index)
 	switch {
 	case null:
 		fv.SetZero()
-	case f.nullable:
-		p := reflect.New(f.base)
+	case f.Nullable:
+		p := reflect.New(f.Base)
 		p.Elem().Set(v)
 		fv.Set(p)
 	default:
@@ -304,8 +122,9 @@ func (f *mfield) set(row reflect.Value, v reflect.Value, null bool) {
 	}
 }
 
+// compare orders two values of one column type as the databases do.
 func compare(a, b reflect.Value) int {
-	if a.Type() == timeType {
+	if a.Type() == row.TimeType {
 		return a.Interface().(time.Time).Compare(b.Interface().(time.Time))
 	}
 	switch {
@@ -337,14 +156,17 @@ func (s *MemStore[T]) idOf(id any) (reflect.Value, bool) {
 	if id == nil {
 		return reflect.Value{}, false
 	}
-	v, err := s.id.convert(id)
-	return v, err == nil
+	v, err := s.id.Convert(id)
+	if err != nil {
+		return reflect.Value{}, false
+	}
+	return reflect.ValueOf(v), true
 }
 
 // find returns the index of the row with the id, or -1.
 func (s *MemStore[T]) find(id reflect.Value) int {
 	for i := range s.rows {
-		v, _ := s.id.get(reflect.ValueOf(&s.rows[i]).Elem())
+		v, _ := get(s.id, reflect.ValueOf(&s.rows[i]).Elem())
 		if compare(v, id) == 0 {
 			return i
 		}
@@ -356,7 +178,7 @@ func (s *MemStore[T]) live(i int) bool {
 	if s.da == nil {
 		return true
 	}
-	_, deleted := s.da.get(reflect.ValueOf(&s.rows[i]).Elem())
+	_, deleted := get(s.da, reflect.ValueOf(&s.rows[i]).Elem())
 	return !deleted
 }
 
@@ -407,36 +229,36 @@ func (s *MemStore[T]) CreateMany(_ context.Context, items []T) error {
 	withID := false
 	for i := range items {
 		v := reflect.ValueOf(&items[i]).Elem()
-		set := !v.FieldByIndex(s.id.index).IsZero()
+		set := !v.FieldByIndex(s.id.Index).IsZero()
 		if i == 0 {
 			withID = set
 		} else if set != withID {
-			return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.col, Reason: "either every item has an id or none has"})
+			return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.Column, Reason: "either every item has an id or none has"})
 		}
 	}
 	added := make([]T, len(items))
 	seq := s.seq
 	for i := range items {
-		row := items[i]
-		v := reflect.ValueOf(&row).Elem()
-		for j := range s.fields {
-			f := &s.fields[j]
-			if f.base == timeType {
-				if x, ok := f.get(v); ok {
-					f.set(v, norm(x), false)
+		item := items[i]
+		v := reflect.ValueOf(&item).Elem()
+		for j := range s.info.Fields {
+			f := &s.info.Fields[j]
+			if f.Base == row.TimeType {
+				if x, ok := get(f, v); ok {
+					set(f, v, reflect.ValueOf(row.Normalize(x.Interface())), false)
 				}
 			}
 		}
-		for _, f := range []*mfield{s.ca, s.ua} {
+		for _, f := range []*row.Field{s.ca, s.ua} {
 			if f != nil {
-				f.set(v, reflect.ValueOf(now), false)
+				set(f, v, reflect.ValueOf(now), false)
 			}
 		}
 		if s.ver != nil {
-			v.FieldByIndex(s.ver.index).SetInt(1)
+			v.FieldByIndex(s.ver.Index).SetInt(1)
 		}
 		if !withID {
-			idf := v.FieldByIndex(s.id.index)
+			idf := v.FieldByIndex(s.id.Index)
 			switch {
 			case idf.CanInt():
 				seq++
@@ -451,10 +273,10 @@ func (s *MemStore[T]) CreateMany(_ context.Context, items []T) error {
 				h := hex.EncodeToString(b[:])
 				idf.SetString(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
 			default:
-				return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.col, Reason: "required"})
+				return crud.ErrInvalidValue.WithProblems(crud.Problem{Field: s.id.Column, Reason: "required"})
 			}
 		}
-		added[i] = row
+		added[i] = item
 	}
 	all := append(slices.Clone(s.rows), added...)
 	if err := s.checkUnique(all); err != nil {
@@ -467,7 +289,7 @@ func (s *MemStore[T]) CreateMany(_ context.Context, items []T) error {
 
 // checkUnique returns crud.ErrConflict if two rows share a unique key.
 func (s *MemStore[T]) checkUnique(rows []T) error {
-	sets := append([][]string{{s.id.col}}, s.cfg.Unique...)
+	sets := append([][]string{{s.id.Column}}, s.cfg.Unique...)
 	for _, set := range sets {
 		seen := map[string]bool{}
 	row:
@@ -475,11 +297,11 @@ func (s *MemStore[T]) checkUnique(rows []T) error {
 			v := reflect.ValueOf(&rows[i]).Elem()
 			var key strings.Builder
 			for _, c := range set {
-				fi, ok := s.byCol[c]
+				fi, ok := s.info.ByCol[c]
 				if !ok {
 					return fmt.Errorf("crudtest: unique column %q unknown", c)
 				}
-				x, ok := s.fields[fi].get(v)
+				x, ok := get(&s.info.Fields[fi], v)
 				if !ok {
 					continue row
 				}
@@ -495,8 +317,8 @@ func (s *MemStore[T]) checkUnique(rows []T) error {
 }
 
 func (s *MemStore[T]) managed(c string) bool {
-	for _, f := range []*mfield{s.id, s.ca, s.ua, s.da, s.ver} {
-		if f != nil && f.col == c {
+	for _, f := range []*row.Field{s.id, s.ca, s.ua, s.da, s.ver} {
+		if f != nil && f.Column == c {
 			return true
 		}
 	}
@@ -508,7 +330,7 @@ func (s *MemStore[T]) Update(_ context.Context, id any, p crud.Patch) (T, error)
 	var zero T
 	var probs []crud.Problem
 	type change struct {
-		f    *mfield
+		f    *row.Field
 		v    reflect.Value
 		null bool
 	}
@@ -519,26 +341,26 @@ func (s *MemStore[T]) Update(_ context.Context, id any, p crud.Patch) (T, error)
 	}
 	slices.Sort(cols)
 	for _, c := range cols {
-		fi, ok := s.byCol[c]
+		fi, ok := s.info.ByCol[c]
 		if !ok || s.managed(c) {
 			probs = append(probs, crud.Problem{Field: c, Reason: "unknown or read-only field"})
 			continue
 		}
-		f := &s.fields[fi]
+		f := &s.info.Fields[fi]
 		v := p.Set[c]
 		if raw, ok := v.(json.RawMessage); v == nil || ok && string(raw) == "null" {
-			if !f.nullable {
+			if !f.Nullable {
 				probs = append(probs, crud.Problem{Field: c, Reason: "cannot be null"})
 			}
 			changes = append(changes, change{f: f, null: true})
 			continue
 		}
-		cv, err := f.convert(v)
+		cv, err := f.Convert(v)
 		if err != nil {
 			probs = append(probs, crud.Problem{Field: c, Reason: err.Error()})
 			continue
 		}
-		changes = append(changes, change{f: f, v: cv})
+		changes = append(changes, change{f: f, v: reflect.ValueOf(cv)})
 	}
 	if p.Version != 0 && s.ver == nil {
 		probs = append(probs, crud.Problem{Field: "version", Reason: "this resource has no version"})
@@ -559,31 +381,31 @@ func (s *MemStore[T]) Update(_ context.Context, id any, p crud.Patch) (T, error)
 	if i < 0 || !s.live(i) {
 		return zero, crud.ErrNotFound
 	}
-	row := s.rows[i]
-	v := reflect.ValueOf(&row).Elem()
-	if p.Version != 0 && v.FieldByIndex(s.ver.index).Int() != p.Version {
+	item := s.rows[i]
+	v := reflect.ValueOf(&item).Elem()
+	if p.Version != 0 && v.FieldByIndex(s.ver.Index).Int() != p.Version {
 		return zero, crud.ErrConflict.WithProblems()
 	}
 	for _, c := range changes {
-		c.f.set(v, c.v, c.null)
+		set(c.f, v, c.v, c.null)
 	}
 	s.touch(v)
 	rows := slices.Clone(s.rows)
-	rows[i] = row
+	rows[i] = item
 	if err := s.checkUnique(rows); err != nil {
 		return zero, err
 	}
 	s.rows = rows
-	return row, nil
+	return item, nil
 }
 
 // touch bumps updated_at and version.
 func (s *MemStore[T]) touch(v reflect.Value) {
 	if s.ua != nil {
-		s.ua.set(v, reflect.ValueOf(s.nowUTC()), false)
+		set(s.ua, v, reflect.ValueOf(s.nowUTC()), false)
 	}
 	if s.ver != nil {
-		vf := v.FieldByIndex(s.ver.index)
+		vf := v.FieldByIndex(s.ver.Index)
 		vf.SetInt(vf.Int() + 1)
 	}
 }
@@ -629,7 +451,7 @@ func (s *MemStore[T]) setDeleted(id any, deleted bool) error {
 		return crud.ErrNotFound
 	}
 	v := reflect.ValueOf(&s.rows[i]).Elem()
-	s.da.set(v, reflect.ValueOf(s.nowUTC()), !deleted)
+	set(s.da, v, reflect.ValueOf(s.nowUTC()), !deleted)
 	s.touch(v)
 	return nil
 }
@@ -652,17 +474,17 @@ func (s *MemStore[T]) List(_ context.Context, q crud.Query) (crud.Page[T], error
 		}
 		matched = matched[k:]
 	}
-	if pl.offset < len(matched) {
-		matched = matched[pl.offset:]
+	if pl.page.Offset < len(matched) {
+		matched = matched[pl.page.Offset:]
 	} else {
 		matched = matched[:0]
 	}
-	page := crud.Page[T]{Limit: pl.limit, Offset: pl.offset, Items: []T{}}
-	if len(matched) > pl.limit {
+	page := crud.Page[T]{Limit: pl.page.Limit, Offset: pl.page.Offset, Items: []T{}}
+	if len(matched) > pl.page.Limit {
 		page.HasMore = true
-		matched = matched[:pl.limit]
-		if pl.cursorable {
-			if page.NextCursor, err = s.cursorFor(pl, &matched[pl.limit-1]); err != nil {
+		matched = matched[:pl.page.Limit]
+		if pl.page.Cursorable {
+			if page.NextCursor, err = s.cursorFor(pl, &matched[pl.page.Limit-1]); err != nil {
 				return crud.Page[T]{}, err
 			}
 		}
@@ -685,153 +507,63 @@ func (s *MemStore[T]) Count(_ context.Context, q crud.Query) (int64, error) {
 	return int64(len(s.match(pl))), nil
 }
 
+// mplan is a validated query; the checks of each filter, the sort, the
+// page and the cursor are crud's own (package row).
 type mplan struct {
-	filters    []mfilter
-	sort       []msort
-	sig        string
-	after      []reflect.Value
-	limit      int
-	offset     int
-	deleted    crud.Deleted
-	cursorable bool
+	filters []mfilter
+	page    row.Page
+	after   []reflect.Value
+	deleted crud.Deleted
 }
 
 type mfilter struct {
-	f    *mfield
+	f    *row.Field
 	op   crud.Op
 	vals []reflect.Value
 	text string
 	null bool
 }
 
-type msort struct {
-	f    *mfield
-	desc bool
-}
-
 func (s *MemStore[T]) plan(q crud.Query, forList bool) (*mplan, error) {
-	pl := &mplan{limit: q.Limit, offset: q.Offset, deleted: q.Deleted, cursorable: true}
-	var probs []crud.Problem
-	add := func(f, r string) { probs = append(probs, crud.Problem{Field: f, Reason: r}) }
+	pl := &mplan{deleted: q.Deleted}
+	var probs []row.Problem
 	if q.Deleted > crud.OnlyDeleted {
-		add("deleted", "unknown value")
+		probs = append(probs, row.Problem{Field: "deleted", Reason: "unknown value"})
 	}
 	for _, f := range q.Filters {
-		fi, ok := s.byCol[f.Field]
-		if !ok {
-			add(f.Field, "unknown field")
+		fd, v, reason := s.table.Filter(f.Field, string(f.Op), f.Value)
+		if reason != "" {
+			probs = append(probs, row.Problem{Field: row.Shown(f.Field), Reason: reason})
 			continue
 		}
-		fd := &s.fields[fi]
 		mf := mfilter{f: fd, op: f.Op}
 		switch f.Op {
 		case crud.IsNull:
-			b, ok := f.Value.(bool)
-			if !ok {
-				add(f.Field, "isnull needs true or false")
-				continue
-			}
-			mf.null = b
+			mf.null = v.(bool)
 		case crud.Contains, crud.Prefix:
-			str, ok := f.Value.(string)
-			if !ok || str == "" || !fd.isText() || !utf8.ValidString(str) {
-				add(f.Field, "needs a non-empty UTF-8 text value on a text field")
-				continue
-			}
-			mf.text = strings.ToLower(str)
+			mf.text = strings.ToLower(v.(string))
 		case crud.In:
-			rv := reflect.ValueOf(f.Value)
-			if f.Value == nil || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || rv.Len() == 0 || rv.Len() > 1000 {
-				add(f.Field, "in needs 1 to 1000 values")
-				continue
+			for _, x := range v.([]any) {
+				mf.vals = append(mf.vals, reflect.ValueOf(x))
 			}
-			okAll := true
-			for j := range rv.Len() {
-				x := rv.Index(j).Interface()
-				if x == nil {
-					okAll = false
-					break
-				}
-				cv, err := fd.convert(x)
-				if err != nil {
-					okAll = false
-					break
-				}
-				mf.vals = append(mf.vals, cv)
-			}
-			if !okAll {
-				add(f.Field, "bad in value")
-				continue
-			}
-		case crud.Eq, crud.Ne, crud.Lt, crud.Lte, crud.Gt, crud.Gte:
-			if f.Op != crud.Eq && f.Op != crud.Ne && !fd.ordered() {
-				add(f.Field, "operator not supported on this field")
-				continue
-			}
-			if f.Value == nil {
-				add(f.Field, "value cannot be null")
-				continue
-			}
-			cv, err := fd.convert(f.Value)
-			if err != nil {
-				add(f.Field, err.Error())
-				continue
-			}
-			mf.vals = []reflect.Value{cv}
 		default:
-			add(f.Field, "unknown operator")
-			continue
+			mf.vals = []reflect.Value{reflect.ValueOf(v)}
 		}
 		pl.filters = append(pl.filters, mf)
 	}
 	if forList {
-		if pl.limit == 0 {
-			pl.limit = min(20, s.max)
-		}
-		if pl.limit < 1 || pl.limit > s.max {
-			add("limit", "out of range")
-		}
-		if pl.offset < 0 {
-			add("offset", "must not be negative")
-		}
-		if q.Cursor != "" && pl.offset != 0 {
-			add("cursor", "cannot be combined with offset")
-		}
-		hasID := false
-		var sigs []string
-		for _, k := range q.Sort {
-			fi, ok := s.byCol[k.Field]
-			if !ok || !s.fields[fi].sortable() {
-				add("sort", "unknown sort field")
-				continue
-			}
-			if slices.ContainsFunc(pl.sort, func(m msort) bool { return m.f.col == k.Field }) {
-				add("sort", "repeated sort key")
-				continue
-			}
-			f := &s.fields[fi]
-			pl.sort = append(pl.sort, msort{f: f, desc: k.Desc})
-			sigs = append(sigs, k.String())
-			hasID = hasID || f == s.id
-			if f.nullable {
-				pl.cursorable = false
-			}
-		}
-		if !hasID {
-			pl.sort = append(pl.sort, msort{f: s.id})
-			sigs = append(sigs, s.id.col)
-		}
-		pl.sig = strings.Join(sigs, ",")
-		if q.Cursor != "" && len(probs) == 0 {
-			if !pl.cursorable {
-				add("cursor", "cursor pagination cannot sort on a nullable field")
-			} else if err := s.openCursor(pl, q.Cursor); err != nil {
-				return nil, err
-			}
+		pl.page, probs = s.table.Page(len(q.Sort), func(i int) (string, bool) { return q.Sort[i].Field, q.Sort[i].Desc },
+			q.Limit, q.Offset, q.Cursor, probs)
+		for _, v := range pl.page.After {
+			pl.after = append(pl.after, reflect.ValueOf(v))
 		}
 	}
 	if len(probs) > 0 {
-		return nil, crud.ErrInvalidQuery.WithProblems(probs...)
+		details := make([]crud.Problem, len(probs))
+		for i, p := range probs {
+			details[i] = crud.Problem(p)
+		}
+		return nil, crud.ErrInvalidQuery.WithProblems(details...)
 	}
 	return pl, nil
 }
@@ -858,8 +590,8 @@ func (s *MemStore[T]) match(pl *mplan) []T {
 	return out
 }
 
-func (f *mfilter) test(row reflect.Value) bool {
-	x, present := f.f.get(row)
+func (f *mfilter) test(r reflect.Value) bool {
+	x, present := get(f.f, r)
 	if f.op == crud.IsNull {
 		return present != f.null
 	}
@@ -893,9 +625,9 @@ func (f *mfilter) test(row reflect.Value) bool {
 // cmpRows orders rows by the plan's keys, NULLs last.
 func (s *MemStore[T]) cmpRows(pl *mplan, a, b *T) int {
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
-	for _, k := range pl.sort {
-		x, okx := k.f.get(va)
-		y, oky := k.f.get(vb)
+	for _, k := range pl.page.Sort {
+		x, okx := get(k.F, va)
+		y, oky := get(k.F, vb)
 		var c int
 		switch {
 		case !okx && !oky:
@@ -906,7 +638,7 @@ func (s *MemStore[T]) cmpRows(pl *mplan, a, b *T) int {
 			c = -1
 		default:
 			c = compare(x, y)
-			if k.desc {
+			if k.Desc {
 				c = -c
 			}
 		}
@@ -920,10 +652,10 @@ func (s *MemStore[T]) cmpRows(pl *mplan, a, b *T) int {
 // cmpAfter compares a row with the cursor position.
 func (s *MemStore[T]) cmpAfter(pl *mplan, a *T) int {
 	va := reflect.ValueOf(a).Elem()
-	for i, k := range pl.sort {
-		x, _ := k.f.get(va)
+	for i, k := range pl.page.Sort {
+		x, _ := get(k.F, va)
 		c := compare(x, pl.after[i])
-		if k.desc {
+		if k.Desc {
 			c = -c
 		}
 		if c != 0 {
@@ -933,71 +665,11 @@ func (s *MemStore[T]) cmpAfter(pl *mplan, a *T) int {
 	return 0
 }
 
-type cursorBody struct {
-	Sort   string            `json:"s"`
-	Values []json.RawMessage `json:"v"`
-}
-
-func (s *MemStore[T]) cursorFor(pl *mplan, row *T) (string, error) {
-	v := reflect.ValueOf(row).Elem()
-	cb := cursorBody{Sort: pl.sig}
-	for _, k := range pl.sort {
-		x, _ := k.f.get(v)
-		var b []byte
-		var err error
-		switch {
-		case x.CanFloat() && (math.IsNaN(x.Float()) || math.IsInf(x.Float(), 0)):
-			b, err = json.Marshal(strconv.FormatFloat(x.Float(), 'g', -1, 64)) // as crud writes them
-		case x.Kind() == reflect.String && !utf8.ValidString(x.String()):
-			b, err = json.Marshal(map[string][]byte{"b": []byte(x.String())})
-		default:
-			b, err = json.Marshal(x.Interface())
-		}
-		if err != nil {
-			return "", err
-		}
-		cb.Values = append(cb.Values, b)
-	}
-	body, err := json.Marshal(cb)
+// cursorFor signs the position after r, as crud.Repository does.
+func (s *MemStore[T]) cursorFor(pl *mplan, r *T) (string, error) {
+	c, err := s.table.Signer.Sign(pl.page.Sort, reflect.ValueOf(r).Elem())
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("crudtest: cursor: %w", err)
 	}
-	mac := hmac.New(sha256.New, s.key)
-	mac.Write(body)
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(body) + "." + enc.EncodeToString(mac.Sum(nil)), nil
-}
-
-func (s *MemStore[T]) openCursor(pl *mplan, c string) error {
-	bad := crud.ErrInvalidQuery.WithProblems(crud.Problem{Field: "cursor", Reason: "invalid or tampered cursor"})
-	b64, sig64, ok := strings.Cut(c, ".")
-	if !ok || len(c) > 2048 {
-		return bad
-	}
-	enc := base64.RawURLEncoding.Strict()
-	body, err1 := enc.DecodeString(b64)
-	sig, err2 := enc.DecodeString(sig64)
-	if err1 != nil || err2 != nil {
-		return bad
-	}
-	mac := hmac.New(sha256.New, s.key)
-	mac.Write(body)
-	if !hmac.Equal(sig, mac.Sum(nil)) {
-		return bad
-	}
-	var cb cursorBody
-	if json.Unmarshal(body, &cb) != nil || len(cb.Values) != len(pl.sort) {
-		return bad
-	}
-	if cb.Sort != pl.sig {
-		return crud.ErrInvalidQuery.WithProblems(crud.Problem{Field: "cursor", Reason: "cursor belongs to a different sort"})
-	}
-	for i, raw := range cb.Values {
-		v, err := pl.sort[i].f.fromCursor(raw)
-		if err != nil {
-			return bad
-		}
-		pl.after = append(pl.after, v)
-	}
-	return nil
+	return c, nil
 }

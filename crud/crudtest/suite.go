@@ -33,6 +33,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) crud.Store[Fixture]
 		{"OffsetPages", testOffsetPages},
 		{"CursorPages", testCursorPages},
 		{"InvalidQuery", testInvalidQuery},
+		{"SameProblems", testSameProblems},
 		{"Update", testUpdate},
 		{"PatchRefused", testPatchRefused},
 		{"VersionConflict", testVersionConflict},
@@ -225,6 +226,8 @@ func testFilters(t *testing.T, s crud.Store[Fixture]) {
 		{"author_id[in]=2,4", func(f Fixture) bool { return f.AuthorID == 2 || f.AuthorID == 4 }},
 		{"published=true", func(f Fixture) bool { return f.Published }},
 		{"published=false", func(f Fixture) bool { return !f.Published }},
+		{"published=yes", func(f Fixture) bool { return f.Published }},
+		{"published=OFF", func(f Fixture) bool { return !f.Published }},
 		{"score[gt]=3", func(f Fixture) bool { return f.Score > 3 }},
 		{"score[gte]=3", func(f Fixture) bool { return f.Score >= 3 }},
 		{"score[lt]=2.5", func(f Fixture) bool { return f.Score < 2.5 }},
@@ -257,6 +260,16 @@ func testFilters(t *testing.T, s crud.Store[Fixture]) {
 			}
 		})
 	}
+	t.Run("code filters in the boolean grammar", func(t *testing.T) {
+		// Text values are parsed by the store with the grammar of
+		// internal/boolstr, as ParseQuery and config parse them.
+		for in, want := range map[string]bool{"yes": true, "Y": true, "on": true, "t": true, "no": false, "OFF": false, "0": false} {
+			q := crud.Query{Limit: 100, Filters: []crud.Filter{{Field: "published", Op: crud.Eq, Value: in}}}
+			if got, want := listIDs(t, s, q), pick(rows, func(f Fixture) bool { return f.Published == want }); !slices.Equal(got, want) {
+				t.Errorf("List(published = %q) ids = %v; want %v", in, got, want)
+			}
+		}
+	})
 	t.Run("code filters", func(t *testing.T) {
 		q := crud.Query{Filters: []crud.Filter{{Field: "author_id", Op: crud.In, Value: []int{1, 5}},
 			{Field: "score", Op: crud.Gte, Value: 3}}}
@@ -485,6 +498,49 @@ func testInvalidQuery(t *testing.T, s crud.Store[Fixture]) {
 	}
 	_, err := s.Count(t.Context(), bad["unknown filter"])
 	wantKind(t, "Count(unknown filter)", err, crud.ErrInvalidQuery, http.StatusBadRequest)
+}
+
+// testSameProblems checks the details of refused queries and patches word
+// for word: every store converts and checks values with crud's own engine,
+// so a client sees the same reasons whichever store answers.
+func testSameProblems(t *testing.T, s crud.Store[Fixture]) {
+	row := mustCreate(t, s, Fixture{Slug: "p", Title: "p", AuthorID: 1})
+	tests := []struct {
+		name string
+		q    *crud.Query
+		p    *crud.Patch
+		want []crud.Problem
+	}{
+		{name: "not an integer", q: &crud.Query{Filters: []crud.Filter{{Field: "author_id", Op: crud.Eq, Value: "abc"}}},
+			want: []crud.Problem{{Field: "author_id", Reason: "must be an integer"}}},
+		{name: "not a boolean", q: &crud.Query{Filters: []crud.Filter{{Field: "published", Op: crud.Eq, Value: "maybe"}}},
+			want: []crud.Problem{{Field: "published", Reason: "must be true or false"}}},
+		{name: "year beyond 9999", q: &crud.Query{Filters: []crud.Filter{{Field: "published_at", Op: crud.Gte, Value: "10000-01-01T00:00:00Z"}}},
+			want: []crud.Problem{{Field: "published_at", Reason: "must be an RFC 3339 time"}}},
+		{name: "contains on an integer", q: &crud.Query{Filters: []crud.Filter{{Field: "author_id", Op: crud.Contains, Value: "1"}}},
+			want: []crud.Problem{{Field: "author_id", Reason: "operator contains needs a non-empty text value on a text field"}}},
+		{name: "limits and sort", q: &crud.Query{Limit: 101, Offset: -1, Sort: []crud.Sort{{Field: "nope"}}},
+			want: []crud.Problem{{Field: "limit", Reason: "must be an integer from 1 to 100"}, {Field: "offset", Reason: "must not be negative"},
+				{Field: "sort", Reason: "unknown sort field"}}},
+		{name: "tampered cursor", q: &crud.Query{Cursor: "e30.AAAA"},
+			want: []crud.Problem{{Field: "cursor", Reason: "invalid or tampered cursor"}}},
+		{name: "patch values", p: &crud.Patch{Set: map[string]any{"score": "x", "published": "perhaps", "author_id": 1.5}},
+			want: []crud.Problem{{Field: "author_id", Reason: "must be an integer"}, {Field: "published", Reason: "must be true or false"},
+				{Field: "score", Reason: "must be a finite number"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if tt.q != nil {
+				_, err = s.List(t.Context(), *tt.q)
+			} else {
+				_, err = s.Update(t.Context(), row.ID, *tt.p)
+			}
+			if got := crud.Problems(err); !slices.Equal(got, tt.want) {
+				t.Errorf("problems = %+v (%v); want %+v", got, err, tt.want)
+			}
+		})
+	}
 }
 
 func testUpdate(t *testing.T, s crud.Store[Fixture]) {

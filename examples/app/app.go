@@ -101,44 +101,33 @@ func (a *app) open(ctx context.Context) (err error) {
 	return nil
 }
 
+// openDB opens the pool from the settings (config.Settings.DatabaseConfig:
+// pool size and overflow, DATABASE_POOL_TIMEOUT as the wait for a free
+// connection, a ping, DEBUG's statement log) with crud.Open.
 func (a *app) openDB(ctx context.Context) error {
 	cfg := a.cfg
-	driver, dsn := databaseSource(cfg.DatabaseURL, cfg.DataDir)
-	db, err := sqlx.Open(driver, dsn)
+	dbc := cfg.DatabaseConfig()
+	dbc.URL = databaseURL(cfg.DatabaseURL, cfg.DataDir)
+	dbc.Logger = a.log
+	db, err := crud.Open(ctx, dbc)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return fmt.Errorf("database %s: %w", config.Redacted(dbc.URL), err)
 	}
 	a.closers = append(a.closers, db.Close)
 	a.db = db
-	if driver == "pgx" {
-		db.SetMaxOpenConns(cfg.DatabasePoolSize + cfg.DatabaseMaxOverflow)
-		db.SetMaxIdleConns(cfg.DatabasePoolSize)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-	}
-	pctx, cancel := context.WithTimeout(ctx, cfg.DatabasePoolTimeout)
-	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		return fmt.Errorf("database %s: %w", config.Redacted(cfg.DatabaseURL), err)
-	}
-	a.dialect, err = crud.DialectOf(driver)
+	a.dialect, err = crud.DialectOf(db.DriverName())
 	return err
 }
 
-// databaseSource picks the driver and DSN for DATABASE_URL: SQLite under
-// dataDir when it is empty; SQLite for the sqlite:, sqlite3: and file:
-// schemes config accepts (sqlite:///abs/path.db, sqlite://rel.db,
-// file:path.db); PostgreSQL otherwise.
-func databaseSource(url, dataDir string) (driver, dsn string) {
+// databaseURL is DATABASE_URL, or when it is empty the embedded default:
+// SQLite in app.db under dataDir. crud.Open takes the sqlite:, sqlite3:
+// and file: schemes config accepts (sqlite:///abs/path.db,
+// sqlite://rel.db, file:path.db) and PostgreSQL URLs.
+func databaseURL(url, dataDir string) string {
 	if url == "" {
-		return "sqlite", crud.SQLiteDSN(filepath.Join(dataDir, "app.db"))
+		return "sqlite://" + filepath.Join(dataDir, "app.db")
 	}
-	for _, scheme := range []string{"sqlite:", "sqlite3:", "file:"} {
-		if rest, ok := strings.CutPrefix(url, scheme); ok {
-			path, _, _ := strings.Cut(strings.TrimPrefix(rest, "//"), "?") // our pragmas replace any options
-			return "sqlite", crud.SQLiteDSN(path)
-		}
-	}
-	return "pgx", url
+	return url
 }
 
 func (a *app) openRedis(ctx context.Context) error {

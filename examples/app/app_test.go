@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/jobs"
 )
 
@@ -21,9 +22,10 @@ func TestDatabaseSource(t *testing.T) {
 		{"postgres://u@db:5432/app?sslmode=disable", "pgx", "postgres://u@db:5432/app?sslmode=disable"},
 	}
 	for _, tt := range tests {
-		driver, dsn := databaseSource(tt.url, "data")
-		if driver != tt.wantDriver || !strings.HasPrefix(dsn, tt.wantPath) || strings.Count(dsn, "?") > 1 {
-			t.Errorf("databaseSource(%q) = %q, %q; want %q, %q…", tt.url, driver, dsn, tt.wantDriver, tt.wantPath)
+		d, dsn, err := crud.DataSource(databaseURL(tt.url, "data"))
+		driver := map[crud.Dialect]string{crud.Postgres: "pgx", crud.SQLite: "sqlite"}[d]
+		if err != nil || driver != tt.wantDriver || !strings.HasPrefix(dsn, tt.wantPath) || strings.Count(dsn, "?") > 1 {
+			t.Errorf("DataSource(databaseURL(%q)) = %q, %q, %v; want %q, %q…", tt.url, driver, dsn, err, tt.wantDriver, tt.wantPath)
 		}
 	}
 }

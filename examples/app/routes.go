@@ -29,9 +29,10 @@ var (
 // user when authenticated, else per address), which stands in for the
 // server-wide one. The auth routes add a stricter per-address limit and
 // the upload route raises the body limit, each on the route itself.
-// Outermost on /api, databaseUnavailable answers 503 instead of 500 while
-// the database cannot be reached. Sessions live in Redis when it is
-// configured. Every piece logs to the app's logger.
+// While the database cannot be reached, crud's stores return
+// crud.ErrUnavailable, which the server answers with 503 and Retry-After.
+// Sessions live in Redis when it is configured. Every piece logs to the
+// app's logger.
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
@@ -120,7 +121,7 @@ func (a *app) newServer() (*server.Server, error) {
 		return nil, err
 	}
 	for _, api := range []*openapi.API{v1, v2} {
-		api.Echo().Use(databaseUnavailable, authn, perClient)
+		api.Echo().Use(authn, perClient)
 	}
 	a.routesV1(v1, perAddress, uploadLimit)
 	a.routesV2(v2)

@@ -1,10 +1,11 @@
-package crud
+package row
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"math"
@@ -16,8 +17,39 @@ import (
 	"unicode/utf8"
 )
 
-// maxCursorLen bounds the cursor text accepted.
-const maxCursorLen = 2048
+// MaxCursorLen bounds the cursor text accepted.
+const MaxCursorLen = 2048
+
+// The errors of [Signer.Open].
+var (
+	// ErrBadCursor means the cursor was tampered with, truncated, signed
+	// with another key or holds values the sort keys cannot take.
+	ErrBadCursor = errors.New("invalid or tampered cursor")
+	// ErrOtherSort means the cursor is genuine but was made for another
+	// sort.
+	ErrOtherSort = errors.New("cursor belongs to a different sort")
+)
+
+// Key is one sort key of a list: a column and its direction.
+type Key struct {
+	F    *Field
+	Desc bool
+}
+
+// AppendSignature appends the sort as written in a query string ("-a,b,id"):
+// the part of a query a cursor is bound to.
+func AppendSignature(b []byte, keys []Key) []byte {
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if k.Desc {
+			b = append(b, '-')
+		}
+		b = append(b, k.F.Column...)
+	}
+	return b
+}
 
 // cursorBody is the signed content of a cursor: the sort it belongs to and
 // the last row's values of the sort keys (id last).
@@ -26,19 +58,22 @@ type cursorBody struct {
 	Values []json.RawMessage `json:"v"`
 }
 
-// signer signs and opens cursors with HMAC-SHA256 under one key. The
-// cursor is base64url(JSON body) "." base64url(MAC).
-type signer struct {
+// Signer signs and opens cursors with HMAC-SHA256 under one key. The
+// cursor is base64url(JSON body) "." base64url(MAC), the body holding the
+// sort signature and the last row's sort-key values. A Signer is safe for
+// concurrent use.
+type Signer struct {
 	macs sync.Pool // hash.Hash keyed with the cursor key
 }
 
-func newSigner(key []byte) *signer {
-	s := &signer{}
+// NewSigner returns a Signer keyed with key.
+func NewSigner(key []byte) *Signer {
+	s := &Signer{}
 	s.macs.New = func() any { return hmac.New(sha256.New, key) }
 	return s
 }
 
-func (s *signer) mac(body []byte, dst []byte) []byte {
+func (s *Signer) mac(body []byte, dst []byte) []byte {
 	h := s.macs.Get().(hash.Hash)
 	h.Reset()
 	h.Write(body)
@@ -70,9 +105,9 @@ func appendJSONString(b []byte, s string) []byte {
 
 // appendField appends the value of a sort-key field as JSON, without
 // boxing for the common kinds.
-func appendField(b []byte, f *field, fv reflect.Value) ([]byte, error) {
+func appendField(b []byte, f *Field, fv reflect.Value) ([]byte, error) {
 	switch {
-	case f.base == timeType:
+	case f.Base == TimeType:
 		t := fv.Interface().(time.Time).UTC().Truncate(time.Microsecond)
 		b = append(b, '"')
 		b = t.AppendFormat(b, time.RFC3339Nano)
@@ -86,7 +121,7 @@ func appendField(b []byte, f *field, fv reflect.Value) ([]byte, error) {
 	case fv.CanFloat() && (math.IsNaN(fv.Float()) || math.IsInf(fv.Float(), 0)):
 		// JSON has no NaN or infinities: they travel as strings.
 		return appendJSONString(b, strconv.FormatFloat(fv.Float(), 'g', -1, 64)), nil
-	case fv.Kind() == reflect.String && f.kind == kindString:
+	case fv.Kind() == reflect.String && f.Kind == KindString:
 		if !utf8.ValidString(fv.String()) {
 			// A JSON string would lose the bytes that are not UTF-8 (a
 			// SQLite column may hold them): they travel in base64.
@@ -100,19 +135,19 @@ func appendField(b []byte, f *field, fv reflect.Value) ([]byte, error) {
 	return append(b, j...), err
 }
 
-// sign returns the cursor after row under the plan's sort.
-func (s *signer) sign(p *plan, row reflect.Value) (string, error) {
+// Sign returns the cursor after row (a struct value) under the sort keys.
+func (s *Signer) Sign(keys []Key, row reflect.Value) (string, error) {
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
 	body := append((*bp)[:0], `{"s":"`...)
-	body = p.appendSignature(body)
+	body = AppendSignature(body, keys)
 	body = append(body, `","v":[`...)
-	for i, k := range p.sort {
+	for i, k := range keys {
 		if i > 0 {
 			body = append(body, ',')
 		}
 		var err error
-		if body, err = appendField(body, k.f, row.FieldByIndex(k.f.index)); err != nil {
+		if body, err = appendField(body, k.F, row.FieldByIndex(k.F.Index)); err != nil {
 			return "", err
 		}
 	}
@@ -137,38 +172,53 @@ func (s *signer) sign(p *plan, row reflect.Value) (string, error) {
 // fromCursor decodes one value of a cursor body into the field's type:
 // the JSON [appendField] wrote, with the forms JSON lacks (non-finite
 // floats as strings, non-UTF-8 text in base64).
-func (f *field) fromCursor(raw json.RawMessage) (any, error) {
+func (f *Field) fromCursor(raw json.RawMessage) (any, error) {
 	if len(raw) > 0 {
 		switch {
-		case raw[0] == '"' && f.kind == kindFloat:
+		case raw[0] == '"' && f.Kind == KindFloat:
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return nil, err
 			}
 			x, err := strconv.ParseFloat(s, 64)
 			if err != nil || !(math.IsNaN(x) || math.IsInf(x, 0)) {
-				return nil, fmt.Errorf("must be %s", f.describe())
+				return nil, fmt.Errorf("must be %s", f.Describe())
 			}
-			return reflect.ValueOf(x).Convert(f.base).Interface(), nil
-		case raw[0] == '{' && f.kind == kindString && f.base.Kind() == reflect.String:
+			return reflect.ValueOf(x).Convert(f.Base).Interface(), nil
+		case raw[0] == '{' && f.Kind == KindString && f.Base.Kind() == reflect.String:
 			var o struct {
 				B []byte `json:"b"`
 			}
 			if err := json.Unmarshal(raw, &o); err != nil || utf8.Valid(o.B) {
-				return nil, fmt.Errorf("must be %s", f.describe())
+				return nil, fmt.Errorf("must be %s", f.Describe())
 			}
-			return reflect.ValueOf(string(o.B)).Convert(f.base).Interface(), nil
+			return reflect.ValueOf(string(o.B)).Convert(f.Base).Interface(), nil
 		}
 	}
-	return f.convert(raw)
+	return f.Convert(raw)
 }
 
-// open verifies a cursor and returns its raw values; any tampering,
-// truncation or a different sort yields an ErrInvalidQuery.
-func (s *signer) open(cursor, sortSig string, n int) ([]json.RawMessage, error) {
-	bad := newError(ErrInvalidQuery, 0, "invalid query parameters",
-		[]Problem{{Field: paramCursor, Reason: "invalid or tampered cursor"}}, nil)
-	if len(cursor) > maxCursorLen {
+// Open verifies a cursor made by Sign under the same keys and returns the
+// row position it holds, one value per key, converted to the keys' types.
+// Any tampering or truncation is [ErrBadCursor]; a genuine cursor of
+// another sort is [ErrOtherSort].
+func (s *Signer) Open(cursor string, keys []Key) ([]any, error) {
+	raws, err := s.open(cursor, string(AppendSignature(nil, keys)), len(keys))
+	if err != nil {
+		return nil, err
+	}
+	after := make([]any, len(raws))
+	for i, raw := range raws {
+		if after[i], err = keys[i].F.fromCursor(raw); err != nil {
+			return nil, ErrBadCursor
+		}
+	}
+	return after, nil
+}
+
+func (s *Signer) open(cursor, sortSig string, n int) ([]json.RawMessage, error) {
+	bad := ErrBadCursor
+	if len(cursor) > MaxCursorLen {
 		return nil, bad
 	}
 	b64, sig64, ok := strings.Cut(cursor, ".")
@@ -190,8 +240,7 @@ func (s *signer) open(cursor, sortSig string, n int) ([]json.RawMessage, error) 
 		return nil, bad
 	}
 	if cb.Sort != sortSig {
-		return nil, newError(ErrInvalidQuery, 0, "invalid query parameters",
-			[]Problem{{Field: paramCursor, Reason: "cursor belongs to a different sort"}}, nil)
+		return nil, ErrOtherSort
 	}
 	return cb.Values, nil
 }
