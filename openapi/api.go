@@ -441,10 +441,13 @@ func (s *spec) build(ops []*operation) *Document {
 			param.Description, ps.Description = ps.Description, ""
 			o.Parameters = append(o.Parameters, param)
 		}
+		if b.query != nil {
+			o.Parameters = append(o.Parameters, b.query.params()...)
+		}
 		errs := slices.Clone(s.cfg.Errors)
 		errs = append(errs, op.errors...)
 		errs = append(errs, http.StatusInternalServerError)
-		if len(b.params) > 0 || b.body != nil {
+		if len(b.params) > 0 || b.body != nil || b.query != nil {
 			errs = append(errs, http.StatusBadRequest, http.StatusUnprocessableEntity)
 		}
 		if slices.ContainsFunc(b.params, func(p param) bool { return p.in == inPath }) {

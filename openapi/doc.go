@@ -39,6 +39,33 @@
 // cookies. Plain echo handlers keep working beside typed ones, on
 // [API.Echo] or any group.
 //
+// # Lists: filters, sort and pages
+//
+// A [Query] field binds the whole query string of a list route to a
+// crud.Query, under the allow-list (crud.QuerySpec) its type parameter
+// names, and documents every parameter that allow-list accepts, with its
+// type, enum and bounds:
+//
+//	type postsSpec struct{}
+//
+//	func (postsSpec) QuerySpec() crud.QuerySpec {
+//		return crud.QuerySpec{Filters: map[string]crud.FilterSpec{
+//			"author_id": {Type: crud.Int, Ops: []crud.Op{crud.Eq, crud.In}},
+//		}, Sort: []string{"created_at"}}
+//	}
+//
+//	type ListPosts struct {
+//		openapi.Query[postsSpec] // author_id, author_id[in], sort, limit, offset, cursor, include_total
+//	}
+//
+//	func listPosts(ctx context.Context, in *ListPosts) (*Page, error) {
+//		page, err := repo.List(ctx, in.Query.Query)
+//		...
+//	}
+//
+// What crud.ParseQuery refuses answers its 400; limit and offset are
+// checked like other parameters (422 out of range).
+//
 // # Canonical parameters
 //
 // Numbers are read only as written canonically, so that two texts never

@@ -45,6 +45,7 @@ type binder struct {
 	body    []int        // index of the Body field; nil when none
 	bodyTyp reflect.Type // Body's type, pointer stripped
 	bodyOpt bool         // Body is a pointer: the body may be absent
+	query   *queryBinding // the Query field; nil when none
 	v       *validator.Validate
 }
 
@@ -64,6 +65,20 @@ func newBinder(t reflect.Type, v *validator.Validate) (*binder, error) {
 		}
 		seen[key] = true
 	}
+	if b.query != nil {
+		spec := &b.query.spec
+		for _, name := range b.query.names() {
+			if seen[inQuery+":"+strings.ToLower(name)] {
+				return nil, fmt.Errorf("input type %s: query parameter %q declared by a field and by the Query field", t, name)
+			}
+		}
+		spec.Ignore = slices.Clone(spec.Ignore)
+		for _, p := range b.params {
+			if p.in == inQuery {
+				spec.Ignore = append(spec.Ignore, p.name)
+			}
+		}
+	}
 	return b, nil
 }
 
@@ -81,6 +96,14 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			}
 		}
 		switch {
+		case in == "" && isQueryField(sf.Type):
+			if !sf.IsExported() {
+				return fmt.Errorf("input field %s is not exported", sf.Name)
+			}
+			if b.query != nil {
+				return errors.New("input has two Query fields")
+			}
+			b.query = newQueryBinding(sf.Type, idx)
 		case in != "":
 			if !sf.IsExported() {
 				return fmt.Errorf("input field %s is not exported", sf.Name)
@@ -475,34 +498,28 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			msgs = append(msgs, fmt.Sprintf("%s parameter %q must be %s", p.in, p.name, want))
 		}
 	}
+	var invalid []server.FieldError
+	if b.query != nil {
+		qbad, qinvalid, err := b.query.bind(c, in, b.check)
+		if err != nil && len(bad) == 0 {
+			return err
+		}
+		for _, d := range qbad {
+			msgs = append(msgs, fmt.Sprintf("query parameter %q %s", d.Field, d.Message))
+		}
+		bad = append(bad, qbad...)
+		invalid = qinvalid
+	}
 	if len(bad) > 0 {
 		return &server.Error{Status: http.StatusBadRequest, Type: "invalid_parameter",
 			Message: strings.Join(msgs, "; "), Details: bad}
 	}
-	var invalid []server.FieldError
 	for i := range b.params {
 		p := &b.params[i]
 		if p.rules == "" {
 			continue
 		}
-		err := b.v.Var(in.FieldByIndex(p.index).Interface(), p.rules)
-		if err == nil {
-			continue
-		}
-		var verrs validator.ValidationErrors
-		if errors.As(err, &verrs) {
-			details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
-			for _, d := range details {
-				if strings.HasPrefix(d.Field, "[") { // an item, after dive
-					d.Field = p.name + d.Field
-				} else {
-					d.Field = p.name
-				}
-				invalid = append(invalid, d)
-			}
-		} else {
-			return fmt.Errorf("openapi: validate %s parameter %q: %w", p.in, p.name, err)
-		}
+		invalid = append(invalid, b.check(in.FieldByIndex(p.index).Interface(), p.name, p.rules)...)
 	}
 	if b.body != nil {
 		req := c.Request()
@@ -530,4 +547,26 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			Message: "request validation failed", Details: invalid}
 	}
 	return nil
+}
+
+// check validates value against rules and returns one detail per failed
+// rule, named after the parameter name (items after dive as name[i]).
+func (b *binder) check(value any, name, rules string) []server.FieldError {
+	err := b.v.Var(value, rules)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) { // rules are checked at registration (knownRules)
+		return []server.FieldError{{Field: name, Rule: "invalid", Message: "is invalid"}}
+	}
+	details, _ := server.ValidationError(verrs).Details.([]server.FieldError)
+	for i := range details {
+		if strings.HasPrefix(details[i].Field, "[") { // an item, after dive
+			details[i].Field = name + details[i].Field
+		} else {
+			details[i].Field = name
+		}
+	}
+	return details
 }
