@@ -42,9 +42,9 @@ type param struct {
 // strings, then validated, then the JSON body through server.Bind.
 type binder struct {
 	params  []param
-	body    []int        // index of the Body field; nil when none
-	bodyTyp reflect.Type // Body's type, pointer stripped
-	bodyOpt bool         // Body is a pointer: the body may be absent
+	body    []int         // index of the Body field; nil when none
+	bodyTyp reflect.Type  // Body's type, pointer stripped
+	bodyOpt bool          // Body is a pointer: the body may be absent
 	query   *queryBinding // the Query field; nil when none
 	v       *validator.Validate
 }
