@@ -89,7 +89,8 @@
 // path unless set), summaries, tags, parameters, request bodies, the
 // success response, and an error response for every status the route can
 // answer — 400 and 422 for input, 404 for a path parameter, 413 and 415
-// for a body, 401 and 403 when secured, 500 always, plus [Config.Errors] and [Errors] — each with the
+// for a body, 401 and 403 when secured, 401 when a credential is optional,
+// 431 (a request head beyond the server's limit) and 500 always, plus [Config.Errors] and [Errors] — each with the
 // server's envelope (server.Envelope, the component ErrorEnvelope) as its
 // schema.
 //
@@ -115,7 +116,9 @@
 // [Secure] takes [Guard]s — anything with Middleware() and Security() (the
 // auth package's guards) — installs their middleware on the route and
 // documents security: [{bearer: [scopes]}] with the bearer HTTP scheme in
-// components. [Security] documents a route protected some other way.
+// components. [Security] documents a route protected some other way;
+// [OptionalSecurity] a route that reads a credential when one is sent
+// (security: [{}, {bearer: []}], 401 for a bad one) without requiring it.
 //
 // # Versions
 //

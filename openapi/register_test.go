@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/openapi/openapitest"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
@@ -120,6 +121,40 @@ func TestDocumentFollowsTheTypes(t *testing.T) {
 	}
 }
 
+// TestOptionalSecurity: a route that reads a credential when one is sent
+// documents security [{}, {bearer: []}] and 401 (not 403); a route that
+// also requires one documents the requirement alone; every route
+// documents 431 and 500.
+func TestOptionalSecurity(t *testing.T) {
+	api := newAPI(t)
+	public := api.Group("", openapi.OptionalSecurity("bearer"))
+	none := func(context.Context, *openapi.Empty) (*openapi.Empty, error) { return nil, nil }
+	openapi.Get(public, "/feed", none)
+	openapi.Get(public, "/mine", none, openapi.Security("bearer", "read"))
+	openapi.Get(api, "/open", none)
+	for _, tt := range []struct{ path, want string }{
+		{"/api/v1/feed", `[map[] map[bearer:[]]] [204 401 431 500]`},
+		{"/api/v1/mine", `[map[bearer:[read]]] [204 401 403 431 500]`},
+		{"/api/v1/open", `[] [204 431 500]`},
+	} {
+		op := api.Document().Paths[tt.path]["get"]
+		if got := fmt.Sprintf("%v %v", op.Security, slices.Sorted(maps.Keys(op.Responses))); got != tt.want {
+			t.Errorf("GET %s: security, responses = %s; want %s", tt.path, got, tt.want)
+		}
+	}
+	b, _ := api.JSON()
+	if !strings.Contains(string(b), `"security":[{},{"bearer":[]}]`) {
+		t.Errorf("document does not write the optional requirement as [{},{\"bearer\":[]}]:\n%s", b)
+	}
+	openapitest.ValidateDocument(t, b)
+	defer func() {
+		if recover() == nil {
+			t.Error("OptionalSecurity with an undefined scheme did not panic")
+		}
+	}()
+	openapi.Get(api, "/bad", none, openapi.OptionalSecurity("cookie"))
+}
+
 func TestGroupOptions(t *testing.T) {
 	s, err := server.New(server.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -145,7 +180,7 @@ func TestGroupOptions(t *testing.T) {
 		t.Fatalf("document paths = %v; want /admin/reindex", api.Document().Paths)
 	}
 	got := fmt.Sprintf("%v %v %q %v %v", op.Tags, op.Security, op.Summary, op.Deprecated, slices.Sorted(maps.Keys(op.Responses)))
-	want := `[admin ops] [map[apiKey:[]]] "Rebuild the index" true [204 401 403 409 500]`
+	want := `[admin ops] [map[apiKey:[]]] "Rebuild the index" true [204 401 403 409 431 500]`
 	if got != want {
 		t.Errorf("operation = %s; want %s", got, want)
 	}
