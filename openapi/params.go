@@ -1,9 +1,12 @@
 package openapi
 
 import (
+	"bytes"
 	"encoding"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -525,6 +528,16 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		req := c.Request()
 		absent := req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0)
 		if !(b.bodyOpt && absent) {
+			if !absent && req.Header.Get(echo.HeaderContentType) == "" {
+				// The document lists application/json as the body's only type.
+				return &server.Error{Status: http.StatusUnsupportedMediaType, Message: "content type must be application/json"}
+			}
+			var raw bytes.Buffer
+			if !absent {
+				orig := req.Body
+				req.Body = teeBody{io.TeeReader(orig, &raw), orig}
+				defer func() { req.Body = orig }()
+			}
 			dst := reflect.New(b.bodyTyp)
 			if err := server.Bind(c, dst.Interface()); err != nil {
 				var se *server.Error
@@ -533,6 +546,11 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 				}
 				details, _ := se.Details.([]server.FieldError)
 				invalid = append(invalid, details...)
+			}
+			for _, d := range presenceErrors(b.bodyTyp, raw.Bytes(), "", 0) {
+				if !slices.ContainsFunc(invalid, func(e server.FieldError) bool { return e.Field == d.Field }) {
+					invalid = append(invalid, d)
+				}
 			}
 			f := in.FieldByIndex(b.body)
 			if b.bodyOpt {
@@ -569,4 +587,84 @@ func (b *binder) check(value any, name, rules string) []server.FieldError {
 		}
 	}
 	return details
+}
+
+type teeBody struct {
+	io.Reader
+	io.Closer
+}
+
+// presenceErrors checks the JSON value raw of type t as its schema does
+// and encoding/json does not: every required property present, and null
+// only where the schema allows it (see presence), in nested objects and
+// lists of objects too. Types that decode themselves are left alone.
+func presenceErrors(t reflect.Type, raw []byte, prefix string, depth int) []server.FieldError {
+	t = derefType(t)
+	if depth > 32 || !selfDescribed(t) {
+		return nil
+	}
+	var out []server.FieldError
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		for i, item := range items {
+			out = append(out, presenceErrors(t.Elem(), item, fmt.Sprintf("%s[%d]", strings.TrimSuffix(prefix, "."), i), depth+1)...)
+		}
+		return out
+	case reflect.Struct:
+	default:
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil // not an object: the decoder said so already
+	}
+	for _, f := range jsonFields(t) {
+		name := prefix + f.name
+		required, nullable := presence(f.typ, ruleRequired(f.tag.Get("validate")), f.omitEmpty)
+		v, ok := obj[f.name]
+		switch {
+		case !ok && required:
+			out = append(out, server.FieldError{Field: name, Rule: "required", Message: "is required"})
+		case ok && string(bytes.TrimSpace(v)) == "null":
+			if !nullable && !acceptsNull(f.typ) {
+				out = append(out, server.FieldError{Field: name, Rule: "not_null", Message: "must not be null"})
+			}
+		case ok:
+			sub := prefix + f.name + "."
+			out = append(out, presenceErrors(f.typ, v, sub, depth+1)...)
+		}
+	}
+	return out
+}
+
+// selfDescribed reports whether t's JSON form is the one reflection
+// describes (not a type with its own UnmarshalJSON or schema).
+func selfDescribed(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return t != timeType && !p.Implements(jsonUnmarshaler) && !p.Implements(textUnmarshal) &&
+		!p.Implements(providerType) && !t.Implements(providerType)
+}
+
+// acceptsNull reports whether the schema of t, whatever the field, takes
+// null: any value (an interface, a type that decodes itself).
+func acceptsNull(t reflect.Type) bool {
+	t = derefType(t)
+	return t.Kind() == reflect.Interface || !selfDescribed(t)
+}
+
+// ruleRequired reports a required rule before any dive.
+func ruleRequired(tag string) bool {
+	for r := range strings.SplitSeq(tag, ",") {
+		if r == "dive" {
+			return false
+		}
+		if r == "required" {
+			return true
+		}
+	}
+	return false
 }

@@ -73,8 +73,8 @@ func (postsV2) QuerySpec() crud.QuerySpec {
 
 // PostRequest is the body of POST /posts.
 type PostRequest struct {
-	Title     string `json:"title" validate:"required,min=1,max=200"`
-	Content   string `json:"content" validate:"max=100000"`
+	Title     string `json:"title" validate:"required,min=1,max=200" example:"Hello, Gantry"`
+	Content   string `json:"content,omitempty" validate:"max=100000"`
 	Published bool   `json:"published"`
 }
 

@@ -109,10 +109,10 @@ func (a *app) setPassword(ctx context.Context, id int64, hash string) error {
 
 // RegisterRequest is the body of POST /auth/register.
 type RegisterRequest struct {
-	Username string `json:"username" validate:"required,min=3,max=50,alphanum" doc:"Letters and digits; stored in lower case"`
-	Email    string `json:"email" validate:"required,email,max=254"`
-	Password string `json:"password" validate:"required,min=8,max=1024"`
-	FullName string `json:"full_name" validate:"max=100"`
+	Username string `json:"username" validate:"required,min=3,max=50,alphanum" doc:"Letters and digits; stored in lower case" example:"alice"`
+	Email    string `json:"email" validate:"required,email,max=254" example:"alice@example.com"`
+	Password string `json:"password" validate:"required,min=8,max=1024" example:"correct-horse"`
+	FullName string `json:"full_name,omitempty" validate:"max=100"`
 }
 
 // StrictJSON refuses fields the request does not declare (is_superuser, role, ...).
