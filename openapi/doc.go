@@ -33,6 +33,11 @@
 // go-playground/validator tags, binds the body with server.Bind (so 415,
 // 400, 413 and the field messages of 422 are exactly the binding helper's)
 // and answers one 422 listing every invalid parameter and body field. The
+// body is held to what its schema says where encoding/json is lenient: a
+// required property must be present (rule "required"), null is refused
+// where the schema does not allow it (rule "not_null"), in nested objects
+// too, and a body without a Content-Type answers 415, since the document
+// names application/json as its only type. The
 // handler's *Out is written as JSON with status 200, the one [Status]
 // sets, or 204 when Out is [Empty]. Errors render as the server's
 // envelope. [EchoContext] reaches the echo.Context for headers and
@@ -97,7 +102,8 @@
 // Schemas come from the Go types by reflection, following encoding/json
 // (field names, omitempty, embedded structs, ",string") and the validator
 // tags: required from `validate:"required"` or a non-pointer field without
-// omitempty; formats date-time (time.Time), email, uri, uuid, ipv4, ipv6,
+// omitempty (and then minLength, minItems or minProperties 1 for
+// `validate:"required"`, which refuses the empty value); formats date-time (time.Time), email, uri, uuid, ipv4, ipv6,
 // hostname, date; enum from oneof; minimum/maximum/exclusive bounds from
 // min, max, gte, lte, gt, lt on numbers, minLength/maxLength on strings,
 // minItems/maxItems on slices; rules after dive on the items; patterns for
