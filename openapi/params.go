@@ -1,12 +1,9 @@
 package openapi
 
 import (
-	"bytes"
 	"encoding"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -44,12 +41,14 @@ type param struct {
 // binder fills an input struct from a request: parameters parsed from
 // strings, then validated, then the JSON body through server.Bind.
 type binder struct {
-	params  []param
-	body    []int         // index of the Body field; nil when none
-	bodyTyp reflect.Type  // Body's type, pointer stripped
-	bodyOpt bool          // Body is a pointer: the body may be absent
-	query   *queryBinding // the Query field; nil when none
-	v       *validator.Validate
+	params   []param
+	body     []int         // index of the Body field; nil when none
+	bodyTyp  reflect.Type  // Body's type, pointer stripped
+	bodyOpt  bool          // Body is a pointer: the body may be absent
+	query    *queryBinding // the Query field; nil when none
+	presence *presencePlan // what the body's schema requires; nil: nothing
+	tees     teePool       // copies of bodies for presence
+	v        *validator.Validate
 }
 
 func newBinder(t reflect.Type, v *validator.Validate) (*binder, error) {
@@ -140,6 +139,7 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			if sf.Type.Kind() == reflect.Pointer {
 				b.bodyTyp, b.bodyOpt = sf.Type.Elem(), true
 			}
+			b.presence = newPresencePlan(b.bodyTyp, 0)
 		case sf.Anonymous && sf.Type.Kind() == reflect.Struct:
 			if err := b.collect(sf.Type, idx); err != nil {
 				return err
@@ -532,11 +532,12 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 				// The document lists application/json as the body's only type.
 				return &server.Error{Status: http.StatusUnsupportedMediaType, Message: "content type must be application/json"}
 			}
-			var raw bytes.Buffer
-			if !absent {
+			var tee *teeBody
+			if !absent && b.presence != nil {
 				orig := req.Body
-				req.Body = teeBody{io.TeeReader(orig, &raw), orig}
-				defer func() { req.Body = orig }()
+				tee = b.tees.get(orig)
+				req.Body = tee
+				defer func() { req.Body = orig; b.tees.put(tee) }()
 			}
 			dst := reflect.New(b.bodyTyp)
 			if err := server.Bind(c, dst.Interface()); err != nil {
@@ -547,9 +548,11 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 				details, _ := se.Details.([]server.FieldError)
 				invalid = append(invalid, details...)
 			}
-			for _, d := range presenceErrors(b.bodyTyp, raw.Bytes(), "", 0) {
-				if !slices.ContainsFunc(invalid, func(e server.FieldError) bool { return e.Field == d.Field }) {
-					invalid = append(invalid, d)
+			if tee != nil {
+				for _, d := range b.presence.check(tee.buf.Bytes(), "", nil) {
+					if !slices.ContainsFunc(invalid, func(e server.FieldError) bool { return e.Field == d.Field }) {
+						invalid = append(invalid, d)
+					}
 				}
 			}
 			f := in.FieldByIndex(b.body)
@@ -587,84 +590,4 @@ func (b *binder) check(value any, name, rules string) []server.FieldError {
 		}
 	}
 	return details
-}
-
-type teeBody struct {
-	io.Reader
-	io.Closer
-}
-
-// presenceErrors checks the JSON value raw of type t as its schema does
-// and encoding/json does not: every required property present, and null
-// only where the schema allows it (see presence), in nested objects and
-// lists of objects too. Types that decode themselves are left alone.
-func presenceErrors(t reflect.Type, raw []byte, prefix string, depth int) []server.FieldError {
-	t = derefType(t)
-	if depth > 32 || !selfDescribed(t) {
-		return nil
-	}
-	var out []server.FieldError
-	switch t.Kind() {
-	case reflect.Slice, reflect.Array:
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return nil
-		}
-		for i, item := range items {
-			out = append(out, presenceErrors(t.Elem(), item, fmt.Sprintf("%s[%d]", strings.TrimSuffix(prefix, "."), i), depth+1)...)
-		}
-		return out
-	case reflect.Struct:
-	default:
-		return nil
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return nil // not an object: the decoder said so already
-	}
-	for _, f := range jsonFields(t) {
-		name := prefix + f.name
-		required, nullable := presence(f.typ, ruleRequired(f.tag.Get("validate")), f.omitEmpty)
-		v, ok := obj[f.name]
-		switch {
-		case !ok && required:
-			out = append(out, server.FieldError{Field: name, Rule: "required", Message: "is required"})
-		case ok && string(bytes.TrimSpace(v)) == "null":
-			if !nullable && !acceptsNull(f.typ) {
-				out = append(out, server.FieldError{Field: name, Rule: "not_null", Message: "must not be null"})
-			}
-		case ok:
-			sub := prefix + f.name + "."
-			out = append(out, presenceErrors(f.typ, v, sub, depth+1)...)
-		}
-	}
-	return out
-}
-
-// selfDescribed reports whether t's JSON form is the one reflection
-// describes (not a type with its own UnmarshalJSON or schema).
-func selfDescribed(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return t != timeType && !p.Implements(jsonUnmarshaler) && !p.Implements(textUnmarshal) &&
-		!p.Implements(providerType) && !t.Implements(providerType)
-}
-
-// acceptsNull reports whether the schema of t, whatever the field, takes
-// null: any value (an interface, a type that decodes itself).
-func acceptsNull(t reflect.Type) bool {
-	t = derefType(t)
-	return t.Kind() == reflect.Interface || !selfDescribed(t)
-}
-
-// ruleRequired reports a required rule before any dive.
-func ruleRequired(tag string) bool {
-	for r := range strings.SplitSeq(tag, ",") {
-		if r == "dive" {
-			return false
-		}
-		if r == "required" {
-			return true
-		}
-	}
-	return false
 }
