@@ -150,6 +150,10 @@ type FilterSpec struct {
 	Type ValueType
 	// Ops are the allowed operators; empty means [Eq] only.
 	Ops []Op
+	// Values, when not empty, are the only values accepted (as written in
+	// the query string) by the operators that compare values: eq, ne and
+	// each item of in. E.g. a role column: {"user", "admin"}.
+	Values []string
 }
 
 // QuerySpec says which query-string parameters [ParseQuery] accepts. The
@@ -173,6 +177,8 @@ type QuerySpec struct {
 	// MaxOffset is the largest offset accepted (default 10,000); deeper
 	// pages must use the cursor.
 	MaxOffset int
+	// CursorOnly refuses offset: pages go by cursor only.
+	CursorOnly bool
 	// MaxIn is the most values an "in" filter takes (default 100).
 	MaxIn int
 	// MaxSort is the most sort keys accepted (default 3).
@@ -299,6 +305,10 @@ func ParseQuery(values url.Values, spec QuerySpec) (Query, error) {
 			}
 			q.Limit = n
 		case paramOffset:
+			if s.CursorOnly {
+				add(key, "not allowed; page with the cursor")
+				continue
+			}
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 0 || n > s.MaxOffset {
 				add(key, fmt.Sprintf("must be an integer from 0 to %d; use the cursor for deeper pages", s.MaxOffset))
@@ -452,6 +462,9 @@ func parseFilter(key, val string, s *QuerySpec) (Filter, string) {
 		}
 		list := make([]any, len(parts))
 		for i, p := range parts {
+			if len(fs.Values) > 0 && !slices.Contains(fs.Values, p) {
+				return Filter{}, "each value must be one of " + strings.Join(fs.Values, ", ")
+			}
 			v, reason := parseValue(p, fs.Type)
 			if reason != "" {
 				return Filter{}, "each value " + reason
@@ -471,6 +484,9 @@ func parseFilter(key, val string, s *QuerySpec) (Filter, string) {
 		}
 		f.Value = val
 	default:
+		if len(fs.Values) > 0 && (o == Eq || o == Ne) && !slices.Contains(fs.Values, val) {
+			return Filter{}, "must be one of " + strings.Join(fs.Values, ", ")
+		}
 		v, reason := parseValue(val, fs.Type)
 		if reason != "" {
 			return Filter{}, reason

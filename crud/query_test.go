@@ -124,6 +124,30 @@ func TestParseQueryRefuses(t *testing.T) {
 			t.Errorf("in over MaxIn = %v; want ErrInvalidQuery", err)
 		}
 	})
+	t.Run("offset when cursor only", func(t *testing.T) {
+		spec := testSpec
+		spec.CursorOnly = true
+		_, err := crud.ParseQuery(url.Values{"offset": {"2"}}, spec)
+		if p := crud.Problems(err); len(p) != 1 || p[0].Field != "offset" {
+			t.Errorf("offset with CursorOnly = %v; want one problem on offset", err)
+		}
+	})
+	t.Run("values", func(t *testing.T) {
+		spec := testSpec
+		spec.Filters = map[string]crud.FilterSpec{"role": {Type: crud.String, Ops: []crud.Op{crud.Eq, crud.Ne, crud.In}, Values: []string{"user", "admin"}}}
+		for _, in := range []string{"role=root", "role[ne]=root", "role[in]=user,root"} {
+			v, _ := url.ParseQuery(in)
+			if _, err := crud.ParseQuery(v, spec); !errors.Is(err, crud.ErrInvalidQuery) {
+				t.Errorf("ParseQuery(%q) = %v; want ErrInvalidQuery", in, err)
+			}
+		}
+		for _, in := range []string{"role=admin", "role[ne]=user", "role[in]=user,admin"} {
+			v, _ := url.ParseQuery(in)
+			if _, err := crud.ParseQuery(v, spec); err != nil {
+				t.Errorf("ParseQuery(%q) = %v; want nil", in, err)
+			}
+		}
+	})
 	t.Run("deleted not allowed", func(t *testing.T) {
 		spec := testSpec
 		spec.AllowDeleted = false

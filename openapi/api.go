@@ -37,7 +37,7 @@ type Config struct {
 	Tags []Tag
 	// Errors are error statuses documented on every operation besides
 	// the ones each route implies (400 and 422 for input, 413 and 415 for a
-	// body, 401 and 403 when secured, 500 always), e.g. 429 when a rate
+	// body, 401 and 403 when secured, 431 and 500 always), e.g. 429 when a rate
 	// limiter runs in front of every route.
 	Errors []int
 	// SecuritySchemes are the schemes guards and [Security] may name, by
@@ -255,7 +255,7 @@ func Register[In, Out any](a *API, method, path string, h Handler[In, Out], opts
 		fail("status %d is not 2xx", op.status)
 	}
 	op.noBody = outT == emptyType || op.status == http.StatusNoContent || op.status == http.StatusResetContent
-	for _, r := range op.security {
+	for _, r := range append(slices.Clone(op.security), op.optional...) {
 		if _, ok := a.spec.cfg.SecuritySchemes[r.scheme]; !ok {
 			fail("undefined security scheme %q (add it to Config.SecuritySchemes)", r.scheme)
 		}
@@ -439,10 +439,15 @@ func (s *spec) build(ops []*operation) *Document {
 			param.Description, ps.Description = ps.Description, ""
 			o.Parameters = append(o.Parameters, param)
 		}
+		if b.query != nil {
+			o.Parameters = append(o.Parameters, b.query.params()...)
+		}
 		errs := slices.Clone(s.cfg.Errors)
 		errs = append(errs, op.errors...)
-		errs = append(errs, http.StatusInternalServerError)
-		if len(b.params) > 0 || b.body != nil {
+		// 431 is the server's for a request head beyond its limit, 500 for
+		// anything that goes wrong; any route can answer either.
+		errs = append(errs, http.StatusRequestHeaderFieldsTooLarge, http.StatusInternalServerError)
+		if len(b.params) > 0 || b.body != nil || b.query != nil {
 			errs = append(errs, http.StatusBadRequest, http.StatusUnprocessableEntity)
 		}
 		if slices.ContainsFunc(b.params, func(p param) bool { return p.in == inPath }) {
@@ -455,21 +460,14 @@ func (s *spec) build(ops []*operation) *Document {
 			}
 			errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 		}
-		if len(op.security) > 0 {
-			req := map[string][]string{}
-			for _, r := range op.security {
-				req[r.scheme] = append(req[r.scheme], r.scopes...)
-				usedSchemes[r.scheme] = s.cfg.SecuritySchemes[r.scheme]
-			}
-			for k, v := range req {
-				slices.Sort(v)
-				req[k] = slices.Compact(v)
-				if req[k] == nil {
-					req[k] = []string{}
-				}
-			}
-			o.Security = []map[string][]string{req}
+		switch {
+		case len(op.security) > 0:
+			o.Security = []map[string][]string{requirement(op.security, s.cfg.SecuritySchemes, usedSchemes)}
 			errs = append(errs, http.StatusUnauthorized, http.StatusForbidden)
+		case len(op.optional) > 0:
+			// {} first: no credential at all is fine too.
+			o.Security = []map[string][]string{{}, requirement(op.optional, s.cfg.SecuritySchemes, usedSchemes)}
+			errs = append(errs, http.StatusUnauthorized)
 		}
 		resp := &Response{Description: cmp.Or(op.responseDoc, http.StatusText(op.status))}
 		if !op.noBody {
@@ -495,4 +493,22 @@ func (s *spec) build(ops []*operation) *Document {
 		doc.Components.SecuritySchemes = usedSchemes
 	}
 	return doc
+}
+
+// requirement merges security requirements per scheme (scopes sorted and
+// deduplicated) and records the schemes used.
+func requirement(reqs []securityRequirement, schemes, used map[string]*SecurityScheme) map[string][]string {
+	req := map[string][]string{}
+	for _, r := range reqs {
+		req[r.scheme] = append(req[r.scheme], r.scopes...)
+		used[r.scheme] = schemes[r.scheme]
+	}
+	for k, v := range req {
+		slices.Sort(v)
+		req[k] = slices.Compact(v)
+		if req[k] == nil {
+			req[k] = []string{}
+		}
+	}
+	return req
 }

@@ -33,11 +33,43 @@
 // go-playground/validator tags, binds the body with server.Bind (so 415,
 // 400, 413 and the field messages of 422 are exactly the binding helper's)
 // and answers one 422 listing every invalid parameter and body field. The
+// body is held to what its schema says where encoding/json is lenient: a
+// required property must be present (rule "required"), null is refused
+// where the schema does not allow it (rule "not_null"), in nested objects
+// too, and a body without a Content-Type answers 415, since the document
+// names application/json as its only type. The
 // handler's *Out is written as JSON with status 200, the one [Status]
 // sets, or 204 when Out is [Empty]. Errors render as the server's
 // envelope. [EchoContext] reaches the echo.Context for headers and
 // cookies. Plain echo handlers keep working beside typed ones, on
 // [API.Echo] or any group.
+//
+// # Lists: filters, sort and pages
+//
+// A [Query] field binds the whole query string of a list route to a
+// crud.Query, under the allow-list (crud.QuerySpec) its type parameter
+// names, and documents every parameter that allow-list accepts, with its
+// type, enum and bounds:
+//
+//	type postsSpec struct{}
+//
+//	func (postsSpec) QuerySpec() crud.QuerySpec {
+//		return crud.QuerySpec{Filters: map[string]crud.FilterSpec{
+//			"author_id": {Type: crud.Int, Ops: []crud.Op{crud.Eq, crud.In}},
+//		}, Sort: []string{"created_at"}}
+//	}
+//
+//	type ListPosts struct {
+//		openapi.Query[postsSpec] // author_id, author_id[in], sort, limit, offset, cursor, include_total
+//	}
+//
+//	func listPosts(ctx context.Context, in *ListPosts) (*Page, error) {
+//		page, err := repo.List(ctx, in.Query.Query)
+//		...
+//	}
+//
+// What crud.ParseQuery refuses answers its 400; limit and offset are
+// checked like other parameters (422 out of range).
 //
 // # Canonical parameters
 //
@@ -62,7 +94,8 @@
 // path unless set), summaries, tags, parameters, request bodies, the
 // success response, and an error response for every status the route can
 // answer — 400 and 422 for input, 404 for a path parameter, 413 and 415
-// for a body, 401 and 403 when secured, 500 always, plus [Config.Errors] and [Errors] — each with the
+// for a body, 401 and 403 when secured, 401 when a credential is optional,
+// 431 (a request head beyond the server's limit) and 500 always, plus [Config.Errors] and [Errors] — each with the
 // server's envelope (server.Envelope, the component ErrorEnvelope) as its
 // schema. The envelope's details, when present, are an array of one of the
 // shapes of package apierror, each a component: FieldError (binding and
@@ -72,7 +105,8 @@
 // Schemas come from the Go types by reflection, following encoding/json
 // (field names, omitempty, embedded structs, ",string") and the validator
 // tags: required from `validate:"required"` or a non-pointer field without
-// omitempty; formats date-time (time.Time), email, uri, uuid, ipv4, ipv6,
+// omitempty (and then minLength, minItems or minProperties 1 for
+// `validate:"required"`, which refuses the empty value); formats date-time (time.Time), email, uri, uuid, ipv4, ipv6,
 // hostname, date; enum from oneof; minimum/maximum/exclusive bounds from
 // min, max, gte, lte, gt, lt on numbers, minLength/maxLength on strings,
 // minItems/maxItems on slices; rules after dive on the items; patterns for
@@ -91,7 +125,9 @@
 // [Secure] takes [Guard]s — anything with Middleware() and Security() (the
 // auth package's guards) — installs their middleware on the route and
 // documents security: [{bearer: [scopes]}] with the bearer HTTP scheme in
-// components. [Security] documents a route protected some other way.
+// components. [Security] documents a route protected some other way;
+// [OptionalSecurity] a route that reads a credential when one is sent
+// (security: [{}, {bearer: []}], 401 for a bad one) without requiring it.
 //
 // # Versions
 //

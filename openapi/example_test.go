@@ -59,5 +59,5 @@ func Example() {
 	// 200 {"$ref":"#/components/schemas/Item"}
 	// 404 {"$ref":"#/components/schemas/ErrorEnvelope"}
 	// 422 {"$ref":"#/components/schemas/ErrorEnvelope"}
-	// {"type":"object","required":["id","name"],"properties":{"id":{"type":"integer","format":"int64"},"name":{"type":"string","maxLength":40},"color":{"type":"string","enum":["red","green"]}}}
+	// {"type":"object","required":["id","name"],"properties":{"id":{"type":"integer","format":"int64"},"name":{"type":"string","minLength":1,"maxLength":40},"color":{"type":"string","enum":["red","green"]}}}
 }

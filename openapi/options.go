@@ -18,6 +18,7 @@ type operation struct {
 	status       int
 	errors       []int
 	security     []securityRequirement
+	optional     []securityRequirement
 	middleware   []echo.MiddlewareFunc
 	deprecated   bool
 	hidden       bool
@@ -110,5 +111,20 @@ func Secure(guards ...Guard) Option {
 func Security(scheme string, scopes ...string) Option {
 	return func(op *operation) {
 		op.security = append(slices.Clone(op.security), securityRequirement{scheme: scheme, scopes: slices.Clone(scopes)})
+	}
+}
+
+// OptionalSecurity documents that the route reads a credential of the
+// named scheme when one is sent, without requiring it (the answer may
+// depend on who asks), and answers 401 when the credential sent is bad
+// (malformed, expired, revoked, alg=none): security: [{}, {scheme:
+// scopes}] and a 401 response. It installs nothing: use it where an
+// authentication middleware that skips requests without credentials runs
+// in front of the route, e.g. on an API's group. A route that also has
+// [Secure] or [Security] documents those instead: a credential is then
+// required.
+func OptionalSecurity(scheme string, scopes ...string) Option {
+	return func(op *operation) {
+		op.optional = append(slices.Clone(op.optional), securityRequirement{scheme: scheme, scopes: slices.Clone(scopes)})
 	}
 }

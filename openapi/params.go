@@ -42,11 +42,14 @@ type param struct {
 // binder fills an input struct from a request: parameters parsed from
 // strings, then validated, then the JSON body through server.Bind.
 type binder struct {
-	params  []param
-	body    []int        // index of the Body field; nil when none
-	bodyTyp reflect.Type // Body's type, pointer stripped
-	bodyOpt bool         // Body is a pointer: the body may be absent
-	v       *validator.Validate
+	params   []param
+	body     []int         // index of the Body field; nil when none
+	bodyTyp  reflect.Type  // Body's type, pointer stripped
+	bodyOpt  bool          // Body is a pointer: the body may be absent
+	query    *queryBinding // the Query field; nil when none
+	presence *presencePlan // what the body's schema requires; nil: nothing
+	tees     teePool       // copies of bodies for presence
+	v        *validator.Validate
 }
 
 func newBinder(t reflect.Type, v *validator.Validate) (*binder, error) {
@@ -65,6 +68,20 @@ func newBinder(t reflect.Type, v *validator.Validate) (*binder, error) {
 		}
 		seen[key] = true
 	}
+	if b.query != nil {
+		spec := &b.query.spec
+		for _, name := range b.query.names() {
+			if seen[inQuery+":"+strings.ToLower(name)] {
+				return nil, fmt.Errorf("input type %s: query parameter %q declared by a field and by the Query field", t, name)
+			}
+		}
+		spec.Ignore = slices.Clone(spec.Ignore)
+		for _, p := range b.params {
+			if p.in == inQuery {
+				spec.Ignore = append(spec.Ignore, p.name)
+			}
+		}
+	}
 	return b, nil
 }
 
@@ -82,6 +99,14 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			}
 		}
 		switch {
+		case in == "" && isQueryField(sf.Type):
+			if !sf.IsExported() {
+				return fmt.Errorf("input field %s is not exported", sf.Name)
+			}
+			if b.query != nil {
+				return errors.New("input has two Query fields")
+			}
+			b.query = newQueryBinding(sf.Type, idx)
 		case in != "":
 			if !sf.IsExported() {
 				return fmt.Errorf("input field %s is not exported", sf.Name)
@@ -115,6 +140,7 @@ func (b *binder) collect(t reflect.Type, index []int) error {
 			if sf.Type.Kind() == reflect.Pointer {
 				b.bodyTyp, b.bodyOpt = sf.Type.Elem(), true
 			}
+			b.presence = newPresencePlan(b.bodyTyp, 0)
 		case sf.Anonymous && sf.Type.Kind() == reflect.Struct:
 			if err := b.collect(sf.Type, idx); err != nil {
 				return err
@@ -479,39 +505,44 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			msgs = append(msgs, fmt.Sprintf("%s parameter %q must be %s", p.in, p.name, want))
 		}
 	}
+	var invalid []server.FieldError
+	if b.query != nil {
+		qbad, qinvalid, err := b.query.bind(c, in, b.check)
+		if err != nil && len(bad) == 0 {
+			return err
+		}
+		for _, d := range qbad {
+			msgs = append(msgs, fmt.Sprintf("query parameter %q %s", d.Field, d.Message))
+		}
+		bad = append(bad, qbad...)
+		invalid = qinvalid
+	}
 	if len(bad) > 0 {
 		return server.NewError(http.StatusBadRequest, strings.Join(msgs, "; ")).
 			WithType("invalid_parameter").WithFieldErrors(bad...)
 	}
-	var invalid []server.FieldError
 	for i := range b.params {
 		p := &b.params[i]
 		if p.rules == "" {
 			continue
 		}
-		err := b.v.Var(in.FieldByIndex(p.index).Interface(), p.rules)
-		if err == nil {
-			continue
-		}
-		var verrs validator.ValidationErrors
-		if errors.As(err, &verrs) {
-			details := server.ValidationError(verrs).FieldErrors()
-			for _, d := range details {
-				if strings.HasPrefix(d.Field, "[") { // an item, after dive
-					d.Field = p.name + d.Field
-				} else {
-					d.Field = p.name
-				}
-				invalid = append(invalid, d)
-			}
-		} else {
-			return fmt.Errorf("openapi: validate %s parameter %q: %w", p.in, p.name, err)
-		}
+		invalid = append(invalid, b.check(in.FieldByIndex(p.index).Interface(), p.name, p.rules)...)
 	}
 	if b.body != nil {
 		req := c.Request()
 		absent := req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0)
 		if !(b.bodyOpt && absent) {
+			if !absent && req.Header.Get(echo.HeaderContentType) == "" {
+				// The document lists application/json as the body's only type.
+				return server.NewError(http.StatusUnsupportedMediaType, "content type must be application/json")
+			}
+			var tee *teeBody
+			if !absent && b.presence != nil {
+				orig := req.Body
+				tee = b.tees.get(orig)
+				req.Body = tee
+				defer func() { req.Body = orig; b.tees.put(tee) }()
+			}
 			dst := reflect.New(b.bodyTyp)
 			if err := server.Bind(c, dst.Interface()); err != nil {
 				var se *server.Error
@@ -519,6 +550,13 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 					return err
 				}
 				invalid = append(invalid, se.FieldErrors()...)
+			}
+			if tee != nil {
+				for _, d := range b.presence.check(tee.buf.Bytes(), "", nil) {
+					if !slices.ContainsFunc(invalid, func(e server.FieldError) bool { return e.Field == d.Field }) {
+						invalid = append(invalid, d)
+					}
+				}
 			}
 			f := in.FieldByIndex(b.body)
 			if b.bodyOpt {
@@ -533,4 +571,26 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 			WithType("validation_error").WithFieldErrors(invalid...)
 	}
 	return nil
+}
+
+// check validates value against rules and returns one detail per failed
+// rule, named after the parameter name (items after dive as name[i]).
+func (b *binder) check(value any, name, rules string) []server.FieldError {
+	err := b.v.Var(value, rules)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) { // rules are checked at registration (knownRules)
+		return []server.FieldError{{Field: name, Rule: "invalid", Message: "is invalid"}}
+	}
+	details := server.ValidationError(verrs).FieldErrors()
+	for i := range details {
+		if strings.HasPrefix(details[i].Field, "[") { // an item, after dive
+			details[i].Field = name + details[i].Field
+		} else {
+			details[i].Field = name
+		}
+	}
+	return details
 }

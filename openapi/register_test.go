@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/openapi/openapitest"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
@@ -113,11 +114,46 @@ func TestDocumentFollowsTheTypes(t *testing.T) {
 		`.paths./api/v1/items.get.parameters[1].in="query"`,
 		`.paths./api/v1/items.get.parameters[1].name="q"`,
 		`.paths./api/v1/items.get.parameters[1].required=true`,
+		`.paths./api/v1/items.get.parameters[1].schema.minLength=1`, // required refuses ""
 		`.paths./api/v1/items.get.parameters[1].schema.type="string"`,
 	}
 	if !slices.Equal(diff, want) {
 		t.Errorf("document diff =\n\t%s\nwant\n\t%s", strings.Join(diff, "\n\t"), strings.Join(want, "\n\t"))
 	}
+}
+
+// TestOptionalSecurity: a route that reads a credential when one is sent
+// documents security [{}, {bearer: []}] and 401 (not 403); a route that
+// also requires one documents the requirement alone; every route
+// documents 431 and 500.
+func TestOptionalSecurity(t *testing.T) {
+	api := newAPI(t)
+	public := api.Group("", openapi.OptionalSecurity("bearer"))
+	none := func(context.Context, *openapi.Empty) (*openapi.Empty, error) { return nil, nil }
+	openapi.Get(public, "/feed", none)
+	openapi.Get(public, "/mine", none, openapi.Security("bearer", "read"))
+	openapi.Get(api, "/open", none)
+	for _, tt := range []struct{ path, want string }{
+		{"/api/v1/feed", `[map[] map[bearer:[]]] [204 401 431 500]`},
+		{"/api/v1/mine", `[map[bearer:[read]]] [204 401 403 431 500]`},
+		{"/api/v1/open", `[] [204 431 500]`},
+	} {
+		op := api.Document().Paths[tt.path]["get"]
+		if got := fmt.Sprintf("%v %v", op.Security, slices.Sorted(maps.Keys(op.Responses))); got != tt.want {
+			t.Errorf("GET %s: security, responses = %s; want %s", tt.path, got, tt.want)
+		}
+	}
+	b, _ := api.JSON()
+	if !strings.Contains(string(b), `"security":[{},{"bearer":[]}]`) {
+		t.Errorf("document does not write the optional requirement as [{},{\"bearer\":[]}]:\n%s", b)
+	}
+	openapitest.ValidateDocument(t, b)
+	defer func() {
+		if recover() == nil {
+			t.Error("OptionalSecurity with an undefined scheme did not panic")
+		}
+	}()
+	openapi.Get(api, "/bad", none, openapi.OptionalSecurity("cookie"))
 }
 
 func TestGroupOptions(t *testing.T) {
@@ -145,7 +181,7 @@ func TestGroupOptions(t *testing.T) {
 		t.Fatalf("document paths = %v; want /admin/reindex", api.Document().Paths)
 	}
 	got := fmt.Sprintf("%v %v %q %v %v", op.Tags, op.Security, op.Summary, op.Deprecated, slices.Sorted(maps.Keys(op.Responses)))
-	want := `[admin ops] [map[apiKey:[]]] "Rebuild the index" true [204 401 403 409 500]`
+	want := `[admin ops] [map[apiKey:[]]] "Rebuild the index" true [204 401 403 409 431 500]`
 	if got != want {
 		t.Errorf("operation = %s; want %s", got, want)
 	}

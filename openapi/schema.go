@@ -13,12 +13,13 @@ import (
 )
 
 var (
-	timeType       = reflect.TypeFor[time.Time]()
-	providerType   = reflect.TypeFor[SchemaProvider]()
-	jsonMarshaler  = reflect.TypeFor[json.Marshaler]()
-	textMarshaler  = reflect.TypeFor[encoding.TextMarshaler]()
-	textUnmarshal  = reflect.TypeFor[encoding.TextUnmarshaler]()
-	componentChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+	timeType        = reflect.TypeFor[time.Time]()
+	providerType    = reflect.TypeFor[SchemaProvider]()
+	jsonMarshaler   = reflect.TypeFor[json.Marshaler]()
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textMarshaler   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshal   = reflect.TypeFor[encoding.TextUnmarshaler]()
+	componentChars  = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 )
 
 // schemaGen turns Go types into JSON Schemas, collecting every named struct
@@ -289,7 +290,6 @@ func (g *schemaGen) structSchema(t reflect.Type) *Schema {
 // nil. required reports a `validate:"required"` rule, or a non-pointer
 // field that is never omitted.
 func (g *schemaGen) fieldSchema(t reflect.Type, tag reflect.StructTag, omitEmpty, asString bool) (s *Schema, required bool) {
-	isPtr := t.Kind() == reflect.Pointer
 	base := t
 	for base.Kind() == reflect.Pointer {
 		base = base.Elem()
@@ -303,7 +303,7 @@ func (g *schemaGen) fieldSchema(t reflect.Type, tag reflect.StructTag, omitEmpty
 			s = &Schema{Type: "string"}
 		}
 	}
-	required = applyRules(s, base, tag.Get("validate"))
+	ruleRequired := applyRules(s, base, tag.Get("validate"))
 	if d := tag.Get("doc"); d != "" {
 		s.Description = d
 	}
@@ -317,13 +317,20 @@ func (g *schemaGen) fieldSchema(t reflect.Type, tag reflect.StructTag, omitEmpty
 			s.Examples = []any{v}
 		}
 	}
-	if isPtr && !omitEmpty {
+	required, nullableField := presence(t, ruleRequired, omitEmpty)
+	if nullableField {
 		s = nullable(s)
 	}
-	if !isPtr && !omitEmpty {
-		required = true
-	}
 	return s, required
+}
+
+// presence says whether a JSON property of type t must be present
+// (validate:"required", or a non-pointer field never omitted) and whether
+// it may be null (a pointer never omitted, unless required). The schema
+// says so, and the binder checks request bodies against the same answer.
+func presence(t reflect.Type, ruleRequired, omitEmpty bool) (required, nullable bool) {
+	isPtr := t.Kind() == reflect.Pointer
+	return ruleRequired || (!isPtr && !omitEmpty), isPtr && !omitEmpty && !ruleRequired
 }
 
 // nullable lets s also accept null: ["T", "null"] for a typed schema (null
@@ -441,6 +448,25 @@ func applyRules(s *Schema, t reflect.Type, tag string) (required bool) {
 			s.Pattern = regexp.QuoteMeta(param) + "$"
 		case "min", "gte", "max", "lte", "gt", "lt", "len":
 			bound(s, t, name, param)
+		}
+	}
+	if required && s.Ref == "" {
+		// required refuses the zero value: the empty string, list or map.
+		switch t.Kind() {
+		case reflect.String:
+			if s.Type == "string" && s.MinLength == nil {
+				s.MinLength = ptr(1)
+			}
+		case reflect.Slice:
+			if s.Type == "array" && s.MinItems == nil {
+				s.MinItems = ptr(1)
+			} else if s.Type == "string" && s.MinLength == nil {
+				s.MinLength = ptr(1)
+			}
+		case reflect.Map:
+			if s.MinProperties == nil {
+				s.MinProperties = ptr(1)
+			}
 		}
 	}
 	return required

@@ -87,7 +87,7 @@ func TestSchemaOfTypes(t *testing.T) {
 		prop string
 		want string // the property's schema as JSON
 	}{
-		{"email", `{"type":"string","format":"email"}`},
+		{"email", `{"type":"string","format":"email","minLength":1}`}, // required refuses ""
 		{"url", `{"type":"string","format":"uri"}`},
 		{"id", `{"type":"string","format":"uuid"}`},
 		{"role", `{"type":"string","enum":["admin","user"]}`},

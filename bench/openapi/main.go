@@ -28,7 +28,7 @@ import (
 )
 
 type Post struct {
-	ID     int64    `json:"id"`
+	ID     int64    `json:"id,omitempty"` // the server sets it: not sent on create
 	Title  string   `json:"title" validate:"required,min=3,max=100"`
 	Status string   `json:"status" validate:"required,oneof=draft published"`
 	Tags   []string `json:"tags"`

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,13 +52,16 @@ func memStore[T any](t *testing.T, cfg crud.Config, unique ...[]string) *crudtes
 	return s
 }
 
-func newFakeApp(t *testing.T) *fakeApp {
+// newFakeApp builds the app on fakes; extra settings override the test's.
+func newFakeApp(t *testing.T, extra ...map[string]string) *fakeApp {
 	t.Helper()
 	cfg := new(settings)
 	dir := t.TempDir()
-	if err := config.Load(cfg, config.WithDotEnv(""), config.WithEnv(map[string]string{
-		"DATA_DIR": dir, "SECRET_KEY": strings.Repeat("k", 32), "PASSWORD_HASH_COST": "4", "LOG_LEVEL": "error",
-	}), config.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+	env := map[string]string{"DATA_DIR": dir, "SECRET_KEY": strings.Repeat("k", 32), "PASSWORD_HASH_COST": "4", "LOG_LEVEL": "error"}
+	for _, e := range extra {
+		maps.Copy(env, e)
+	}
+	if err := config.Load(cfg, config.WithDotEnv(""), config.WithEnv(env), config.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)

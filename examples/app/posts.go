@@ -39,29 +39,14 @@ func postPage(p crud.Page[Post]) *PostPage {
 	return &PostPage{Items: nonNil(p.Items), Limit: p.Limit, Offset: p.Offset, HasMore: p.HasMore, NextCursor: p.NextCursor, Total: p.Total}
 }
 
-// PostFilters documents the filters both versions of GET /posts accept;
-// crud.ParseQuery enforces them (unknown parameters are a 400).
-type PostFilters struct {
-	AuthorID      int64  `query:"author_id" validate:"omitempty,min=1"`
-	Published     *bool  `query:"published"`
-	CreatedAfter  string `query:"created_at[gte]" doc:"RFC 3339 time"`
-	CreatedBefore string `query:"created_at[lt]" doc:"RFC 3339 time"`
-	TitleContains string `query:"title[contains]" validate:"max=100"`
-	Sort          string `query:"sort" doc:"Comma-separated keys of created_at, updated_at, title, id; - for descending"`
-	Limit         int    `query:"limit" default:"20" validate:"min=1,max=100"`
-}
-
-// ListPostsInput is GET /api/v1/posts: offset pages.
+// ListPostsInput is GET /api/v1/posts: filters, sort and offset pages.
 type ListPostsInput struct {
-	PostFilters
-	Offset       int  `query:"offset" validate:"min=0,max=10000"`
-	IncludeTotal bool `query:"include_total"`
+	openapi.Query[postsV1]
 }
 
-// ListPostsV2Input is GET /api/v2/posts: cursor pages.
+// ListPostsV2Input is GET /api/v2/posts: filters, sort and cursor pages.
 type ListPostsV2Input struct {
-	PostFilters
-	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+	openapi.Query[postsV2]
 }
 
 var postFilters = map[string]crud.FilterSpec{
@@ -71,15 +56,25 @@ var postFilters = map[string]crud.FilterSpec{
 	"title":      {Type: crud.String, Ops: []crud.Op{crud.Eq, crud.Contains, crud.Prefix}},
 }
 
-var (
-	postQueryV1 = crud.QuerySpec{Filters: postFilters, Sort: []string{"created_at", "updated_at", "title"}, DefaultSort: "-created_at"}
-	postQueryV2 = crud.QuerySpec{Filters: postFilters, Sort: []string{"created_at", "updated_at", "title"}, DefaultSort: "-created_at"}
+// postsV1 and postsV2 are the allow-lists of the two versions' listings;
+// the document lists each parameter they accept.
+type (
+	postsV1 struct{}
+	postsV2 struct{}
 )
+
+func (postsV1) QuerySpec() crud.QuerySpec {
+	return crud.QuerySpec{Filters: postFilters, Sort: []string{"created_at", "updated_at", "title"}, DefaultSort: "-created_at"}
+}
+
+func (postsV2) QuerySpec() crud.QuerySpec {
+	return crud.QuerySpec{Filters: postFilters, Sort: []string{"created_at", "updated_at", "title"}, DefaultSort: "-created_at", CursorOnly: true}
+}
 
 // PostRequest is the body of POST /posts.
 type PostRequest struct {
-	Title     string `json:"title" validate:"required,min=1,max=200"`
-	Content   string `json:"content" validate:"max=100000"`
+	Title     string `json:"title" validate:"required,min=1,max=200" example:"Hello, Gantry"`
+	Content   string `json:"content,omitempty" validate:"max=100000"`
 	Published bool   `json:"published"`
 }
 
@@ -115,11 +110,7 @@ type CreatePostInput struct {
 
 // listPosts serves both versions: everyone sees published posts, authors
 // also their drafts (filter author_id by themselves), admins everything.
-func (a *app) listPosts(ctx context.Context, spec crud.QuerySpec) (*PostPage, error) {
-	q, err := crud.ParseQuery(openapi.EchoContext(ctx).QueryParams(), spec)
-	if err != nil {
-		return nil, err
-	}
+func (a *app) listPosts(ctx context.Context, q crud.Query) (*PostPage, error) {
 	u, p := currentUser(ctx)
 	if !isAdmin(p) && !filtersOnlyAuthor(q, u.ID) {
 		q.Filters = append(q.Filters, crud.Filter{Field: "published", Op: crud.Eq, Value: true})
@@ -143,15 +134,12 @@ func filtersOnlyAuthor(q crud.Query, id int64) bool {
 	return false
 }
 
-func (a *app) listPostsV1(ctx context.Context, _ *ListPostsInput) (*PostPage, error) {
-	return a.listPosts(ctx, postQueryV1)
+func (a *app) listPostsV1(ctx context.Context, in *ListPostsInput) (*PostPage, error) {
+	return a.listPosts(ctx, in.Query.Query)
 }
 
-func (a *app) listPostsV2(ctx context.Context, _ *ListPostsV2Input) (*PostPage, error) {
-	if openapi.EchoContext(ctx).QueryParams().Has("offset") {
-		return nil, server.NewError(http.StatusBadRequest, "v2 pages with cursor, not offset").WithType("invalid_parameter")
-	}
-	return a.listPosts(ctx, postQueryV2)
+func (a *app) listPostsV2(ctx context.Context, in *ListPostsV2Input) (*PostPage, error) {
+	return a.listPosts(ctx, in.Query.Query)
 }
 
 func (a *app) createPost(ctx context.Context, in *CreatePostInput) (*Post, error) {

@@ -131,7 +131,16 @@ func (a *app) newServer() (*server.Server, error) {
 	return srv, nil
 }
 
+// readsToken documents what the authentication in front of every /api
+// route does: a bearer token is read wherever one is sent (public routes
+// answer differently to its user: an author's drafts, an admin's view) and
+// a bad one answers 401 rather than being ignored, so a client with an
+// expired token hears it at once instead of silently seeing less.
+var readsToken = openapi.OptionalSecurity("bearer")
+
 func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareFunc) {
+	files := v1.Echo()
+	v1 = v1.Group("", readsToken)
 	limited := openapi.Middleware(perAddress)
 	authTag, usersTag, postsTag, tasksTag := openapi.Tags("auth"), openapi.Tags("users"), openapi.Tags("posts"), openapi.Tags("tasks")
 
@@ -166,7 +175,6 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 		openapi.Errors(http.StatusNotFound))
 
 	// Multipart upload and download are plain echo handlers beside the typed routes.
-	files := v1.Echo()
 	files.POST("/files", a.uploadFile, uploadLimit, signedIn.Middleware())
 	files.GET("/files/:id", a.downloadFile, signedIn.Middleware())
 
@@ -183,6 +191,7 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 }
 
 func (a *app) routesV2(v2 *openapi.API) {
+	v2 = v2.Group("", readsToken)
 	openapi.Get(v2, "/posts", a.listPostsV2, openapi.Tags("posts"), openapi.Summary("List posts with cursor pages"))
 }
 

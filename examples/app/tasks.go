@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/examples/app/internal/report"
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
 	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -290,7 +291,7 @@ func trimExt(name string) string {
 
 // EmailRequest is POST /tasks/send-email.
 type EmailRequest struct {
-	ToEmail string `json:"to_email" validate:"required,email,max=254"`
+	ToEmail string `json:"to_email" validate:"required,email,max=254" example:"bob@example.com"`
 	Subject string `json:"subject" validate:"required,max=200"`
 	Content string `json:"content" validate:"required,max=100000"`
 }
@@ -305,14 +306,68 @@ type BulkEmailRequest struct {
 // ImageRequest is POST /tasks/process-image: a file the caller uploaded,
 // never a URL (the server fetches nothing on a client's behalf).
 type ImageRequest struct {
-	FileID     string          `json:"file_id" validate:"required,max=64"`
-	Operations json.RawMessage `json:"operations" validate:"required" doc:"e.g. [{\"op\":\"resize\",\"width\":200},{\"op\":\"grayscale\"}]; ops: resize, rotate, grayscale, blur, thumbnail"`
+	FileID     string   `json:"file_id" validate:"required,max=64"`
+	Operations ImageOps `json:"operations" validate:"required"`
 }
+
+// ImageOps is the operations list of POST /tasks/process-image, kept as
+// the JSON the client sent: imageops.Parse checks it (unknown fields and
+// parameters that do not apply to an op included) before the job is
+// queued, and its schema states the same rules from imageops' names and
+// limits.
+type ImageOps []byte
+
+// UnmarshalJSON keeps the raw JSON for imageops.Parse.
+func (o *ImageOps) UnmarshalJSON(b []byte) error {
+	*o = append((*o)[:0], b...)
+	return nil
+}
+
+// MarshalJSON writes the list back as it came.
+func (o ImageOps) MarshalJSON() ([]byte, error) {
+	if len(o) == 0 {
+		return []byte("null"), nil
+	}
+	return o, nil
+}
+
+// OpenAPISchema documents the operations imageops.Parse accepts.
+func (ImageOps) OpenAPISchema() *openapi.Schema {
+	op := func(name string, required []string, props map[string]*openapi.Schema) *openapi.Schema {
+		props["op"] = &openapi.Schema{Type: "string", Enum: []any{name}}
+		return &openapi.Schema{Type: "object", Required: append([]string{"op"}, required...), Properties: props}
+	}
+	size := func(lo int) *openapi.Schema {
+		return &openapi.Schema{Type: "integer", Minimum: ptrTo(float64(lo)), Maximum: ptrTo(float64(imageops.MaxDimension))}
+	}
+	resize := op(imageops.OpResize, nil, map[string]*openapi.Schema{"width": size(0), "height": size(0)})
+	resize.Description = "Width and/or height in pixels; a missing one follows from the aspect ratio"
+	resize.AnyOf = []*openapi.Schema{
+		{Required: []string{"width"}, Properties: map[string]*openapi.Schema{"width": {Minimum: ptrTo(1.0)}}},
+		{Required: []string{"height"}, Properties: map[string]*openapi.Schema{"height": {Minimum: ptrTo(1.0)}}},
+	}
+	return &openapi.Schema{
+		Type:        "array",
+		Description: "Applied in order to the image",
+		MinItems:    ptrTo(1),
+		MaxItems:    ptrTo(imageops.MaxOps),
+		Examples:    []any{[]any{map[string]any{"op": imageops.OpResize, "width": 200}, map[string]any{"op": imageops.OpGrayscale}}},
+		Items: &openapi.Schema{AnyOf: []*openapi.Schema{
+			op(imageops.OpGrayscale, nil, map[string]*openapi.Schema{}),
+			resize,
+			op(imageops.OpThumbnail, []string{"width", "height"}, map[string]*openapi.Schema{"width": size(1), "height": size(1)}),
+			op(imageops.OpRotate, []string{"angle"}, map[string]*openapi.Schema{"angle": {Type: "integer", Enum: []any{90, 180, 270}, Description: "Degrees counter-clockwise"}}),
+			op(imageops.OpBlur, []string{"sigma"}, map[string]*openapi.Schema{"sigma": {Type: "number", ExclusiveMinimum: ptrTo(0.0), Maximum: ptrTo(float64(imageops.MaxSigma))}}),
+		}},
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // ReportRequest is POST /tasks/reports/users.
 type ReportRequest struct {
-	StartDate string `json:"start_date" validate:"required,datetime=2006-01-02"`
-	EndDate   string `json:"end_date" validate:"required,datetime=2006-01-02"`
+	StartDate string `json:"start_date" validate:"required,datetime=2006-01-02" example:"2026-01-01"`
+	EndDate   string `json:"end_date" validate:"required,datetime=2006-01-02" example:"2026-01-31"`
 }
 
 // TaskQueued answers every task endpoint.
@@ -358,7 +413,7 @@ func (a *app) taskSendBulkEmail(ctx context.Context, in *struct{ Body BulkEmailR
 }
 
 func (a *app) taskProcessImage(ctx context.Context, in *struct{ Body ImageRequest }) (*TaskQueued, error) {
-	ops, err := imageops.Parse(in.Body.Operations)
+	ops, err := imageops.Parse([]byte(in.Body.Operations))
 	if err != nil {
 		return nil, err
 	}

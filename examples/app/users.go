@@ -109,10 +109,10 @@ func (a *app) setPassword(ctx context.Context, id int64, hash string) error {
 
 // RegisterRequest is the body of POST /auth/register.
 type RegisterRequest struct {
-	Username string `json:"username" validate:"required,min=3,max=50,alphanum" doc:"Letters and digits; stored in lower case"`
-	Email    string `json:"email" validate:"required,email,max=254"`
-	Password string `json:"password" validate:"required,min=8,max=1024"`
-	FullName string `json:"full_name" validate:"max=100"`
+	Username string `json:"username" validate:"required,min=3,max=50,alphanum" doc:"Letters and digits; stored in lower case" example:"alice"`
+	Email    string `json:"email" validate:"required,email,max=254" example:"alice@example.com"`
+	Password string `json:"password" validate:"required,min=8,max=1024" example:"correct-horse"`
+	FullName string `json:"full_name,omitempty" validate:"max=100"`
 }
 
 // StrictJSON refuses fields the request does not declare (is_superuser, role, ...).
@@ -176,23 +176,23 @@ type UserPage struct {
 	Total      *int64 `json:"total,omitempty"`
 }
 
-// ListUsersInput documents GET /users; crud.ParseQuery enforces it.
+// ListUsersInput is GET /users: filters, sort and offset pages.
 type ListUsersInput struct {
-	Role         string `query:"role" validate:"omitempty,oneof=user admin"`
-	IsActive     *bool  `query:"is_active"`
-	Sort         string `query:"sort" doc:"Comma-separated keys of created_at, username, id; - for descending"`
-	Limit        int    `query:"limit" default:"20" validate:"min=1,max=100"`
-	Offset       int    `query:"offset" validate:"min=0,max=10000"`
-	IncludeTotal bool   `query:"include_total"`
+	openapi.Query[usersQuery]
 }
 
-var userQuery = crud.QuerySpec{
-	Filters: map[string]crud.FilterSpec{
-		"role":      {Type: crud.String},
-		"is_active": {Type: crud.Bool},
-	},
-	Sort:        []string{"created_at", "username"},
-	DefaultSort: "created_at",
+// usersQuery is the allow-list of GET /users.
+type usersQuery struct{}
+
+func (usersQuery) QuerySpec() crud.QuerySpec {
+	return crud.QuerySpec{
+		Filters: map[string]crud.FilterSpec{
+			"role":      {Type: crud.String, Values: []string{RoleUser, RoleAdmin}},
+			"is_active": {Type: crud.Bool},
+		},
+		Sort:        []string{"created_at", "username"},
+		DefaultSort: "created_at",
+	}
 }
 
 // activeSuperuserFilters select the live users who can administer the
@@ -338,12 +338,8 @@ func (a *app) changePassword(ctx context.Context, in *struct{ Body ChangePasswor
 	return tokenPair(pair), nil
 }
 
-func (a *app) listUsers(ctx context.Context, _ *ListUsersInput) (*UserPage, error) {
-	q, err := crud.ParseQuery(openapi.EchoContext(ctx).QueryParams(), userQuery)
-	if err != nil {
-		return nil, err
-	}
-	page, err := a.users.List(ctx, q)
+func (a *app) listUsers(ctx context.Context, in *ListUsersInput) (*UserPage, error) {
+	page, err := a.users.List(ctx, in.Query.Query)
 	if err != nil {
 		return nil, err
 	}

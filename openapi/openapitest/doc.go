@@ -15,7 +15,13 @@
 //	...
 //	chk.RequireExercised() // every documented operation was called
 //
-// [ValidateResponses] does the same for a table of [Call]s. A contract
+// [ValidateResponses] does the same for a table of [Call]s. [Requests]
+// generates requests from a document alone — its examples, minimal and
+// full ones, one per optional parameter, and variants the document
+// forbids (a required property missing, a null where none is allowed, a
+// body without its Content-Type, a parameter out of its enum or bounds) —
+// for a test that replays them and checks that the service answers each
+// as the document says. A contract
 // test over a whole service registers its routes, starts it (e.g. with
 // servertest.Start), fetches each version's document and drives every
 // route through the checked client, including its error cases: each
