@@ -233,4 +233,3 @@ func startRedis(t *testing.T, bin, addr string, args ...string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
