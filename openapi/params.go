@@ -45,6 +45,7 @@ type binder struct {
 	body    []int        // index of the Body field; nil when none
 	bodyTyp reflect.Type // Body's type, pointer stripped
 	bodyOpt bool         // Body is a pointer: the body may be absent
+	form    *formBinder  // Body is multipart/form-data (multipart.go); nil for JSON
 	v       *validator.Validate
 }
 
@@ -509,7 +510,7 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		absent := req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0)
 		if !(b.bodyOpt && absent) {
 			dst := reflect.New(b.bodyTyp)
-			if err := server.Bind(c, dst.Interface()); err != nil {
+			if err := b.bindBody(c, dst); err != nil {
 				var se *server.Error
 				if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity {
 					return err
