@@ -29,6 +29,7 @@ import (
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -60,7 +61,7 @@ type app struct {
 	client     *jobs.Client
 	inspect    *jobs.Inspector
 	storage    *storage.Dir
-	upload     storage.Policy
+	upload     openapi.UploadPolicy // MAX_FILE_SIZE and ALLOWED_EXTENSIONS, checked on every upload
 	mailer     mail.Sender
 	images     *imageops.Processor
 	zone       *time.Location
@@ -263,7 +264,7 @@ func (a *app) openFiles() error {
 	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(a.cfg.DataDir, "files"), MaxSize: a.cfg.MaxFileSize}); err != nil {
 		return err
 	}
-	a.upload = storage.Policy{MaxSize: a.cfg.MaxFileSize, Extensions: a.cfg.AllowedExtensions}
+	a.upload = openapi.UploadPolicy{MaxSize: a.cfg.MaxFileSize, Extensions: a.cfg.AllowedExtensions}
 	if err := a.upload.CheckConfig(); err != nil {
 		return err
 	}
