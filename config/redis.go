@@ -60,7 +60,7 @@ func (o RedisOptions) NewClient() redis.UniversalClient {
 // ParseClusterURL. Errors never contain the password.
 func ParseRedisURL(raw string) (RedisOptions, error) {
 	fail := func(err error) (RedisOptions, error) {
-		return RedisOptions{}, fmt.Errorf("config: REDIS_URL %s: %w", Redacted(raw), err)
+		return RedisOptions{}, fmt.Errorf("config: REDIS_URL %s: %w", redactRedis(raw), err)
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || scheme == "" {
@@ -206,6 +206,36 @@ func hostPort(h, defPort string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// redactRedis is [Redacted] for a REDIS_URL, which net/url may read
+// differently from ParseRedisURL (a host list, a stray '#'): unless net/url
+// finds the very password ParseRedisURL does in the user info, which
+// Redacted then replaces, the whole URL is hidden.
+func redactRedis(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return Redacted(raw)
+	}
+	if end := strings.IndexAny(rest, "/?"); end >= 0 {
+		rest = rest[:end]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return Redacted(raw)
+	}
+	_, pw, hasPW := strings.Cut(rest[:at], ":")
+	if !hasPW || pw == "" {
+		return Redacted(raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return RedactedText
+	}
+	if got, _ := u.User.Password(); got != pw && url.UserPassword("", got).String() != ":"+pw {
+		return RedactedText
+	}
+	return Redacted(raw)
+}
+
 // hideURL drops the URL net/url puts in its errors, which may hold a
 // password.
 func hideURL(err error) error {
@@ -254,7 +284,7 @@ func OpenRedis(ctx context.Context, s *Settings) (redis.UniversalClient, error) 
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("config: redis %s: %w", Redacted(s.RedisURL), err)
+		return nil, fmt.Errorf("config: redis %s: %w", redactRedis(s.RedisURL), err)
 	}
 	return rdb, nil
 }
