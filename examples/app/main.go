@@ -119,6 +119,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return a.bootstrap(ctx)
 	}})
 	// A worker or scheduler that fails while serving stops the server.
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if a.rdb == nil {
@@ -144,8 +145,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return nil
 	})
 	err = g.Wait()
-	if cause := context.Cause(ctx); ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
-		err = errors.Join(cause, err) // a background role failed
+	if parent.Err() == nil && ctx.Err() != nil {
+		err = errors.Join(context.Cause(ctx), err) // a background role failed
 	}
 	return err
 }
