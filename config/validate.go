@@ -29,7 +29,7 @@ var (
 	logFormats     = []string{"json", "text"}
 	algorithms     = []string{"HS256", "HS384", "HS512"}
 	databaseScheme = []string{"postgres", "postgresql", "sqlite", "sqlite3", "file"}
-	redisSchemes   = []string{"redis", "rediss", "unix"}
+	redisSchemes   = []string{"redis", "rediss", "unix", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster"}
 )
 
 // validate normalizes s in place and returns every problem found.

@@ -246,6 +246,12 @@ func Register[In, Out any](a *API, method, path string, h Handler[In, Out], opts
 		fail("path parameters %v do not match the input's path fields %v", names, pathParams)
 	}
 	op.in, op.out, op.binder = inT, outT, b
+	if b.form, err = newFormBinder(b.bodyTyp, op.upload); err != nil {
+		fail("%v", err)
+	}
+	if b.form != nil {
+		b.presence = nil // a multipart body is checked part by part (multipart.go)
+	}
 	switch {
 	case op.status == 0 && outT == emptyType:
 		op.status = http.StatusNoContent
@@ -319,6 +325,9 @@ func (op *operation) handler(h func(context.Context, any) (any, error)) echo.Han
 		}
 		if out == nil {
 			return fmt.Errorf("openapi: %s %s: handler returned neither output nor error", op.method, op.path)
+		}
+		if d, ok := out.(*Download); ok {
+			return d.respond(c, status)
 		}
 		return c.JSON(status, out)
 	}
@@ -456,7 +465,7 @@ func (s *spec) build(ops []*operation) *Document {
 		if b.body != nil {
 			o.RequestBody = &RequestBody{
 				Required: !b.bodyOpt,
-				Content:  map[string]MediaType{echo.MIMEApplicationJSON: {Schema: g.schemaOf(b.bodyTyp)}},
+				Content:  b.bodyContent(g),
 			}
 			errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 		}
@@ -471,7 +480,7 @@ func (s *spec) build(ops []*operation) *Document {
 		}
 		resp := &Response{Description: cmp.Or(op.responseDoc, http.StatusText(op.status))}
 		if !op.noBody {
-			resp.Content = map[string]MediaType{echo.MIMEApplicationJSON: {Schema: g.schemaOf(op.out)}}
+			resp.Content = responseContent(g, op.out)
 		}
 		o.Responses[strconv.Itoa(op.status)] = resp
 		slices.Sort(errs)

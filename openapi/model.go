@@ -83,6 +83,14 @@ type Response struct {
 // MediaType gives the schema of a body in one media type.
 type MediaType struct {
 	Schema *Schema `json:"schema"`
+	// Encoding says, per property of a multipart body, the content types
+	// its part may have.
+	Encoding map[string]Encoding `json:"encoding,omitempty"`
+}
+
+// Encoding is how one property of a multipart body is sent.
+type Encoding struct {
+	ContentType string `json:"contentType,omitempty"` // comma-separated media types the part may have
 }
 
 // Components holds the named schemas and security schemes a document

@@ -26,6 +26,7 @@ type operation struct {
 	in, out reflect.Type
 	binder  *binder
 	noBody  bool
+	upload  *UploadPolicy // Upload: the route's File fields' policy
 }
 
 type securityRequirement struct {

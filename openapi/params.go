@@ -46,6 +46,7 @@ type binder struct {
 	body     []int         // index of the Body field; nil when none
 	bodyTyp  reflect.Type  // Body's type, pointer stripped
 	bodyOpt  bool          // Body is a pointer: the body may be absent
+	form     *formBinder   // Body is multipart/form-data (multipart.go); nil for JSON
 	query    *queryBinding // the Query field; nil when none
 	presence *presencePlan // what the body's schema requires; nil: nothing
 	tees     teePool       // copies of bodies for presence
@@ -532,7 +533,7 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 		req := c.Request()
 		absent := req.Body == nil || req.Body == http.NoBody || (req.ContentLength == 0 && len(req.TransferEncoding) == 0)
 		if !(b.bodyOpt && absent) {
-			if !absent && req.Header.Get(echo.HeaderContentType) == "" {
+			if !absent && b.form == nil && req.Header.Get(echo.HeaderContentType) == "" {
 				// The document lists application/json as the body's only type.
 				return server.NewError(http.StatusUnsupportedMediaType, "content type must be application/json")
 			}
@@ -544,7 +545,7 @@ func (b *binder) bind(c echo.Context, in reflect.Value) error {
 				defer func() { req.Body = orig; b.tees.put(tee) }()
 			}
 			dst := reflect.New(b.bodyTyp)
-			if err := server.Bind(c, dst.Interface()); err != nil {
+			if err := b.bindBody(c, dst); err != nil {
 				var se *server.Error
 				if !errors.As(err, &se) || se.HTTPStatus() != http.StatusUnprocessableEntity {
 					return err

@@ -29,14 +29,16 @@ import (
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/server"
 )
 
 //go:embed migrations
 var migrations embed.FS
 
 // app holds the service's dependencies. Each role (serve, worker,
-// scheduler) builds one with newApp and closes it when it returns; nothing
-// is global.
+// scheduler, migrate) builds one with newApp; what it opened closes through
+// lifespan hooks when the role returns. Nothing is global.
 type app struct {
 	cfg      *settings
 	log      *slog.Logger
@@ -59,13 +61,20 @@ type app struct {
 	client     *jobs.Client
 	inspect    *jobs.Inspector
 	storage    *storage.Dir
-	upload     storage.Policy
+	upload     openapi.UploadPolicy // MAX_FILE_SIZE and ALLOWED_EXTENSIONS, checked on every upload
 	mailer     mail.Sender
 	images     *imageops.Processor
 	zone       *time.Location
 
 	adminMu sync.Mutex // serializes guardSuperusers when there is no database (fakes)
 
+	// hooks close what newApp opened (the database, Redis), one lifespan
+	// hook per resource in the order they were opened. serve registers them
+	// on the server, which runs their Stop in reverse after the drain; the
+	// other roles run them through lifespan.
+	hooks []server.Hook
+	// closers collects the close functions of the resource being opened;
+	// open turns them into its hook.
 	closers []func() error
 }
 
@@ -89,16 +98,38 @@ func (a *app) open(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	for _, open := range []func() error{
-		func() error { return a.openDB(ctx) },
-		func() error { return a.openRedis(ctx) },
-		a.openRepositories, a.openAuth, a.openJobs, a.openFiles,
+	for _, step := range []struct {
+		name string
+		open func() error
+	}{
+		{"database", func() error { return a.openDB(ctx) }},
+		{"redis", func() error { return a.openRedis(ctx) }},
+		{"repositories", a.openRepositories},
+		{"auth", a.openAuth},
+		{"jobs", a.openJobs},
+		{"files", a.openFiles},
+		{"mail", a.openMail},
 	} {
-		if err := open(); err != nil {
+		err := step.open()
+		for _, c := range a.closers {
+			a.hooks = append(a.hooks, a.closeHook(step.name, c))
+		}
+		a.closers = nil
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// closeHook is the lifespan hook of a resource newApp opened: its Stop
+// closes it and logs that it did.
+func (a *app) closeHook(name string, close func() error) server.Hook {
+	return server.Hook{Name: name, Stop: func(ctx context.Context) error {
+		err := close()
+		a.log.LogAttrs(ctx, slog.LevelInfo, "closed", slog.String("hook", name), slog.Any("error", err))
+		return err
+	}}
 }
 
 // openDB opens the pool from the settings (config.Settings.DatabaseConfig:
@@ -130,23 +161,17 @@ func databaseURL(url, dataDir string) string {
 	return url
 }
 
+// openRedis opens REDIS_URL (one server, Sentinel or Cluster; see
+// config.ParseRedisURL) when it is set.
 func (a *app) openRedis(ctx context.Context) error {
 	if a.cfg.RedisURL == "" {
 		return nil
 	}
-	opt, err := redis.ParseURL(a.cfg.RedisURL)
+	rdb, err := config.OpenRedis(ctx, &a.cfg.Settings)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
 	}
-	opt.PoolSize = a.cfg.RedisPoolSize
-	opt.ContextTimeoutEnabled = true // our short per-call timeouts also cut a hung server
-	rdb := redis.NewClient(opt)
 	a.closers = append(a.closers, rdb.Close)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		return fmt.Errorf("redis %s: %w", config.Redacted(a.cfg.RedisURL), err)
-	}
 	a.rdb = rdb
 	return nil
 }
@@ -228,13 +253,18 @@ func (a *app) openFiles() error {
 	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(a.cfg.DataDir, "files"), MaxSize: a.cfg.MaxFileSize}); err != nil {
 		return err
 	}
-	a.upload = storage.Policy{MaxSize: a.cfg.MaxFileSize, Extensions: a.cfg.AllowedExtensions}
+	a.upload = openapi.UploadPolicy{MaxSize: a.cfg.MaxFileSize, Extensions: a.cfg.AllowedExtensions}
 	if err := a.upload.CheckConfig(); err != nil {
 		return err
 	}
-	if a.images, err = imageops.New(imageops.Config{}); err != nil {
-		return err
-	}
+	a.images, err = imageops.New(imageops.Config{})
+	return err
+}
+
+// openMail builds the mail sender: SMTP when SMTP_HOST is set, else the
+// development outbox under DATA_DIR. Neither holds a connection between
+// sends, so mail has no stop hook.
+func (a *app) openMail() (err error) {
 	from := a.cfg.SMTPFrom
 	if from == "" {
 		from = "no-reply@example.com"
@@ -301,12 +331,16 @@ func (a *app) bootstrap(ctx context.Context) error {
 	return nil
 }
 
-// Close closes what newApp opened, in reverse.
+// Close runs the stop hooks of what newApp opened, in reverse. It is for
+// an app whose hooks were not handed to a server.
 func (a *app) Close() error {
 	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
+	for i := len(a.hooks) - 1; i >= 0; i-- {
+		if stop := a.hooks[i].Stop; stop != nil {
+			errs = append(errs, stop(context.Background()))
+		}
 	}
+	a.hooks = nil
 	return errors.Join(errs...)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/crud"
-	"github.com/gantry-dev/gantry/server"
+	"github.com/gantry-dev/gantry/openapi"
 )
 
 // File is a row of the files table: the metadata of an object in storage,
@@ -30,36 +29,39 @@ func (a *app) withURL(f File) File {
 	return f
 }
 
-// uploadFile is POST /files: one multipart part named "file", checked by
-// size, extension and sniffed content (a script named .png is a 415).
-func (a *app) uploadFile(c echo.Context) error {
-	ctx := c.Request().Context()
+// routesFiles registers the file routes on v1: upload (multipart, under
+// uploadLimit, the body limit raised for it) and download, both documented
+// like every other route.
+func (a *app) routesFiles(v1 *openapi.API, uploadLimit echo.MiddlewareFunc) {
+	tag := openapi.Tags("files")
+	openapi.Post(v1, "/files", a.uploadFile, tag, openapi.Middleware(uploadLimit), openapi.Secure(signedIn), openapi.Status(http.StatusCreated),
+		openapi.Upload(a.upload), openapi.Summary("Upload a file (multipart/form-data, part \"file\")"),
+		openapi.Description("The file is checked by size (MAX_FILE_SIZE: 413), by extension (ALLOWED_EXTENSIONS: 415) "+
+			"and by its content, which must be what its extension implies (a script named .png: 415)."))
+	openapi.Get(v1, "/files/{id}", a.downloadFile, tag, openapi.Secure(signedIn),
+		openapi.Summary("Download a file (its owner or an admin)"), openapi.Errors(http.StatusNotFound))
+}
+
+// UploadForm is the multipart body of POST /files.
+type UploadForm struct {
+	File openapi.File `form:"file" doc:"The file to store."`
+}
+
+// UploadIn is the input of POST /files.
+type UploadIn struct {
+	Body UploadForm
+}
+
+// uploadFile is POST /files: one multipart part named "file", already
+// checked by size, extension and sniffed content when it gets here.
+func (a *app) uploadFile(ctx context.Context, in *UploadIn) (*File, error) {
 	u, _ := currentUser(ctx)
-	fh, err := c.FormFile("file")
+	fh := &in.Body.File
+	f, err := a.storeFile(ctx, u.ID, fh.Name, fh.ContentType, fh.Open())
 	if err != nil {
-		if errors.Is(err, http.ErrMissingFile) {
-			return server.NewError(http.StatusBadRequest, `multipart field "file" is required`)
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return server.NewError(http.StatusRequestEntityTooLarge, "file too large").Wrap(err)
-		}
-		return server.NewError(http.StatusBadRequest, "request must be multipart/form-data with a file").Wrap(err)
+		return nil, err
 	}
-	ctype, err := a.upload.ValidateFile(fh)
-	if err != nil {
-		return err
-	}
-	src, err := fh.Open()
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	f, err := a.storeFile(ctx, u.ID, fh.Filename, ctype, src)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, f)
+	return &f, nil
 }
 
 // storeFile puts an object in storage and records it for its owner.
@@ -90,25 +92,21 @@ func (a *app) ownFile(ctx context.Context, id string) (File, error) {
 	return a.withURL(f), nil
 }
 
-// downloadFile is GET /files/{id}, for its owner or an admin.
-func (a *app) downloadFile(c echo.Context) error {
-	ctx := c.Request().Context()
-	f, err := a.ownFile(ctx, c.Param("id"))
+// FileIDIn names a file in the path.
+type FileIDIn struct {
+	ID string `path:"id" doc:"The file's id"`
+}
+
+// downloadFile is GET /files/{id}, for its owner or an admin: the bytes as
+// an attachment, with range requests.
+func (a *app) downloadFile(ctx context.Context, in *FileIDIn) (*openapi.Download, error) {
+	f, err := a.ownFile(ctx, in.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rc, obj, err := a.storage.Open(ctx, f.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rc.Close()
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, obj.ContentType)
-	h.Set(echo.HeaderContentDisposition, obj.ContentDisposition())
-	h.Set("X-Content-Type-Options", "nosniff")
-	if rs, ok := rc.(io.ReadSeeker); ok { // range requests for free
-		http.ServeContent(c.Response(), c.Request(), "", obj.CreatedAt, rs)
-		return nil
-	}
-	return c.Stream(http.StatusOK, obj.ContentType, rc)
+	return &openapi.Download{Content: rc, ContentType: obj.ContentType, Name: obj.Name, ModTime: obj.CreatedAt}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobstest"
 	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/openapi/openapitest"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
@@ -84,7 +86,7 @@ func newFakeApp(t *testing.T, extra ...map[string]string) *fakeApp {
 	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(dir, "files"), MaxSize: cfg.MaxFileSize}); err != nil {
 		t.Fatal(err)
 	}
-	a.upload = storage.Policy{MaxSize: cfg.MaxFileSize, Extensions: cfg.AllowedExtensions}
+	a.upload = openapi.UploadPolicy{MaxSize: cfg.MaxFileSize, Extensions: cfg.AllowedExtensions}
 	outbox := filepath.Join(dir, "outbox")
 	if a.mailer, err = mail.NewOutbox(mail.OutboxConfig{Dir: outbox, From: "app@example.com", Logger: log}); err != nil {
 		t.Fatal(err)
@@ -223,9 +225,53 @@ func TestContract(t *testing.T) {
 	bearer := func(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 	as, root := bearer(token), bearer(admin)
 	p := fmt.Sprintf("/api/v1/posts/%d", post.ID)
+	// Uploads: one stored beforehand for the download, then every answer.
+	form := func(name string, data []byte) (string, http.Header) {
+		var b strings.Builder
+		mw := multipart.NewWriter(&b)
+		w, _ := mw.CreateFormFile("file", name)
+		w.Write(data)
+		mw.Close()
+		return b.String(), http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {mw.FormDataContentType()}}
+	}
+	img := pngImage(t, 4, 4)
+	body, hdr := form("photo.png", img)
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", f.base+"/api/v1/files", strings.NewReader(body))
+	req.Header = hdr
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored File
+	if err := json.NewDecoder(res.Body).Decode(&stored); err != nil || res.StatusCode != 201 {
+		t.Fatalf("upload: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+	uploadOK, okHdr := form("again.png", img)
+	uploadPHP, phpHdr := form("shell.png", []byte("<?php system($_GET['c']); ?>"))
+	uploadExe, exeHdr := form("tool.exe", img)
+	uploadBig, bigHdr := form("big.png", append(append([]byte{}, img...), make([]byte, f.cfg.MaxFileSize)...))
+	noFile, noFileHdr := func() (string, http.Header) {
+		var b strings.Builder
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("other", "x")
+		mw.Close()
+		return b.String(), http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {mw.FormDataContentType()}}
+	}()
+
 	doc := openapitest.Fetch(t, f.base+"/api/v1/openapi.json")
 	openapitest.ValidateDocument(t, doc)
 	chk := openapitest.ValidateResponses(t, doc, f.base,
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: okHdr, Body: uploadOK, Status: 201},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: phpHdr, Body: uploadPHP, Status: 415},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: exeHdr, Body: uploadExe, Status: 415},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: bigHdr, Body: uploadBig, Status: 413},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: noFileHdr, Body: noFile, Status: 422},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Header: as, Body: `{"file":"x"}`, Status: 415},
+		openapitest.Call{Method: "POST", Path: "/api/v1/files", Body: uploadOK, Status: 401},
+		openapitest.Call{Method: "GET", Path: "/api/v1/files/" + stored.ID, Header: as, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/files/" + stored.ID, Header: root, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/files/0123456789abcdef0123456789abcdef", Header: as, Status: 404},
 		openapitest.Call{Method: "POST", Path: "/api/v1/auth/register", Body: `{"username":"bob","email":"bob@example.com","password":"bob-password"}`, Status: 201},
 		openapitest.Call{Method: "POST", Path: "/api/v1/auth/register", Body: `{"username":"bob","email":"bob@example.com","password":"bob-password"}`, Status: 409},
 		openapitest.Call{Method: "POST", Path: "/api/v1/auth/login", Body: `{"username":"bob","password":"bob-password"}`, Status: 200},

@@ -30,6 +30,7 @@ import (
 	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/server"
 )
 
 func main() {
@@ -64,50 +65,70 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.Close()
 
 	switch cmd {
 	case "migrate":
-		return a.migrateCommand(ctx, args, stdout)
+		return a.lifespan(ctx, func(ctx context.Context) error { return a.migrateCommand(ctx, args, stdout) })
 	case "worker":
 		fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 		queues := fs.String("queues", cfg.WorkerQueues, "queues to serve with their weights")
 		if err := fs.Parse(args); err != nil {
-			return err
+			return errors.Join(err, a.Close())
 		}
 		if a.rdb == nil {
-			return errors.New("worker needs REDIS_URL: on the embedded defaults serve runs the jobs itself")
+			return errors.Join(errors.New("worker needs REDIS_URL: on the embedded defaults serve runs the jobs itself"), a.Close())
 		}
-		return a.runWorker(ctx, *queues)
+		return a.lifespan(ctx, func(ctx context.Context) error { return a.runWorker(ctx, *queues) })
 	case "scheduler":
 		if a.rdb == nil {
-			return errors.New("scheduler needs REDIS_URL: on the embedded defaults serve runs the schedule itself")
+			return errors.Join(errors.New("scheduler needs REDIS_URL: on the embedded defaults serve runs the schedule itself"), a.Close())
 		}
-		return a.runScheduler(ctx)
+		return a.lifespan(ctx, a.runScheduler)
 	}
 	return a.serve(ctx, stdout)
 }
 
-// serve migrates, creates the first superuser and serves the API. On the
-// embedded defaults it also runs the job worker and scheduler, since an
-// in-memory queue has no other consumer.
+// lifespan runs body for a role without a server, then the stop hooks of
+// what newApp opened, in reverse, as the server does after its drain.
+func (a *app) lifespan(ctx context.Context, body func(context.Context) error) error {
+	err := body(ctx)
+	return errors.Join(err, a.Close())
+}
+
+// serve builds the server and hands it the app's resources as lifespan
+// hooks, in order: the database and Redis (opened by newApp, closed by
+// their stop hooks), the migrations and first superuser, and on the
+// embedded defaults the job worker and the scheduler, since an in-memory
+// queue has no other consumer. The server runs the start hooks before it
+// listens; if one fails, the ones already started stop in reverse and serve
+// returns the error. After the drain every stop hook runs in reverse: the
+// scheduler and worker finish before the connections they use close.
 func (a *app) serve(ctx context.Context, stdout io.Writer) error {
-	if err := a.migrate(ctx); err != nil {
-		return err
-	}
-	if err := a.bootstrap(ctx); err != nil {
-		return err
-	}
 	srv, err := a.newServer()
 	if err != nil {
-		return err
+		return errors.Join(err, a.Close())
 	}
+	for _, h := range a.hooks {
+		srv.AddHook(h)
+	}
+	a.hooks = nil // the server owns them now
+	srv.AddHook(server.Hook{Name: "migrate", Start: func(ctx context.Context) error {
+		if err := a.migrate(ctx); err != nil {
+			return err
+		}
+		return a.bootstrap(ctx)
+	}})
+	// A worker or scheduler that fails while serving stops the server.
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if a.rdb == nil {
+		srv.AddHook(a.background("worker", cancel, func() (func(context.Context) error, error) { return a.newWorker(a.cfg.WorkerQueues) }))
+		srv.AddHook(a.background("scheduler", cancel, a.newScheduler))
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
-	if a.rdb == nil {
-		g.Go(func() error { return a.runWorker(gctx, a.cfg.WorkerQueues) })
-		g.Go(func() error { return a.runScheduler(gctx) })
-	}
 	g.Go(func() error {
 		select {
 		case <-srv.Ready():
@@ -123,13 +144,70 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		}
 		return nil
 	})
-	return g.Wait()
+	err = g.Wait()
+	if parent.Err() == nil && ctx.Err() != nil {
+		err = errors.Join(context.Cause(ctx), err) // a background role failed
+	}
+	return err
+}
+
+// background is the lifespan hook of a role that runs beside the server
+// until it stops: Start builds it (an error fails the start) and runs it in
+// a goroutine, Stop cancels it and waits for it to return. If it fails on
+// its own, fail stops the server with its error.
+func (a *app) background(name string, fail context.CancelCauseFunc, build func() (func(context.Context) error, error)) server.Hook {
+	var (
+		stop context.CancelFunc
+		done chan error
+	)
+	return server.Hook{
+		Name: name,
+		Start: func(ctx context.Context) error {
+			run, err := build()
+			if err != nil {
+				return err
+			}
+			rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			stop, done = cancel, make(chan error, 1)
+			go func() {
+				err := run(rctx)
+				if err != nil && rctx.Err() == nil {
+					fail(fmt.Errorf("%s: %w", name, err))
+				}
+				done <- err
+			}()
+			return nil
+		},
+		Stop: func(ctx context.Context) error {
+			stop()
+			select {
+			case err := <-done:
+				a.log.LogAttrs(ctx, slog.LevelInfo, "closed", slog.String("hook", name))
+				if errors.Is(err, context.Canceled) {
+					err = nil
+				}
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+	}
 }
 
 func (a *app) runWorker(ctx context.Context, queues string) error {
-	qs, err := queueWeights(queues)
+	run, err := a.newWorker(queues)
 	if err != nil {
 		return err
+	}
+	return run(ctx)
+}
+
+// newWorker builds the job runner for queues ("default=3,email=3") and
+// returns its Run.
+func (a *app) newWorker(queues string) (func(context.Context) error, error) {
+	qs, err := queueWeights(queues)
+	if err != nil {
+		return nil, err
 	}
 	r, err := jobs.NewRunner(a.backend, jobs.RunnerConfig{
 		Workers:     a.workers(),
@@ -139,24 +217,34 @@ func (a *app) runWorker(ctx context.Context, queues string) error {
 		Metrics:     a.jobMetrics,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.log.Info("worker started", "queues", queues, "concurrency", a.cfg.WorkerConcurrency)
-	return r.Run(ctx)
+	return r.Run, nil
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
-	s, err := jobs.NewScheduler(jobs.SchedulerConfig{Client: a.client, Location: a.zone, Logger: a.log})
+	run, err := a.newScheduler()
 	if err != nil {
 		return err
 	}
+	return run(ctx)
+}
+
+// newScheduler builds the scheduler of the periodic jobs and returns its
+// Run.
+func (a *app) newScheduler() (func(context.Context) error, error) {
+	s, err := jobs.NewScheduler(jobs.SchedulerConfig{Client: a.client, Location: a.zone, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range periodic() {
 		if err := s.Add(p); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	a.log.Info("scheduler started", "timezone", a.zone.String())
-	return s.Run(ctx)
+	return s.Run, nil
 }
 
 func (a *app) migrateCommand(ctx context.Context, args []string, stdout io.Writer) error {

@@ -139,7 +139,6 @@ func (a *app) newServer() (*server.Server, error) {
 var readsToken = openapi.OptionalSecurity("bearer")
 
 func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareFunc) {
-	files := v1.Echo()
 	v1 = v1.Group("", readsToken)
 	limited := openapi.Middleware(perAddress)
 	authTag, usersTag, postsTag, tasksTag := openapi.Tags("auth"), openapi.Tags("users"), openapi.Tags("posts"), openapi.Tags("tasks")
@@ -174,9 +173,7 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 	openapi.Post(v1, "/posts/{id}/restore", a.restorePost, postsTag, openapi.Secure(admin), openapi.Summary("Restore a deleted post (admin)"),
 		openapi.Errors(http.StatusNotFound))
 
-	// Multipart upload and download are plain echo handlers beside the typed routes.
-	files.POST("/files", a.uploadFile, uploadLimit, signedIn.Middleware())
-	files.GET("/files/:id", a.downloadFile, signedIn.Middleware())
+	a.routesFiles(v1, uploadLimit)
 
 	accepted := openapi.Status(http.StatusAccepted)
 	openapi.Post(v1, "/tasks/send-email", a.taskSendEmail, tasksTag, openapi.Secure(signedIn), accepted, openapi.Summary("Send an email in the background"))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,8 +23,11 @@ type Request struct {
 	Method    string
 	Path      string // the path with parameters filled in, and the query string
 	Header    http.Header
-	Body      string // JSON; "" for none
-	NoType    bool   // send Body without a Content-Type
+	Body      string // JSON, or a multipart/form-data body when ContentType says so; "" for none
+	// ContentType is the body's media type when it is not
+	// application/json (a multipart body with its boundary).
+	ContentType string
+	NoType      bool // send Body without a Content-Type
 }
 
 // NewRequest builds the HTTP request r describes against baseURL: the
@@ -41,7 +45,11 @@ func (r Request) NewRequest(ctx context.Context, baseURL string) (*http.Request,
 		req.Header[k] = slices.Clone(vs)
 	}
 	if r.Body != "" && !r.NoType {
-		req.Header.Set("Content-Type", "application/json")
+		ct := r.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	return req, nil
 }
@@ -113,7 +121,10 @@ type genOp struct {
 	RequestBody *struct {
 		Required bool `json:"required"`
 		Content  map[string]struct {
-			Schema map[string]any `json:"schema"`
+			Schema   map[string]any `json:"schema"`
+			Encoding map[string]struct {
+				ContentType string `json:"contentType"`
+			} `json:"encoding"`
 		} `json:"content"`
 	} `json:"requestBody"`
 }
@@ -311,9 +322,16 @@ func (g *gen) operation(method, path string, op *genOp) []Request {
 	opName := method + " " + path
 	var body map[string]any
 	bodyRequired := false
+	var form map[string]string // multipart body: part name -> the content types its encoding allows
 	if op.RequestBody != nil {
 		if c, ok := op.RequestBody.Content["application/json"]; ok {
 			body, bodyRequired = c.Schema, op.RequestBody.Required
+		} else if c, ok := op.RequestBody.Content["multipart/form-data"]; ok {
+			body, bodyRequired = c.Schema, op.RequestBody.Required
+			form = map[string]string{}
+			for name, e := range c.Encoding {
+				form[name] = e.ContentType
+			}
 		}
 	}
 	base := func(examples bool) []paramValue {
@@ -352,7 +370,9 @@ func (g *gen) operation(method, path string, op *genOp) []Request {
 			p += "?" + q.Encode()
 		}
 		r.Path = p
-		if hasBody {
+		if hasBody && form != nil {
+			r.Body, r.ContentType = g.multipartBody(body, b, form)
+		} else if hasBody {
 			raw, _ := json.Marshal(b)
 			r.Body = string(raw)
 		}
@@ -426,7 +446,7 @@ func (g *gen) operation(method, path string, op *genOp) []Request {
 			delete(b, n)
 			out = append(out, build("body without "+n, false, base(false), b, true))
 		}
-		if ps, _ := props[n].(map[string]any); !g.nullable(ps) {
+		if ps, _ := props[n].(map[string]any); form == nil && !g.nullable(ps) { // a form has no null
 			b := g.value(body, false, true, 0).(map[string]any)
 			b[n] = nil
 			out = append(out, build("body with "+n+" null", false, base(false), b, true))
@@ -440,4 +460,57 @@ func valueIf(ok bool, f func() any) any {
 		return nil
 	}
 	return f()
+}
+
+// multipartBody encodes b as a multipart/form-data body for the object
+// schema body: a property of format binary becomes a file part whose
+// name and bytes are of the first content type its encoding lists that
+// sampleFile knows (text/plain when none), every other property a text
+// part. It returns the body and its Content-Type.
+func (g *gen) multipartBody(body map[string]any, b any, form map[string]string) (string, string) {
+	var buf strings.Builder
+	mw := multipart.NewWriter(&buf)
+	props, _ := g.resolve(body)["properties"].(map[string]any)
+	values, _ := b.(map[string]any)
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		ps := g.resolve(asMap(props[n]))
+		if ps["format"] == "binary" {
+			fname, data := sampleFile(form[n])
+			w, _ := mw.CreateFormFile(n, fname)
+			_, _ = w.Write(data)
+			continue
+		}
+		_ = mw.WriteField(n, text(values[n]))
+	}
+	_ = mw.Close()
+	return buf.String(), mw.FormDataContentType()
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// sampleFile returns a file name and the smallest bytes a content sniffer
+// takes for the first media type in types (a comma-separated list, as an
+// encoding's contentType) it knows; text/plain when it knows none.
+func sampleFile(types string) (string, []byte) {
+	for _, t := range strings.Split(types, ",") {
+		switch strings.TrimSpace(t) {
+		case "image/png":
+			return "sample.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde")
+		case "image/gif":
+			return "sample.gif", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+		case "image/jpeg":
+			return "sample.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+		case "application/pdf":
+			return "sample.pdf", []byte("%PDF-1.4\n%%EOF\n")
+		}
+	}
+	return "sample.txt", []byte("sample\n")
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // DefaultMaxSize is the size limit of a [Dir] whose [DirConfig.MaxSize] is
-// zero, and of a zero [Policy]: 10 MiB, the seed's MAX_FILE_SIZE.
+// zero: 10 MiB, the seed's MAX_FILE_SIZE.
 const DefaultMaxSize = 10 << 20
 
 const (

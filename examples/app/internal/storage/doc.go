@@ -1,6 +1,5 @@
 // Package storage keeps uploaded files for the example app: a small [Store]
-// interface, a directory implementation ([Dir]), an upload [Policy] that
-// checks size, extension and sniffed content type, and [CleanTemp] for the
+// interface, a directory implementation ([Dir]) and [CleanTemp] for the
 // daily clean-up job.
 //
 // # The Store interface
@@ -39,24 +38,20 @@
 //
 // # Validating uploads
 //
-// [Policy.Validate] (or [Policy.ValidateFile] for a [multipart.FileHeader])
-// checks an upload before it is stored: the size against [Policy.MaxSize]
-// (over it: [ErrTooLarge], HTTP 413), the extension against
-// [Policy.Extensions], and the content type sniffed from the first 512
-// bytes with [net/http.DetectContentType] against the type that extension
-// implies (a PHP script named x.png, an HTML page named notes.txt:
-// [ErrUnsupportedType], HTTP 415); text must also be valid UTF-8, which
-// the sniffer alone does not check. It returns the content type to store, so
-// the type served later comes from the server's own check, never from the
-// client's Content-Type header.
+// Checking an upload before it is stored (its size, its extension, and its
+// content sniffed from the first 512 bytes against the type the extension
+// implies) is the library's: the example's upload route binds an
+// openapi.File checked by an openapi.UploadPolicy, and stores the file
+// under the content type that check returned, never the client's
+// Content-Type header.
 //
 // # Errors
 //
 // Client errors are [*Error] values. Each carries the HTTP status the
 // server's error handler renders (through HTTPStatus, ErrorType and
 // PublicMessage methods; this package does not import the server) and wraps
-// one of the sentinels [ErrNotFound], [ErrTooLarge] or [ErrUnsupportedType],
-// so both errors.Is and errors.As work:
+// one of the sentinels [ErrNotFound] or [ErrTooLarge], so both errors.Is
+// and errors.As work:
 //
 //	if errors.Is(err, storage.ErrNotFound) { … }
 //

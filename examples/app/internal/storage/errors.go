@@ -12,22 +12,18 @@ var (
 	ErrNotFound = errors.New("storage: object not found")
 	// ErrTooLarge means an upload is over the size limit.
 	ErrTooLarge = errors.New("storage: file too large")
-	// ErrUnsupportedType means an upload's extension is not allowed or its
-	// content does not match its extension.
-	ErrUnsupportedType = errors.New("storage: unsupported file type")
 )
 
 // Error is an error caused by the client. It carries the HTTP status the
 // server answers with and a message that is safe to show; it wraps one of
 // the package's sentinel errors.
 type Error struct {
-	// Status is the HTTP status: 404, 413 or 415.
+	// Status is the HTTP status: 404 or 413.
 	Status int
 	// Message describes the problem to the client, e.g. "file is larger
 	// than 10485760 bytes".
 	Message string
-	// Err is the sentinel error (ErrNotFound, ErrTooLarge or
-	// ErrUnsupportedType).
+	// Err is the sentinel error (ErrNotFound or ErrTooLarge).
 	Err error
 }
 

@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,10 +10,12 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
+	"github.com/gantry-dev/gantry/openapi"
 )
 
-// An upload handler validates the file, then stores it under the content
-// type the check returned.
+// An upload handler gets the file checked by openapi (an openapi.File
+// field of its input), then stores it under the content type the check
+// returned.
 func Example() {
 	dir, _ := os.MkdirTemp("", "files")
 	defer os.RemoveAll(dir)
@@ -24,7 +25,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	policy := storage.Policy{MaxSize: 10 << 20, Extensions: []string{"txt", "png"}}
+	policy := openapi.UploadPolicy{MaxSize: 10 << 20, Extensions: []string{"txt", "png"}}
 
 	name, content := "notes.txt", "remember the milk\n"
 	contentType, err := policy.Validate(name, int64(len(content)), []byte(content))
@@ -48,20 +49,6 @@ func Example() {
 	// Output:
 	// notes.txt text/plain; charset=utf-8 18
 	// remember the milk
-}
-
-// A PHP script renamed to look like an image is refused by its content.
-func ExamplePolicy_Validate() {
-	_, err := storage.Policy{}.Validate("avatar.png", 28, []byte("<?php system($_GET['c']); ?>"))
-
-	var se *storage.Error
-	if errors.As(err, &se) {
-		fmt.Println(se.HTTPStatus(), se.PublicMessage())
-	}
-	fmt.Println(errors.Is(err, storage.ErrUnsupportedType))
-	// Output:
-	// 415 file content (text/plain) does not match its extension "png"
-	// true
 }
 
 // The daily clean-up job removes what crashed writes left behind.

@@ -13,7 +13,7 @@ import (
 type Store interface {
 	// Put stores the content read from r under a new ID and returns its
 	// description. name is the client's file name, kept for display only;
-	// contentType is the type to serve it with (see [Policy.Validate]).
+	// contentType is the type to serve it with (the one openapi.UploadPolicy checked).
 	// Put fails with [ErrTooLarge] when r yields more bytes than the
 	// store's limit, and stores nothing in that case.
 	Put(ctx context.Context, name, contentType string, r io.Reader) (Object, error)

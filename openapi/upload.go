@@ -1,4 +1,4 @@
-package storage
+package openapi
 
 import (
 	"errors"
@@ -11,47 +11,66 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gantry-dev/gantry/server"
 )
 
 // sniffLen is how many bytes http.DetectContentType looks at.
 const sniffLen = 512
 
-// Policy says which uploads are accepted. The zero value accepts files up to
-// [DefaultMaxSize] with the extensions of [DefaultExtensions]. A Policy is
-// a value; it is safe to share.
-type Policy struct {
+// DefaultMaxUploadSize is the size limit of a zero [UploadPolicy]: 10 MiB.
+const DefaultMaxUploadSize = 10 << 20
+
+// UploadPolicy says which uploaded files a [File] field accepts: by size,
+// by file name extension, and by content sniffed from the first 512 bytes,
+// which must be what the extension implies. The zero value accepts files up
+// to [DefaultMaxUploadSize] with the extensions of
+// [DefaultUploadExtensions]. A policy is a value; it is safe to share.
+//
+// Declare it for a route with [Upload], or per field with the tags
+// `maxSize:"bytes"` and `accept:"png,jpg"`.
+type UploadPolicy struct {
 	// MaxSize is the largest accepted file in bytes. Zero means
-	// [DefaultMaxSize].
+	// [DefaultMaxUploadSize].
 	MaxSize int64
 	// Extensions lists the accepted file name extensions, without the dot
 	// and in any case ("png", "JPG"). Each must be one this package knows
-	// the content of; see [Policy.CheckConfig]. Empty means
-	// [DefaultExtensions].
+	// the content of; see [UploadPolicy.CheckConfig]. Empty means
+	// [DefaultUploadExtensions].
 	Extensions []string
 }
 
-// DefaultExtensions returns the extensions a zero [Policy] accepts: the
-// seed's ALLOWED_EXTENSIONS, jpg, jpeg, png, gif and pdf.
-func DefaultExtensions() []string { return []string{"jpg", "jpeg", "png", "gif", "pdf"} }
+// DefaultUploadExtensions returns the extensions a zero [UploadPolicy]
+// accepts: jpg, jpeg, png, gif and pdf.
+func DefaultUploadExtensions() []string { return []string{"jpg", "jpeg", "png", "gif", "pdf"} }
+
+// Errors a refused upload wraps (inside a *server.Error), for errors.Is.
+var (
+	// ErrFileTooLarge: a file is over its policy's MaxSize (413).
+	ErrFileTooLarge = errors.New("openapi: file too large")
+	// ErrFileType: a file's extension is not allowed, or its content is
+	// not what its extension implies (415).
+	ErrFileType = errors.New("openapi: unsupported file type")
+)
 
 // CheckConfig returns an error if the policy names an extension whose
 // content this package cannot recognise (and so could never accept), or a
 // negative size. Call it at start-up.
-func (p Policy) CheckConfig() error {
+func (p UploadPolicy) CheckConfig() error {
 	if p.MaxSize < 0 {
-		return fmt.Errorf("storage: invalid policy: MaxSize %d is negative", p.MaxSize)
+		return fmt.Errorf("openapi: invalid upload policy: MaxSize %d is negative", p.MaxSize)
 	}
 	var errs []error
 	for _, ext := range p.extensions() {
 		if _, _, ok := contentTypes(ext); !ok {
-			errs = append(errs, fmt.Errorf("storage: invalid policy: unknown extension %q", ext))
+			errs = append(errs, fmt.Errorf("openapi: invalid upload policy: unknown extension %q", ext))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // Validate checks an upload by its file name, its size in bytes (negative
-// if unknown: the [Store] still enforces its own limit) and its first 512
+// if unknown) and its first 512
 // bytes (fewer if the file is shorter). It returns the content type to
 // store the file with, or an [*Error]:
 //
@@ -63,25 +82,20 @@ func (p Policy) CheckConfig() error {
 //
 // The client's Content-Type header plays no part: the returned type comes
 // from the extension, and only after the content agreed with it.
-func (p Policy) Validate(name string, size int64, head []byte) (contentType string, err error) {
-	maxSize := p.MaxSize
-	if maxSize == 0 {
-		maxSize = DefaultMaxSize
-	}
+func (p UploadPolicy) Validate(name string, size int64, head []byte) (contentType string, err error) {
+	maxSize := p.maxSize()
 	if size > maxSize {
-		return "", newError(http.StatusRequestEntityTooLarge, ErrTooLarge,
-			fmt.Sprintf("file is larger than %d bytes", maxSize))
+		return "", server.NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("file is larger than %d bytes", maxSize)).Wrap(ErrFileTooLarge)
 	}
 
 	allowed := p.extensions()
 	ext := strings.ToLower(strings.TrimPrefix(path.Ext(strings.ReplaceAll(name, `\`, "/")), "."))
 	if ext == "" || !slices.Contains(allowed, ext) {
-		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
-			fmt.Sprintf("file type %q is not allowed; allowed: %s", ext, strings.Join(allowed, ", ")))
+		return "", server.NewError(http.StatusUnsupportedMediaType, fmt.Sprintf("file type %q is not allowed; allowed: %s", ext, strings.Join(allowed, ", "))).Wrap(ErrFileType)
 	}
 	want, serve, ok := contentTypes(ext)
 	if !ok {
-		return "", fmt.Errorf("storage: invalid policy: unknown extension %q", ext)
+		return "", fmt.Errorf("openapi: invalid upload policy: unknown extension %q", ext)
 	}
 
 	more := len(head) > sniffLen || size > int64(len(head)) // the file goes on past head
@@ -90,37 +104,42 @@ func (p Policy) Validate(name string, size int64, head []byte) (contentType stri
 	}
 	if got := http.DetectContentType(head); !sameType(got, want) {
 		mediaType, _, _ := mime.ParseMediaType(got)
-		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
-			fmt.Sprintf("file content (%s) does not match its extension %q", mediaType, ext))
+		return "", server.NewError(http.StatusUnsupportedMediaType, fmt.Sprintf("file content (%s) does not match its extension %q", mediaType, ext)).Wrap(ErrFileType)
 	}
 	// The sniffer calls any text without binary bytes UTF-8; check it is.
 	if strings.HasPrefix(want, "text/") && !validUTF8Head(head, more) {
-		return "", newError(http.StatusUnsupportedMediaType, ErrUnsupportedType,
-			fmt.Sprintf("file content is not UTF-8 text, as its extension %q requires", ext))
+		return "", server.NewError(http.StatusUnsupportedMediaType, fmt.Sprintf("file content is not UTF-8 text, as its extension %q requires", ext)).Wrap(ErrFileType)
 	}
 	return serve, nil
 }
 
-// ValidateFile is [Policy.Validate] for a file of a multipart form: it
+// ValidateFile is [UploadPolicy.Validate] for a file of a multipart form: it
 // reads the first 512 bytes of fh and checks them with fh.Filename and
 // fh.Size.
-func (p Policy) ValidateFile(fh *multipart.FileHeader) (contentType string, err error) {
+func (p UploadPolicy) ValidateFile(fh *multipart.FileHeader) (contentType string, err error) {
 	f, err := fh.Open()
 	if err != nil {
-		return "", fmt.Errorf("storage: open upload: %w", err)
+		return "", fmt.Errorf("openapi: open upload: %w", err)
 	}
 	defer f.Close()
 	head := make([]byte, sniffLen)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("storage: read upload: %w", err)
+		return "", fmt.Errorf("openapi: read upload: %w", err)
 	}
 	return p.Validate(fh.Filename, fh.Size, head[:n])
 }
 
-func (p Policy) extensions() []string {
+func (p UploadPolicy) maxSize() int64 {
+	if p.MaxSize == 0 {
+		return DefaultMaxUploadSize
+	}
+	return p.MaxSize
+}
+
+func (p UploadPolicy) extensions() []string {
 	if len(p.Extensions) == 0 {
-		return DefaultExtensions()
+		return DefaultUploadExtensions()
 	}
 	exts := make([]string, len(p.Extensions))
 	for i, e := range p.Extensions {

@@ -1,4 +1,4 @@
-package storage_test
+package openapi_test
 
 import (
 	"bytes"
@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gantry-dev/gantry/examples/app/internal/storage"
+	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/server"
 )
 
 func encoded(tb testing.TB, format string) []byte {
@@ -35,16 +36,16 @@ func encoded(tb testing.TB, format string) []byte {
 	return buf.Bytes()
 }
 
-func TestPolicyValidate(t *testing.T) {
+func TestUploadPolicyValidate(t *testing.T) {
 	pngData, jpegData, gifData := encoded(t, "png"), encoded(t, "jpeg"), encoded(t, "gif")
 	pdfData := []byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n")
 	php := []byte("<?php system($_GET['c']); ?>")
 	html := []byte("<!DOCTYPE html><script>alert(1)</script>")
-	textPolicy := storage.Policy{Extensions: []string{".TXT", "csv", "png"}}
+	textPolicy := openapi.UploadPolicy{Extensions: []string{".TXT", "csv", "png"}}
 
 	tests := []struct {
 		name       string
-		policy     storage.Policy
+		policy     openapi.UploadPolicy
 		file       string
 		size       int64 // -1: len(head)
 		head       []byte
@@ -59,28 +60,28 @@ func TestPolicyValidate(t *testing.T) {
 		{name: "gif", file: "cat.gif", head: gifData, want: "image/gif"},
 		{name: "pdf", file: "doc.pdf", head: pdfData, want: "application/pdf"},
 		{name: "only the first 512 bytes count", file: "cat.png", head: append(pngData, make([]byte, 4096)...), want: "image/png"},
-		{name: "php script named png", file: "x.png", head: php, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "html named png", file: "x.png", head: html, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "jpeg named png", file: "x.png", head: jpegData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "png named php", file: "shell.php", head: pngData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "double extension", file: "x.png.php", head: pngData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "no extension", file: "passwd", head: pngData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "traversal name", file: "../../etc/passwd", head: pngData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "trailing dot", file: "x.png.", head: pngData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "empty png", file: "x.png", head: nil, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "over default size", file: "big.png", size: storage.DefaultMaxSize + 1, head: pngData, wantErr: storage.ErrTooLarge, wantStatus: 413},
-		{name: "at default size", file: "big.png", size: storage.DefaultMaxSize, head: pngData, want: "image/png"},
-		{name: "over custom size", policy: storage.Policy{MaxSize: 100}, file: "a.png", size: 101, head: pngData, wantErr: storage.ErrTooLarge, wantStatus: 413},
-		{name: "size checked before type", policy: storage.Policy{MaxSize: 100}, file: "a.php", size: 101, head: php, wantErr: storage.ErrTooLarge, wantStatus: 413},
+		{name: "php script named png", file: "x.png", head: php, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "html named png", file: "x.png", head: html, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "jpeg named png", file: "x.png", head: jpegData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "png named php", file: "shell.php", head: pngData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "double extension", file: "x.png.php", head: pngData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "no extension", file: "passwd", head: pngData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "traversal name", file: "../../etc/passwd", head: pngData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "trailing dot", file: "x.png.", head: pngData, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "empty png", file: "x.png", head: nil, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "over default size", file: "big.png", size: openapi.DefaultMaxUploadSize + 1, head: pngData, wantErr: openapi.ErrFileTooLarge, wantStatus: 413},
+		{name: "at default size", file: "big.png", size: openapi.DefaultMaxUploadSize, head: pngData, want: "image/png"},
+		{name: "over custom size", policy: openapi.UploadPolicy{MaxSize: 100}, file: "a.png", size: 101, head: pngData, wantErr: openapi.ErrFileTooLarge, wantStatus: 413},
+		{name: "size checked before type", policy: openapi.UploadPolicy{MaxSize: 100}, file: "a.php", size: 101, head: php, wantErr: openapi.ErrFileTooLarge, wantStatus: 413},
 		{name: "unknown size", file: "a.png", size: -1, head: pngData, want: "image/png"},
 		{name: "text", policy: textPolicy, file: "notes.txt", head: []byte("hello, world\n"), want: "text/plain; charset=utf-8"},
 		{name: "csv served as csv", policy: textPolicy, file: "data.csv", head: []byte("a,b\n1,2\n"), want: "text/csv; charset=utf-8"},
-		{name: "html named txt", policy: textPolicy, file: "notes.txt", head: html, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "utf-16 text", policy: textPolicy, file: "notes.txt", head: []byte("\xfe\xff\x00h\x00i"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "latin-1 text", policy: textPolicy, file: "notes.txt", head: []byte("caf\xe9\n"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
+		{name: "html named txt", policy: textPolicy, file: "notes.txt", head: html, wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "utf-16 text", policy: textPolicy, file: "notes.txt", head: []byte("\xfe\xff\x00h\x00i"), wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "latin-1 text", policy: textPolicy, file: "notes.txt", head: []byte("caf\xe9\n"), wantErr: openapi.ErrFileType, wantStatus: 415},
 		{name: "text cut inside a rune at 512 bytes", policy: textPolicy, file: "notes.txt", size: 1000, head: []byte(strings.Repeat("a", 511) + "é"), want: "text/plain; charset=utf-8"},
-		{name: "short text ending inside a rune", policy: textPolicy, file: "notes.txt", head: []byte("caf\xc3"), wantErr: storage.ErrUnsupportedType, wantStatus: 415},
-		{name: "pdf not in custom list", policy: textPolicy, file: "doc.pdf", head: pdfData, wantErr: storage.ErrUnsupportedType, wantStatus: 415},
+		{name: "short text ending inside a rune", policy: textPolicy, file: "notes.txt", head: []byte("caf\xc3"), wantErr: openapi.ErrFileType, wantStatus: 415},
+		{name: "pdf not in custom list", policy: textPolicy, file: "doc.pdf", head: pdfData, wantErr: openapi.ErrFileType, wantStatus: 415},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,9 +96,9 @@ func TestPolicyValidate(t *testing.T) {
 			if tt.wantErr == nil {
 				return
 			}
-			var se *storage.Error
+			var se *server.Error
 			if !errors.As(err, &se) {
-				t.Fatalf("error %v is not a *storage.Error", err)
+				t.Fatalf("error %v is not a *server.Error", err)
 			}
 			if se.HTTPStatus() != tt.wantStatus || se.PublicMessage() == "" || se.ErrorType() == "" {
 				t.Errorf("status, type, message = %d, %q, %q; want %d and a type and message",
@@ -107,28 +108,28 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
-func TestPolicyMessages(t *testing.T) {
-	_, err := storage.Policy{}.Validate("x.png", 30, []byte("<?php echo 1; ?>"))
-	var se *storage.Error
+func TestUploadPolicyMessages(t *testing.T) {
+	_, err := openapi.UploadPolicy{}.Validate("x.png", 30, []byte("<?php echo 1; ?>"))
+	var se *server.Error
 	if !errors.As(err, &se) || se.PublicMessage() != `file content (text/plain) does not match its extension "png"` {
 		t.Errorf("Validate(php as png) error = %v", err)
 	}
-	_, err = storage.Policy{}.Validate("x.exe", 30, nil)
+	_, err = openapi.UploadPolicy{}.Validate("x.exe", 30, nil)
 	if !errors.As(err, &se) || se.PublicMessage() != `file type "exe" is not allowed; allowed: jpg, jpeg, png, gif, pdf` {
 		t.Errorf("Validate(x.exe) error = %v", err)
 	}
 }
 
-func TestPolicyCheckConfig(t *testing.T) {
+func TestUploadPolicyCheckConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		policy  storage.Policy
+		policy  openapi.UploadPolicy
 		wantErr bool
 	}{
-		{name: "zero", policy: storage.Policy{}},
-		{name: "known", policy: storage.Policy{Extensions: []string{"png", ".JPG", "xlsx", "txt"}}},
-		{name: "unknown", policy: storage.Policy{Extensions: []string{"png", "exe"}}, wantErr: true},
-		{name: "negative size", policy: storage.Policy{MaxSize: -1}, wantErr: true},
+		{name: "zero", policy: openapi.UploadPolicy{}},
+		{name: "known", policy: openapi.UploadPolicy{Extensions: []string{"png", ".JPG", "xlsx", "txt"}}},
+		{name: "unknown", policy: openapi.UploadPolicy{Extensions: []string{"png", "exe"}}, wantErr: true},
+		{name: "negative size", policy: openapi.UploadPolicy{MaxSize: -1}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +161,7 @@ func multipartFile(tb testing.TB, filename string, content []byte) *multipart.Fi
 	return req.MultipartForm.File["file"][0]
 }
 
-func TestPolicyValidateFile(t *testing.T) {
+func TestUploadPolicyValidateFile(t *testing.T) {
 	pngData := encoded(t, "png")
 	tests := []struct {
 		name, file string
@@ -169,13 +170,13 @@ func TestPolicyValidateFile(t *testing.T) {
 		wantErr    error
 	}{
 		{name: "png", file: "cat.png", content: pngData, want: "image/png"},
-		{name: "php as png", file: "x.png", content: []byte("<?php phpinfo(); ?>"), wantErr: storage.ErrUnsupportedType},
-		{name: "too large", file: "big.png", content: append(pngData, make([]byte, 2000)...), wantErr: storage.ErrTooLarge},
+		{name: "php as png", file: "x.png", content: []byte("<?php phpinfo(); ?>"), wantErr: openapi.ErrFileType},
+		{name: "too large", file: "big.png", content: append(pngData, make([]byte, 2000)...), wantErr: openapi.ErrFileTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fh := multipartFile(t, tt.file, tt.content)
-			got, err := storage.Policy{MaxSize: 1000}.ValidateFile(fh)
+			got, err := openapi.UploadPolicy{MaxSize: 1000}.ValidateFile(fh)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Errorf("ValidateFile(%q) = %q, %v; want %q, %v", tt.file, got, err, tt.want, tt.wantErr)
 			}
