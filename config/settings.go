@@ -62,7 +62,7 @@ type Settings struct {
 	DatabasePoolTimeout time.Duration `env:"DATABASE_POOL_TIMEOUT" default:"30s" doc:"How long to wait for a free connection"`
 
 	// Redis
-	RedisURL      string `env:"REDIS_URL" secret:"url" json:"-" doc:"redis://, rediss:// or unix:// URL; empty means in-memory backends"`
+	RedisURL      string `env:"REDIS_URL" secret:"url" json:"-" doc:"redis://, rediss:// or unix:// URL, redis-sentinel://host:port,…/master[/db] or redis-cluster://host:port,…; empty means in-memory backends"`
 	RedisPoolSize int    `env:"REDIS_POOL_SIZE" default:"10" doc:"Redis connection pool size"`
 
 	// Logging
