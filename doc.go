@@ -76,7 +76,7 @@
 //	}
 //	srv.AddHook(server.Hook{Name: "database", Stop: func(context.Context) error { return db.Close() }})
 //	srv.Health().Register("database", health.SQL(db))
-//	v1 := srv.Group(cfg.APIV1Prefix)
+//	v1 := srv.Group("/api/v1")
 //	v1.GET("/posts/:id", getPost)
 //	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 //	defer stop()

@@ -59,7 +59,7 @@ func ExampleError() {
 			"ENVIRONMENT":       "production",
 			"ALLOWED_HOSTS":     "api.example.com",
 			"RATE_LIMIT_WINDOW": "abc",
-			"MAX_FILE_SIZE":     "-1",
+			"MAX_BODY_SIZE":     "-1",
 		}),
 		config.WithDotEnv(""),
 	)
@@ -71,7 +71,7 @@ func ExampleError() {
 	}
 	// Output:
 	// RATE_LIMIT_WINDOW: "abc" is not a duration (use 90s, 1m30s or whole seconds)
-	// MAX_FILE_SIZE: "-1" must not be negative
+	// MAX_BODY_SIZE: "-1" must not be negative
 	// SECRET_KEY: must be set in production
 }
 

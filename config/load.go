@@ -130,6 +130,13 @@ func Load(dst any, opts ...Option) error {
 	if s != nil {
 		ld.errs = append(ld.errs, s.validate(ld)...)
 	}
+	if c, ok := dst.(Checker); ok {
+		for _, fe := range c.CheckSettings() {
+			if !ld.undecoded[fe.Var] { // a value that did not decode is reported once
+				ld.fail(ld.fe(fe.Var, fe.Value, fe.Reason))
+			}
+		}
+	}
 	if len(ld.errs) > 0 {
 		return &Error{Fields: ld.errs}
 	}
@@ -139,6 +146,18 @@ func Load(dst any, opts ...Option) error {
 			slog.String("var", ld.name("SECRET_KEY")), slog.String("environment", s.Environment))
 	}
 	return nil
+}
+
+// Checker is implemented by a settings struct with rules of its own, such as
+// an application's struct that embeds [Settings] and adds its own variables.
+// [Load] calls CheckSettings after every field decoded and its own checks
+// ran, and reports the problems it returns together with the others, in one
+// [*Error]. CheckSettings may also normalise its fields (it gets the
+// pointer). In a returned [FieldError], Var is the variable's name without
+// the prefix (Load adds the prefix and the value's source); give an empty
+// Value for a secret. A variable that did not decode is not checked again.
+type Checker interface {
+	CheckSettings() []FieldError
 }
 
 // loader is the state of one Load call.

@@ -28,13 +28,11 @@ func TestLoadDefaults(t *testing.T) {
 		HTTPAddr: ":8000", ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 65536,
 		ShutdownTimeout: 15 * time.Second, RequestTimeout: 30 * time.Second, MaxBodySize: 1 << 20,
-		APIV1Prefix: "/api/v1", APIV2Prefix: "/api/v2",
 		AccessTokenExpireMinutes: 30, RefreshTokenExpireDays: 7, Algorithm: "HS256",
 		SessionMaxAge: time.Hour, AllowedHosts: []string{"*"}, CORSAllowMethods: []string{"*"}, CORSAllowHeaders: []string{"*"},
 		DatabasePoolSize: 5, DatabaseMaxOverflow: 10, DatabasePoolTimeout: 30 * time.Second,
 		RedisPoolSize: 10, LogLevel: "info", LogFormat: "json",
 		RateLimitRequests: 100, RateLimitWindow: time.Minute,
-		MaxFileSize: 10 << 20, AllowedExtensions: []string{"jpg", "jpeg", "png", "gif", "pdf"},
 		PrometheusEnabled: true,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -280,7 +278,6 @@ func TestLoadNormalizes(t *testing.T) {
 		"ALGORITHM":            "hs512",
 		"TRUSTED_PROXIES":      "10.0.0.1, 10.1.2.3/8, ::1, 2001:db8::/32",
 		"BACKEND_CORS_ORIGINS": `["http://Localhost:3000/", "https://app.example.com"]`,
-		"ALLOWED_EXTENSIONS":   ".PNG,jpg",
 	})
 	checks := []struct {
 		name      string
@@ -292,7 +289,6 @@ func TestLoadNormalizes(t *testing.T) {
 		{"Algorithm", s.Algorithm, "HS512"},
 		{"TrustedProxies", s.TrustedProxies, []string{"10.0.0.1/32", "10.0.0.0/8", "::1/128", "2001:db8::/32"}},
 		{"CORSOrigins", s.CORSOrigins, []string{"http://localhost:3000", "https://app.example.com"}},
-		{"AllowedExtensions", s.AllowedExtensions, []string{"png", "jpg"}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -327,7 +323,7 @@ func TestLoadFieldErrors(t *testing.T) {
 		{name: "bad list element type", env: map[string]string{"ALLOWED_HOSTS": `[1, 2]`}, wantVar: "ALLOWED_HOSTS", want: "is not a list"},
 		{name: "bad bool", env: map[string]string{"DEBUG": "maybe"}, wantVar: "DEBUG", want: `DEBUG: "maybe" is not a boolean`},
 		{name: "bad optional bool", env: map[string]string{"DOCS_ENABLED": "sometimes"}, wantVar: "DOCS_ENABLED", want: "is not a boolean"},
-		{name: "negative size", env: map[string]string{"MAX_FILE_SIZE": "-1"}, wantVar: "MAX_FILE_SIZE", want: `"-1" must not be negative`},
+		{name: "negative size", env: map[string]string{"MAX_BODY_SIZE": "-1"}, wantVar: "MAX_BODY_SIZE", want: `"-1" must not be negative`},
 		{name: "negative overflow", env: map[string]string{"DATABASE_MAX_OVERFLOW": "-3"}, wantVar: "DATABASE_MAX_OVERFLOW", want: "must not be negative"},
 		{name: "zero pool", env: map[string]string{"DATABASE_POOL_SIZE": "0"}, wantVar: "DATABASE_POOL_SIZE", want: "must be greater than 0"},
 		{name: "zero window", env: map[string]string{"RATE_LIMIT_WINDOW": "0"}, wantVar: "RATE_LIMIT_WINDOW", want: "must be greater than 0"},
@@ -345,9 +341,6 @@ func TestLoadFieldErrors(t *testing.T) {
 		{name: "cors wildcard with credentials in development", env: map[string]string{"BACKEND_CORS_ORIGINS": "*", "CORS_ALLOW_CREDENTIALS": "true"}, wantVar: "BACKEND_CORS_ORIGINS", want: "cannot be combined with CORS_ALLOW_CREDENTIALS=true"},
 		{name: "bad listen address", env: map[string]string{"HTTP_ADDR": "8000"}, wantVar: "HTTP_ADDR", want: "is not a host:port address"},
 		{name: "bad port", env: map[string]string{"METRICS_ADDR": ":99999"}, wantVar: "METRICS_ADDR", want: "has an invalid port"},
-		{name: "api prefix", env: map[string]string{"API_V1_STR": "api/v1"}, wantVar: "API_V1_STR", want: "must start with /"},
-		{name: "smtp port missing", env: map[string]string{"EMAIL_SMTP_HOST": "smtp.example.com"}, wantVar: "EMAIL_SMTP_PORT", want: "must be set when EMAIL_SMTP_HOST is set"},
-		{name: "smtp port range", env: map[string]string{"EMAIL_SMTP_PORT": "70000"}, wantVar: "EMAIL_SMTP_PORT", want: "is not a port number"},
 		{name: "cors star among headers", env: map[string]string{"CORS_ALLOW_HEADERS": "*,X-Tenant"}, wantVar: "CORS_ALLOW_HEADERS", want: "* must be the only entry"},
 		{
 			name: "missing config file", wantVar: "CONFIG_FILE", want: "cannot be read",

@@ -24,7 +24,6 @@ func secretSettings(tb testing.TB) config.Settings {
 	tb.Helper()
 	return mustLoad(tb, map[string]string{
 		"SECRET_KEY":          secretKey,
-		"EMAIL_SMTP_PASSWORD": smtpPassword,
 		"SENTRY_DSN":          sentryDSN,
 		"DATABASE_URL":        "postgres://app:" + dbPassword + "@db.internal:5432/app?sslmode=disable",
 		"REDIS_URL":           "redis://:" + redisPass + "@cache.internal:6379/0",
@@ -67,7 +66,7 @@ func TestRedaction(t *testing.T) {
 		{"Table", func() string { rows, err := config.Table(s); must(t, err); return fmt.Sprint(rows) }()},
 		{"WriteMarkdown", func() string { var b strings.Builder; must(t, config.WriteMarkdown(&b, s)); return b.String() }()},
 	}
-	secrets := []string{secretKey, smtpPassword, sentryDSN, "pubkey123", dbPassword, redisPass}
+	secrets := []string{secretKey, sentryDSN, "pubkey123", dbPassword, redisPass}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
@@ -88,9 +87,9 @@ func TestRedaction(t *testing.T) {
 	t.Run("markers", func(t *testing.T) {
 		t.Parallel()
 		out := s.String()
-		for _, w := range []string{"SecretKey:[REDACTED]", "SMTPPassword:[REDACTED]", "SentryDSN:[REDACTED]",
+		for _, w := range []string{"SecretKey:[REDACTED]", "SentryDSN:[REDACTED]",
 			"DatabaseURL:postgres://app:xxxxx@db.internal:5432/app?sslmode=disable", "RedisURL:redis://:xxxxx@cache.internal:6379/0",
-			"DocsEnabled:true", "ProjectName:Gantry App", "SMTPHost: "} {
+			"DocsEnabled:true", "ProjectName:Gantry App", "Description: "} {
 			if !strings.Contains(out, w) {
 				t.Errorf("String() = %s\nwant it to contain %q", out, w)
 			}
@@ -102,8 +101,8 @@ func TestRedaction(t *testing.T) {
 	t.Run("empty secrets stay empty", func(t *testing.T) {
 		t.Parallel()
 		e := mustLoad(t, map[string]string{"SECRET_KEY": "x"})
-		if out := e.String(); !strings.Contains(out, "SMTPPassword: ") || !strings.Contains(out, "DocsEnabled:<nil>") {
-			t.Errorf("String() = %s; want empty SMTPPassword and nil DocsEnabled", out)
+		if out := e.String(); !strings.Contains(out, "SentryDSN: ") || !strings.Contains(out, "DocsEnabled:<nil>") {
+			t.Errorf("String() = %s; want empty SentryDSN and nil DocsEnabled", out)
 		}
 	})
 	t.Run("field errors", func(t *testing.T) {

@@ -38,8 +38,6 @@ type Settings struct {
 	TrustedProxies    []string      `env:"TRUSTED_PROXIES" doc:"CIDRs (or IPs) of proxies whose X-Forwarded-For is believed; none by default"`
 
 	// API
-	APIV1Prefix string `env:"API_V1_STR" default:"/api/v1" doc:"Path prefix of API version 1"`
-	APIV2Prefix string `env:"API_V2_STR" default:"/api/v2" doc:"Path prefix of API version 2"`
 	DocsEnabled *bool  `env:"DOCS_ENABLED" doc:"Serve API docs; unset means on outside production, off in production"`
 
 	// Security
@@ -72,17 +70,6 @@ type Settings struct {
 	// Rate limiting
 	RateLimitRequests int           `env:"RATE_LIMIT_REQUESTS" default:"100" doc:"Requests allowed per client per window"`
 	RateLimitWindow   time.Duration `env:"RATE_LIMIT_WINDOW" default:"60s" doc:"Rate-limit window"`
-
-	// Uploads
-	MaxFileSize       int64    `env:"MAX_FILE_SIZE" default:"10485760" doc:"Largest uploaded file in bytes"`
-	AllowedExtensions []string `env:"ALLOWED_EXTENSIONS" default:"jpg,jpeg,png,gif,pdf" doc:"Upload file extensions accepted (lower case, no dot)"`
-
-	// Email
-	SMTPHost     string `env:"EMAIL_SMTP_HOST" doc:"SMTP server host; empty disables email"`
-	SMTPPort     int    `env:"EMAIL_SMTP_PORT" default:"0" doc:"SMTP server port"`
-	SMTPUser     string `env:"EMAIL_SMTP_USER" doc:"SMTP user name"`
-	SMTPPassword string `env:"EMAIL_SMTP_PASSWORD" secret:"true" json:"-" doc:"SMTP password"`
-	SMTPFrom     string `env:"EMAIL_SMTP_FROM" doc:"Sender address of outgoing mail"`
 
 	// Monitoring
 	SentryDSN         string `env:"SENTRY_DSN" secret:"true" json:"-" doc:"Sentry DSN; empty disables Sentry"`

@@ -63,14 +63,6 @@ func (s *Settings) validate(ld *loader) []FieldError {
 			bad("METRICS_ADDR", s.MetricsAddr, r)
 		}
 	}
-	for _, p := range []struct {
-		env string
-		v   *string
-	}{{"API_V1_STR", &s.APIV1Prefix}, {"API_V2_STR", &s.APIV2Prefix}} {
-		if !strings.HasPrefix(*p.v, "/") {
-			bad(p.env, *p.v, "must start with /")
-		}
-	}
 
 	for _, d := range []struct {
 		env string
@@ -93,14 +85,12 @@ func (s *Settings) validate(ld *loader) []FieldError {
 	}{
 		{"HTTP_MAX_HEADER_BYTES", int64(s.MaxHeaderBytes), true},
 		{"MAX_BODY_SIZE", s.MaxBodySize, true},
-		{"MAX_FILE_SIZE", s.MaxFileSize, true},
 		{"ACCESS_TOKEN_EXPIRE_MINUTES", int64(s.AccessTokenExpireMinutes), true},
 		{"REFRESH_TOKEN_EXPIRE_DAYS", int64(s.RefreshTokenExpireDays), true},
 		{"DATABASE_POOL_SIZE", int64(s.DatabasePoolSize), true},
 		{"DATABASE_MAX_OVERFLOW", int64(s.DatabaseMaxOverflow), false},
 		{"REDIS_POOL_SIZE", int64(s.RedisPoolSize), true},
 		{"RATE_LIMIT_REQUESTS", int64(s.RateLimitRequests), true},
-		{"EMAIL_SMTP_PORT", int64(s.SMTPPort), false},
 	} {
 		switch {
 		case n.v < 0:
@@ -111,12 +101,6 @@ func (s *Settings) validate(ld *loader) []FieldError {
 	}
 	if s.RateLimitWindow <= 0 {
 		bad("RATE_LIMIT_WINDOW", s.RateLimitWindow.String(), "must be greater than 0")
-	}
-	if s.SMTPPort > 65535 {
-		bad("EMAIL_SMTP_PORT", strconv.Itoa(s.SMTPPort), "is not a port number (0-65535)")
-	}
-	if s.SMTPHost != "" && s.SMTPPort == 0 {
-		bad("EMAIL_SMTP_PORT", "", "must be set when "+ld.name("EMAIL_SMTP_HOST")+" is set")
 	}
 
 	if r := checkURL(s.DatabaseURL, databaseScheme, false); r != "" {
@@ -162,9 +146,6 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		}
 	}
 
-	for i, e := range s.AllowedExtensions {
-		s.AllowedExtensions[i] = strings.ToLower(strings.TrimPrefix(e, "."))
-	}
 
 	if s.Environment == EnvProduction || s.Environment == EnvStaging {
 		env := s.Environment
