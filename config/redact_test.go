@@ -23,11 +23,11 @@ const (
 func secretSettings(tb testing.TB) config.Settings {
 	tb.Helper()
 	return mustLoad(tb, map[string]string{
-		"SECRET_KEY":          secretKey,
-		"SENTRY_DSN":          sentryDSN,
-		"DATABASE_URL":        "postgres://app:" + dbPassword + "@db.internal:5432/app?sslmode=disable",
-		"REDIS_URL":           "redis://:" + redisPass + "@cache.internal:6379/0",
-		"DOCS_ENABLED":        "true",
+		"SECRET_KEY":   secretKey,
+		"SENTRY_DSN":   sentryDSN,
+		"DATABASE_URL": "postgres://app:" + dbPassword + "@db.internal:5432/app?sslmode=disable",
+		"REDIS_URL":    "redis://:" + redisPass + "@cache.internal:6379/0",
+		"DOCS_ENABLED": "true",
 	})
 }
 

@@ -38,7 +38,7 @@ type Settings struct {
 	TrustedProxies    []string      `env:"TRUSTED_PROXIES" doc:"CIDRs (or IPs) of proxies whose X-Forwarded-For is believed; none by default"`
 
 	// API
-	DocsEnabled *bool  `env:"DOCS_ENABLED" doc:"Serve API docs; unset means on outside production, off in production"`
+	DocsEnabled *bool `env:"DOCS_ENABLED" doc:"Serve API docs; unset means on outside production, off in production"`
 
 	// Security
 	SecretKey                string        `env:"SECRET_KEY" secret:"true" json:"-" doc:"Signing key for tokens and sessions; required (>= 32 bytes) in staging and production, generated at random in development and test"`

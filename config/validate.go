@@ -146,7 +146,6 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		}
 	}
 
-
 	if s.Environment == EnvProduction || s.Environment == EnvStaging {
 		env := s.Environment
 		switch {
