@@ -12,7 +12,7 @@ type FieldError struct {
 }
 
 // Problem is one entry of the details of a refused crud query, patch or
-// value (types "invalid_query" and, from crud, "validation_error"): the
+// value (types "invalid_query", "invalid_patch" and "invalid_value"): the
 // field (query parameter, patch key or column) and what is wrong with it.
 type Problem struct {
 	Field  string `json:"field"`

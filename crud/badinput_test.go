@@ -273,8 +273,8 @@ func TestBadInput(t *testing.T) {
 				t.Run("patch "+body, func(t *testing.T) {
 					n0 := counter.n.Load()
 					code, env, raw := do(t, "PATCH", fmt.Sprint(app.URL, "/fixtures/", target.ID), body)
-					if code != http.StatusUnprocessableEntity || env.Error.Type != "validation_error" {
-						t.Fatalf("PATCH %s = %d %s; want 422 validation_error", body, code, raw)
+					if code != http.StatusUnprocessableEntity || env.Error.Type != "invalid_patch" {
+						t.Fatalf("PATCH %s = %d %s; want 422 invalid_patch", body, code, raw)
 					}
 					if n := counter.n.Load() - n0; n != 0 {
 						t.Errorf("PATCH %s ran %d statements; want none", body, n)

@@ -49,10 +49,10 @@ var (
 	// ErrInvalidPatch means an update body was refused: unknown, read-only
 	// or duplicated keys, or values of the wrong type (422). Nothing was
 	// written.
-	ErrInvalidPatch = sentinel(http.StatusUnprocessableEntity, "validation_error", "invalid patch")
+	ErrInvalidPatch = sentinel(http.StatusUnprocessableEntity, "invalid_patch", "invalid patch")
 	// ErrInvalidValue means the database refused a value: a NOT NULL or
 	// CHECK constraint (422).
-	ErrInvalidValue = sentinel(http.StatusUnprocessableEntity, "validation_error", "invalid value")
+	ErrInvalidValue = sentinel(http.StatusUnprocessableEntity, "invalid_value", "invalid value")
 	// ErrUnavailable means the database could not be reached: the
 	// connection was refused or broken, the server is shutting down or
 	// starting up, SQLite stayed locked past its busy timeout, or no pooled

@@ -259,8 +259,8 @@ func TestErrorContract(t *testing.T) {
 		{crud.ErrConflict, 409, "conflict"},
 		{crud.ErrForeignKey, 409, "foreign_key_violation"},
 		{crud.ErrInvalidQuery, 400, "invalid_query"},
-		{crud.ErrInvalidPatch, 422, "validation_error"},
-		{crud.ErrInvalidValue, 422, "validation_error"},
+		{crud.ErrInvalidPatch, 422, "invalid_patch"},
+		{crud.ErrInvalidValue, 422, "invalid_value"},
 	}
 	for _, tt := range tests {
 		var hs interface {

@@ -18,7 +18,7 @@ var detailShapes = []struct {
 			`types "validation_error" (422) and "invalid_parameter" (400) from request binding, and a path parameter's 404.`},
 	{reflect.TypeFor[apierror.Problem](), "Problem",
 		"One refused field of a list query, update or stored value: " +
-			`types "invalid_query" (400) and, from the data layer, "validation_error" (422).`},
+			`types "invalid_query" (400), "invalid_patch" and "invalid_value" (422).`},
 	{reflect.TypeFor[apierror.MissingPermission](), "MissingPermission",
 		"One scope or role the caller lacks (or \"superuser\"): " +
 			`types "insufficient_scope" and "forbidden" (403).`},

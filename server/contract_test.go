@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
+	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/apierror"
@@ -139,5 +141,48 @@ func TestSentinelsAreImmutable(t *testing.T) {
 					name, s.HTTPStatus(), s.ErrorType(), s.PublicMessage(), s.Error(), s.ErrorDetails(), status, typ, msg, text)
 			}
 		})
+	}
+}
+
+// TestOneDetailsShapePerType: the errors the library's own producers return
+// (binding, crud's query and patch parsers, auth's guards) carry one details
+// shape per envelope type, so a client can decode details by type alone.
+func TestOneDetailsShapePerType(t *testing.T) {
+	_, queryErr := crud.ParseQuery(url.Values{"limit": {"x"}, "sort": {"nope"}}, crud.QuerySpec{})
+	_, patchErr := crud.ParsePatch([]byte(`{"id": 1, "title": 2}`), "title")
+	type bad struct {
+		Email string `json:"email" validate:"required,email"`
+	}
+	bindErr := server.ValidationError(validator.New().Struct(bad{Email: "x"}).(validator.ValidationErrors))
+	produced := []error{
+		queryErr, patchErr, bindErr,
+		&auth.ScopeError{Err: auth.ErrInsufficientScope, Missing: []string{"posts:write"}},
+		&auth.ScopeError{Err: auth.ErrForbidden, Missing: []string{"admin"}},
+	}
+	shapes := map[string]string{}
+	for _, err := range produced {
+		var e apierror.Interface
+		if !errors.As(err, &e) {
+			t.Fatalf("%v is not an apierror.Interface", err)
+		}
+		d := e.ErrorDetails()
+		if d == nil {
+			t.Fatalf("%s: no details; the test needs errors that carry them", e.ErrorType())
+		}
+		shape := fmt.Sprintf("%T", d)
+		if prev, ok := shapes[e.ErrorType()]; ok && prev != shape {
+			t.Errorf("type %q carries details %s and %s", e.ErrorType(), prev, shape)
+		}
+		shapes[e.ErrorType()] = shape
+	}
+	want := map[string]string{
+		"invalid_query": "[]apierror.Problem", "invalid_patch": "[]apierror.Problem",
+		"validation_error":   "[]apierror.FieldError",
+		"insufficient_scope": "[]apierror.MissingPermission", "forbidden": "[]apierror.MissingPermission",
+	}
+	for typ, shape := range want {
+		if shapes[typ] != shape {
+			t.Errorf("type %q carries %q; want %q (all: %v)", typ, shapes[typ], shape, shapes)
+		}
 	}
 }
