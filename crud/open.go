@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
-	"modernc.org/sqlite"
 )
 
 // DBConfig configures the connection pool [Open] returns. Only URL is
@@ -98,22 +97,35 @@ func DataSource(url string) (Dialect, string, error) {
 // hook, or a defer in main). Repositories built on it wait at most
 // cfg.PoolTimeout for a connection and log statements when cfg.Debug is
 // set. Errors never contain the URL's password.
+//
+// Open uses the database/sql drivers registered as "pgx" and "sqlite": the
+// program imports the ones it needs, as with sql.Open —
+//
+//	import _ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL
+//	import _ "modernc.org/sqlite"             // SQLite
+//
+// so a service on PostgreSQL does not build SQLite, and the other way round.
 func Open(ctx context.Context, cfg DBConfig) (*sqlx.DB, error) {
 	cfg = cfg.withDefaults()
 	d, dsn, err := DataSource(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	var inner driver.Connector
 	name := "pgx"
-	if d == Postgres {
-		inner, err = stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
-		if err != nil {
+	if d == SQLite {
+		name = "sqlite"
+	}
+	drv, err := registered(name)
+	if err != nil {
+		return nil, err
+	}
+	var inner driver.Connector
+	if dc, ok := drv.(driver.DriverContext); ok {
+		if inner, err = dc.OpenConnector(dsn); err != nil {
 			return nil, fmt.Errorf("crud: open: %w", redactErr(err, cfg.URL))
 		}
 	} else {
-		name = "sqlite"
-		inner = dsnConnector{d: &sqlite.Driver{}, dsn: dsn}
+		inner = dsnConnector{d: drv, dsn: dsn}
 	}
 	p := &poolDriver{Driver: inner.Driver(), wait: max(cfg.PoolTimeout, 0), maxOpen: cfg.PoolSize + cfg.MaxOverflow}
 	if cfg.Debug {
@@ -260,4 +272,21 @@ func (l logged) QueryRowxContext(ctx context.Context, query string, args ...any)
 func (l logged) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	l.note(ctx, query, args)
 	return l.r.ExecContext(ctx, query, args...)
+}
+
+// driverImports names the package that registers each driver Open uses.
+var driverImports = map[string]string{"pgx": "github.com/jackc/pgx/v5/stdlib", "sqlite": "modernc.org/sqlite"}
+
+// registered returns the database/sql driver registered under name, or an
+// error saying which package to import.
+func registered(name string) (driver.Driver, error) {
+	if !slices.Contains(sql.Drivers(), name) {
+		return nil, fmt.Errorf("crud: open: no database/sql driver %q is registered; import _ %q", name, driverImports[name])
+	}
+	db, err := sql.Open(name, "") // connects to nothing: it only looks the driver up
+	if err != nil {
+		return nil, fmt.Errorf("crud: open: %w", err)
+	}
+	defer db.Close()
+	return db.Driver(), nil
 }
