@@ -30,8 +30,9 @@ type ClientConfig struct {
 	MaxRetry int
 	// Retention is how long a finished job stays readable. Default 1 h.
 	Retention time.Duration
-	// Metrics, if set, counts enqueued jobs (see [NewMetrics]).
-	Metrics *Metrics
+	// Metrics, if set, is told of every job stored ([Observer.Enqueued]);
+	// see package [github.com/gantry-dev/gantry/jobs/jobsmetrics].
+	Metrics Observer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -52,6 +53,7 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Metrics = observer(c.Metrics)
 	return c
 }
 
@@ -85,7 +87,9 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobIn
 	if r.dup {
 		return nil, fmt.Errorf("jobs: enqueue %s: %w", r.msg.Kind, ErrDuplicate)
 	}
-	c.cfg.Metrics.enqueued(r.queue, r.msg.Kind, 1)
+	if o := c.cfg.Metrics; o != nil {
+		o.Enqueued(r.queue, r.msg.Kind, 1)
+	}
 	return r.info(), nil
 }
 
@@ -109,7 +113,9 @@ func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) (
 	for i, r := range reqs {
 		if !r.dup {
 			out[i] = r.info()
-			c.cfg.Metrics.enqueued(r.queue, r.msg.Kind, 1)
+			if o := c.cfg.Metrics; o != nil {
+				o.Enqueued(r.queue, r.msg.Kind, 1)
+			}
 		}
 	}
 	return out, nil

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestCoreHasNoWebDeps keeps HTTP out of the core package: echo must not be
-// among its dependencies, and net/http may only come in through prometheus'
-// client library (which the metrics use), never through a package of this
-// module. The web surfaces live in package jobshttp.
+// TestCoreHasNoWebDeps keeps HTTP and Prometheus out of the core package:
+// neither echo, nor net/http, nor prometheus' client library may be among
+// its dependencies. The web surfaces live in package jobshttp, the
+// Prometheus metrics in package jobsmetrics.
 func TestCoreHasNoWebDeps(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -20,22 +20,35 @@ func TestCoreHasNoWebDeps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
+	var n int
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
 		}
+		n++
 		pkg := f[0]
-		if strings.HasPrefix(pkg, "github.com/labstack/") {
-			t.Errorf("jobs depends on %s", pkg)
-		}
-		for _, imp := range f[1:] {
-			if imp != "net/http" {
-				continue
-			}
-			if pkg != "expvar" && !strings.HasPrefix(pkg, "github.com/prometheus/") {
-				t.Errorf("%s brings net/http into the jobs core", pkg)
+		for _, banned := range []string{"github.com/labstack", "github.com/prometheus", "net/http"} {
+			if pkg == banned || strings.HasPrefix(pkg, banned+"/") {
+				t.Errorf("jobs depends on %s (imported by %s)", pkg, importers(out, pkg))
 			}
 		}
 	}
+	if n < 10 {
+		t.Fatalf("go list -deps gave %d packages; want the core's whole graph\n%s", n, out)
+	}
+}
+
+// importers lists the packages of a go list -deps output that import pkg.
+func importers(out []byte, pkg string) string {
+	var by []string
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == pkg {
+				by = append(by, f[0])
+			}
+		}
+	}
+	return strings.Join(by, ", ")
 }

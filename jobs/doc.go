@@ -1,10 +1,11 @@
 // Package jobs runs typed background jobs: named queues with priorities and
 // per-queue caps, retries with exponential backoff, a bounded dead set,
 // periodic schedules that fire once across any number of instances,
-// progress and results readable by id, an inspector and Prometheus metrics.
-// Its HTTP surfaces (the status handler, GET /tasks/{id}) live in package
-// [github.com/gantry-dev/gantry/jobs/jobshttp], so this package imports no
-// echo, and no net/http beyond what prometheus' client library brings. It
+// progress and results readable by id, an inspector and an [Observer] for
+// metrics. Its HTTP surfaces (the status handler, GET /tasks/{id}) live in
+// package [github.com/gantry-dev/gantry/jobs/jobshttp] and its Prometheus
+// metrics in package [github.com/gantry-dev/gantry/jobs/jobsmetrics], so this
+// package imports neither echo, nor net/http, nor prometheus. It
 // plays Celery's role in the FastAPI guide Gantry ports, and is built to
 // beat hibiken/asynq on its own benchmark (see bench/jobs).
 //
@@ -136,10 +137,20 @@
 // if at most SchedulerConfig.MisfireGrace late (default 1 h); older ones are
 // skipped with a warning and counted in ticks_skipped_total.
 //
+// # Metrics
+//
+// The client, runner and scheduler report what they do to the [Observer] set
+// in their config's Metrics field: jobs enqueued, each attempt's outcome
+// (OutcomeSucceeded, OutcomeRetried, OutcomeDead, OutcomeCancelled,
+// OutcomeRequeued) and run time, periodic ticks skipped. Package
+// [github.com/gantry-dev/gantry/jobs/jobsmetrics] implements it with
+// Prometheus counters, a histogram and a queue depth gauge read through
+// [Inspector.Sizes] at scrape time. A nil Observer records nothing.
+//
 // # Reused libraries
 //
-// go-redis v9 (client, scripts), robfig/cron/v3 (cron parsing), prometheus
-// client_golang (metrics); echo v4 only in jobshttp. asynq is not used:
+// go-redis v9 (client, scripts), robfig/cron/v3 (cron parsing); prometheus
+// client_golang only in jobsmetrics, echo v4 only in jobshttp. asynq is not used:
 // its design (one job per round trip, polling when idle, minute-long orphan
 // recovery, no fencing, duplicate periodic ticks across instances, keys
 // built in scripts) is what this package improves on.

@@ -86,8 +86,10 @@ type RunnerConfig struct {
 	DeadMaxAge time.Duration
 	// Logger receives job failures and backend errors. Default slog.Default().
 	Logger *slog.Logger
-	// Metrics, if set, records processed jobs (see [NewMetrics]).
-	Metrics *Metrics
+	// Metrics, if set, is told how every job attempt ended
+	// ([Observer.Processed]); see package
+	// [github.com/gantry-dev/gantry/jobs/jobsmetrics].
+	Metrics Observer
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -140,6 +142,7 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Metrics = observer(c.Metrics)
 	return c
 }
 
@@ -679,7 +682,7 @@ func (r *lane) complete(t *task) {
 	case errors.Is(cause, ErrShutdown):
 		// Stopped by the shutdown deadline (see handBack): hand it back.
 		*a = *requeueAck(t)
-		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
 		q.acks = append(q.acks, a)
 		return
 	case errors.As(t.err, &wait):
@@ -687,7 +690,7 @@ func (r *lane) complete(t *task) {
 		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(wait.retryIn), t.m.Retried, t.err.Error()
 		r.log.LogAttrs(t.ctx, slog.LevelWarn, "job kind unknown to this runner; handed back to wait for a runner that knows it",
 			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.Duration("retry_in", wait.retryIn))
-		r.cfg.Metrics.processed(q.name, kind, "requeued", now.Sub(t.start))
+		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
 		q.acks = append(q.acks, a)
 		return
 	case t.m == nil || errors.As(t.err, &perm):
@@ -717,22 +720,29 @@ func (r *lane) complete(t *task) {
 		}
 		r.log.LogAttrs(t.ctx, lvl, "job failed", attrs...)
 	}
-	r.cfg.Metrics.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
+	r.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
 	q.acks = append(q.acks, a)
+}
+
+// processed tells the Observer, if any, how an attempt ended.
+func (r *lane) processed(queue, kind, outcome string, d time.Duration) {
+	if o := r.cfg.Metrics; o != nil {
+		o.Processed(queue, kind, outcome, d)
+	}
 }
 
 func outcomeName(k ackKind) string {
 	switch k {
 	case ackSuccess:
-		return "succeeded"
+		return OutcomeSucceeded
 	case ackRetry:
-		return "retried"
+		return OutcomeRetried
 	case ackDead:
-		return "dead"
+		return OutcomeDead
 	case ackCancelled:
-		return "cancelled"
+		return OutcomeCancelled
 	}
-	return "requeued"
+	return OutcomeRequeued
 }
 
 func (r *lane) heartbeat(bctx context.Context) {
@@ -816,7 +826,7 @@ func (r *lane) handBack(bctx context.Context) {
 			}
 			t.gone = true
 			q.acks = append(q.acks, requeueAck(t))
-			r.cfg.Metrics.processed(q.name, kindOf(t), "requeued", time.Since(t.start))
+			r.processed(q.name, kindOf(t), OutcomeRequeued, time.Since(t.start))
 		}
 	}
 	for _, q := range r.qs {

@@ -25,8 +25,10 @@ type SchedulerConfig struct {
 	// Logger receives enqueue failures, late and skipped ticks. Default
 	// slog.Default().
 	Logger *slog.Logger
-	// Metrics, if set, counts skipped ticks (see [NewMetrics]).
-	Metrics *Metrics
+	// Metrics, if set, is told of every skipped tick
+	// ([Observer.TickSkipped]); see package
+	// [github.com/gantry-dev/gantry/jobs/jobsmetrics].
+	Metrics Observer
 }
 
 // PeriodicJob is one entry of a [Scheduler] (Celery beat's schedule).
@@ -88,6 +90,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if cfg.MisfireGrace == 0 {
 		cfg.MisfireGrace = time.Hour
 	}
+	cfg.Metrics = observer(cfg.Metrics)
 	return &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}, nil
 }
 
@@ -220,7 +223,9 @@ func (s *Scheduler) step(ctx context.Context, x *schedState, now time.Time) {
 	if s.cfg.MisfireGrace >= 0 && late > s.cfg.MisfireGrace {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "periodic tick skipped: later than MisfireGrace", slog.String("schedule", x.p.Name),
 			slog.Time("tick", tick), slog.Duration("late", late), slog.Duration("misfire_grace", s.cfg.MisfireGrace))
-		s.cfg.Metrics.tickSkipped(x.p.Name)
+		if o := s.cfg.Metrics; o != nil {
+			o.TickSkipped(x.p.Name)
+		}
 		x.fired(tick)
 		return
 	}

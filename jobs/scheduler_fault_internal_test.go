@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/testenv"
-	"github.com/prometheus/client_golang/prometheus"
-	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -228,7 +226,7 @@ func fmtTimes(ts []time.Time) string {
 
 // TestSchedulerMisfireGrace: at start, a schedule's missed ticks fire once
 // (as the latest) if within MisfireGrace, or are skipped with a warning and
-// a count in ticks_skipped_total.
+// a TickSkipped reported to the Observer (ticks_skipped_total in jobsmetrics).
 func TestSchedulerMisfireGrace(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -252,10 +250,7 @@ func TestSchedulerMisfireGrace(t *testing.T) {
 			if _, err := c.Enqueue(t.Context(), periodicArgs{}, Queue("h"), tickAt("hourly", hour.Add(-5*time.Hour))); err != nil {
 				t.Fatal(err)
 			}
-			m, err := NewMetrics(MetricsConfig{Registerer: prometheus.NewRegistry()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := newCountObserver()
 			var logs testenv.Buffer
 			s, _ := NewScheduler(SchedulerConfig{Client: c, MisfireGrace: tt.grace, Metrics: m, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			if err := s.Add(PeriodicJob{Name: "hourly", Spec: "@hourly", Args: periodicArgs{}, Options: []Option{Queue("h")}}); err != nil {
@@ -268,7 +263,7 @@ func TestSchedulerMisfireGrace(t *testing.T) {
 			if got := sz.Pending - 1; got != tt.enqueue {
 				t.Errorf("jobs enqueued for the missed ticks = %d; want %d", got, tt.enqueue)
 			}
-			if got := promtest.ToFloat64(m.skip.WithLabelValues("hourly")); got != tt.skipped {
+			if got := m.skips("hourly"); got != tt.skipped {
 				t.Errorf("ticks_skipped_total{schedule=hourly} = %v; want %v", got, tt.skipped)
 			}
 			last, _ := b.lastTick(t.Context(), "h", "hourly")

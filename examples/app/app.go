@@ -28,6 +28,7 @@ import (
 	"github.com/gantry-dev/gantry/examples/app/internal/mail"
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
 	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobsmetrics"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
@@ -56,7 +57,7 @@ type app struct {
 	logins     *auth.LoginLimiter
 	limits     middleware.Store // rate-limit counters
 	backend    jobs.Backend
-	jobMetrics *jobs.Metrics
+	jobMetrics *jobsmetrics.Metrics
 	jobs       jobs.Enqueuer
 	client     *jobs.Client
 	inspect    *jobs.Inspector
@@ -237,7 +238,7 @@ func (a *app) openJobs() error {
 	} else {
 		a.backend = jobs.NewMemoryBackend()
 	}
-	if a.jobMetrics, err = jobs.NewMetrics(jobs.MetricsConfig{Registerer: a.registry, Backend: a.backend, Queues: queueNames}); err != nil {
+	if a.jobMetrics, err = jobsmetrics.New(jobsmetrics.Config{Registerer: a.registry, Backend: a.backend, Queues: queueNames}); err != nil {
 		return err
 	}
 	if a.client, err = jobs.NewClient(a.backend, jobs.ClientConfig{Routes: routes, Metrics: a.jobMetrics}); err != nil {

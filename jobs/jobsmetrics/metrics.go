@@ -1,4 +1,4 @@
-package jobs
+package jobsmetrics
 
 import (
 	"context"
@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gantry-dev/gantry/jobs"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// MetricsConfig configures [NewMetrics].
-type MetricsConfig struct {
+// Config configures [New].
+type Config struct {
 	// Registerer receives the collectors (required).
 	Registerer prometheus.Registerer
 	// Namespace prefixes metric names. Default "gantry".
 	Namespace string
 	// Backend and Queues, if both set, add the queue depth gauge
-	// <ns>_jobs_queue_size{queue,state}, read at scrape time with O(1)
-	// commands per queue (LLEN and ZCARD on Redis, never a scan).
-	Backend Backend
+	// <ns>_jobs_queue_size{queue,state}, read at scrape time through
+	// [jobs.Inspector.Sizes] with O(1) commands per queue (LLEN and ZCARD on
+	// Redis, never a scan).
+	Backend jobs.Backend
 	Queues  []string
 }
 
-// Metrics records job counters. Pass it in ClientConfig.Metrics,
-// RunnerConfig.Metrics and SchedulerConfig.Metrics; a nil *Metrics records
-// nothing.
+// Metrics records job counters; it implements [jobs.Observer]. Pass it in
+// jobs.ClientConfig.Metrics, jobs.RunnerConfig.Metrics and
+// jobs.SchedulerConfig.Metrics. It is safe for concurrent use; a nil
+// *Metrics records nothing.
 type Metrics struct {
 	enq  *prometheus.CounterVec
 	proc *prometheus.CounterVec
@@ -32,16 +35,18 @@ type Metrics struct {
 	skip *prometheus.CounterVec
 }
 
-// NewMetrics creates and registers the job metrics:
+var _ jobs.Observer = (*Metrics)(nil)
+
+// New creates and registers the job metrics:
 // <ns>_jobs_enqueued_total{queue,kind},
 // <ns>_jobs_processed_total{queue,kind,outcome} (outcome: succeeded, retried,
 // dead, cancelled, requeued), <ns>_jobs_duration_seconds{queue,kind},
 // <ns>_jobs_ticks_skipped_total{schedule} (periodic ticks skipped as later
-// than SchedulerConfig.MisfireGrace) and, with a backend,
+// than jobs.SchedulerConfig.MisfireGrace) and, with a backend,
 // <ns>_jobs_queue_size{queue,state}.
-func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
+func New(cfg Config) (*Metrics, error) {
 	if cfg.Registerer == nil {
-		return nil, errors.New("jobs: invalid metrics config: nil Registerer")
+		return nil, errors.New("jobsmetrics: invalid config: nil Registerer")
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = "gantry"
@@ -53,43 +58,48 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 			Help: "Job attempts finished, by outcome."}, []string{"queue", "kind", "outcome"}),
 		dur: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: cfg.Namespace, Subsystem: "jobs", Name: "duration_seconds",
 			Help: "Job attempt run time.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"queue", "kind"}),
+		skip: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Subsystem: "jobs", Name: "ticks_skipped_total",
+			Help: "Periodic ticks skipped as later than the scheduler's misfire grace."}, []string{"schedule"}),
 	}
-	m.skip = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: cfg.Namespace, Subsystem: "jobs", Name: "ticks_skipped_total",
-		Help: "Periodic ticks skipped as later than the scheduler's misfire grace."}, []string{"schedule"})
 	cs := []prometheus.Collector{m.enq, m.proc, m.dur, m.skip}
 	if cfg.Backend != nil && len(cfg.Queues) > 0 {
-		cs = append(cs, &depthCollector{b: cfg.Backend, queues: cfg.Queues,
+		cs = append(cs, &depthCollector{insp: jobs.NewInspector(cfg.Backend), queues: cfg.Queues,
 			desc: prometheus.NewDesc(prometheus.BuildFQName(cfg.Namespace, "jobs", "queue_size"), "Jobs in a queue by state.", []string{"queue", "state"}, nil)})
 	}
 	for _, c := range cs {
 		if err := cfg.Registerer.Register(c); err != nil {
-			return nil, fmt.Errorf("jobs: register metrics: %w", err)
+			return nil, fmt.Errorf("jobsmetrics: register metrics: %w", err)
 		}
 	}
 	return m, nil
 }
 
-func (m *Metrics) enqueued(queue, kind string, n int) {
+// Enqueued adds n to <ns>_jobs_enqueued_total{queue,kind}.
+func (m *Metrics) Enqueued(queue, kind string, n int) {
 	if m != nil {
 		m.enq.WithLabelValues(queue, kind).Add(float64(n))
 	}
 }
 
-func (m *Metrics) processed(queue, kind, outcome string, d time.Duration) {
+// Processed counts an attempt in <ns>_jobs_processed_total{queue,kind,outcome}
+// and observes d in <ns>_jobs_duration_seconds{queue,kind}.
+func (m *Metrics) Processed(queue, kind, outcome string, d time.Duration) {
 	if m != nil {
 		m.proc.WithLabelValues(queue, kind, outcome).Inc()
 		m.dur.WithLabelValues(queue, kind).Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) tickSkipped(schedule string) {
+// TickSkipped counts a skipped tick in <ns>_jobs_ticks_skipped_total{schedule}.
+func (m *Metrics) TickSkipped(schedule string) {
 	if m != nil {
 		m.skip.WithLabelValues(schedule).Inc()
 	}
 }
 
+// depthCollector reads the queue sizes at scrape time.
 type depthCollector struct {
-	b      Backend
+	insp   *jobs.Inspector
 	queues []string
 	desc   *prometheus.Desc
 }
@@ -100,7 +110,7 @@ func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, q := range c.queues {
-		s, err := c.b.sizes(ctx, q, time.Now())
+		s, err := c.insp.Sizes(ctx, q)
 		if err != nil {
 			ch <- prometheus.NewInvalidMetric(c.desc, err)
 			continue

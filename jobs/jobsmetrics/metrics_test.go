@@ -1,13 +1,17 @@
-package jobs_test
+package jobsmetrics_test
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobsmetrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -20,7 +24,7 @@ func TestMetrics(t *testing.T) {
 		t.Run(nb.name, func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			b := nb.f(t)
-			m, err := jobs.NewMetrics(jobs.MetricsConfig{Registerer: reg, Backend: b, Queues: []string{"default"}})
+			m, err := jobsmetrics.New(jobsmetrics.Config{Registerer: reg, Backend: b, Queues: []string{"default"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +110,7 @@ func TestMetricsCancelledWhileRunning(t *testing.T) {
 		t.Run(nb.name, func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			b := nb.f(t)
-			m, err := jobs.NewMetrics(jobs.MetricsConfig{Registerer: reg})
+			m, err := jobsmetrics.New(jobsmetrics.Config{Registerer: reg})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,5 +141,82 @@ func TestMetricsCancelledWhileRunning(t *testing.T) {
 				t.Errorf("processed_total{outcome=succeeded} = %v; want 0", n)
 			}
 		})
+	}
+}
+
+// The helpers below are the part of package jobs' test suite these tests use.
+
+type noteArgs struct {
+	N int `json:"n"`
+}
+
+func (noteArgs) Kind() string { return "note" }
+
+type newBackendFunc func(t *testing.T) jobs.Backend
+
+func newRedisBackend(t *testing.T) jobs.Backend {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	b, err := jobs.NewRedisBackend(rdb, jobs.RedisConfig{Prefix: prefix})
+	if err != nil {
+		t.Fatalf("NewRedisBackend: %v", err)
+	}
+	return b
+}
+
+// env is one test's backend, client, inspector and a way to start runners.
+type env struct {
+	t    *testing.T
+	b    jobs.Backend
+	c    *jobs.Client
+	insp *jobs.Inspector
+}
+
+// run starts a runner until the test ends.
+func (e *env) run(cfg jobs.RunnerConfig) {
+	e.t.Helper()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Retry = func(int, error) time.Duration { return 10 * time.Millisecond }
+	cfg.MaintenanceInterval = 50 * time.Millisecond
+	r, err := jobs.NewRunner(e.b, cfg)
+	if err != nil {
+		e.t.Fatalf("NewRunner: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(e.t.Context()))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := r.Run(ctx); err != nil {
+			e.t.Errorf("Run = %v; want nil", err)
+		}
+	})
+	e.t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func (e *env) enqueue(args jobs.Args, opts ...jobs.Option) *jobs.JobInfo {
+	e.t.Helper()
+	info, err := e.c.Enqueue(e.t.Context(), args, opts...)
+	if err != nil {
+		e.t.Fatalf("Enqueue(%v): %v", args, err)
+	}
+	return info
+}
+
+// waitState polls until job id reaches state.
+func (e *env) waitState(id string, state jobs.State, within time.Duration) {
+	e.t.Helper()
+	waitFor(e.t, "job "+id+" "+string(state), within, func() bool {
+		info, err := e.insp.Job(e.t.Context(), id)
+		return err == nil && info.State == state
+	})
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
