@@ -36,8 +36,10 @@
 //     (503) says the database cannot be reached.
 //   - [github.com/gantry-dev/gantry/jobs]: Redis-backed retrying job queues
 //     with periodic schedules, progress and results, plus a memory backend;
-//     no HTTP in it. Its web surfaces live in sub-packages:
-//     [github.com/gantry-dev/gantry/jobs/jobshttp] serves a job's status.
+//     no HTTP and no Prometheus in it. Its web surfaces and metrics live in
+//     sub-packages: [github.com/gantry-dev/gantry/jobs/jobshttp] serves a
+//     job's status; [github.com/gantry-dev/gantry/jobs/jobsmetrics] records
+//     the jobs' Prometheus metrics through the core's jobs.Observer.
 //   - [github.com/gantry-dev/gantry/health]: liveness and readiness checks.
 //   - [github.com/gantry-dev/gantry/openapi]: typed routes, list routes bound
 //     to crud queries ([openapi.Query]), multipart uploads ([openapi.File],
