@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	_ "modernc.org/sqlite" // the "sqlite" driver crud.Open uses
+
 	"github.com/gantry-dev/gantry/crud"
 )
 
