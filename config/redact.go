@@ -16,14 +16,18 @@ const RedactedText = "[REDACTED]"
 // Redacted returns raw, a URL or DSN, safe to log: the password in its user
 // info and query parameters that look secret (password, secret, token, key)
 // are replaced by "xxxxx". A value that does not parse as a URL with a scheme
-// (a key=value DSN, for instance) is replaced entirely by [RedactedText]. An
+// (a key=value DSN, for instance), or that has an "@" outside its authority
+// (user info net/url reads as a path or fragment), is replaced entirely by
+// [RedactedText]. An
 // empty raw stays empty.
 func Redacted(raw string) string {
 	if raw == "" {
 		return ""
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || (u.Opaque != "" && strings.Contains(u.Opaque, "@")) {
+	if err != nil || u.Scheme == "" || strings.Contains(u.Opaque+u.Path+u.Fragment, "@") {
+		// User info outside the authority (in an opaque part, a path
+		// or a fragment) would print as it is: hide the whole value.
 		return RedactedText
 	}
 	if u.User != nil {

@@ -144,6 +144,9 @@ func TestRedacted(t *testing.T) {
 		{"no scheme", "app:pw@db:5432/app", config.RedactedText},
 		{"sqlite path", "sqlite:///var/lib/app.db", "sqlite:///var/lib/app.db"},
 		{"unix socket", "unix:///run/redis.sock?db=1", "unix:///run/redis.sock?db=1"},
+		{"user info read as a fragment", "A:#://u:pw@0", config.RedactedText},
+		{"user info read as a path", "redis:/u:pw@cache:6379", config.RedactedText},
+		{"user info after a bad port", "redis://cache:x/u:pw@h", config.RedactedText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
