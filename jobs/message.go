@@ -50,6 +50,7 @@ type JobInfo struct {
 	Progress   *Progress       `json:"progress,omitempty"`
 	Result     json.RawMessage `json:"result,omitempty"`
 	LastError  string          `json:"last_error,omitempty"`
+	Errors     []AttemptError  `json:"errors,omitempty"` // failed attempts, oldest first (the last ones kept)
 	Owner      string          `json:"-"`
 	EnqueuedAt time.Time       `json:"enqueued_at"`
 	ProcessAt  time.Time       `json:"process_at,omitzero"`  // scheduled or retrying: next run
