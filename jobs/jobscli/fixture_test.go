@@ -226,15 +226,14 @@ func (f *fixture) command(stdout, stderr *bytes.Buffer) jobscli.Command {
 		Actor:     actor,
 		Logger:    slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Now:       func() time.Time { return time.Now().UTC() },
+		// Hide the card of charges and the address of emails.
 		Redact: func(kind string, payload json.RawMessage) json.RawMessage {
-			if kind != "send_email" {
-				return payload
-			}
+			field := map[string]string{"charge": "card", "send_email": "to"}[kind]
 			var m map[string]any
-			if json.Unmarshal(payload, &m) != nil {
+			if field == "" || json.Unmarshal(payload, &m) != nil {
 				return payload
 			}
-			m["to"] = "[redacted]"
+			m[field] = "[redacted]"
 			out, _ := json.Marshal(m)
 			return out
 		},
@@ -295,7 +294,8 @@ func (f *fixture) normalize(s string) string {
 }
 
 // realign splits lines into cells at runs of two or more spaces and
-// aligns runs of lines with the same indent and number of cells.
+// aligns runs of lines with the same number of cells, left, with the
+// first line's indent.
 func realign(s string, cell func(string) string) string {
 	type row struct {
 		indent string
@@ -317,7 +317,7 @@ func realign(s string, cell func(string) string) string {
 	var b strings.Builder
 	for i := 0; i < len(rows); {
 		j := i + 1
-		for j < len(rows) && len(rows[j].cells) > 1 && len(rows[j].cells) == len(rows[i].cells) && rows[j].indent == rows[i].indent {
+		for j < len(rows) && len(rows[j].cells) > 1 && len(rows[j].cells) == len(rows[i].cells) {
 			j++
 		}
 		widths := make([]int, len(rows[i].cells))
@@ -327,7 +327,7 @@ func realign(s string, cell func(string) string) string {
 			}
 		}
 		for _, r := range rows[i:j] {
-			line := r.indent
+			line := rows[i].indent
 			for k, c := range r.cells {
 				if k < len(r.cells)-1 {
 					c += strings.Repeat(" ", widths[k]-len([]rune(c))+2)

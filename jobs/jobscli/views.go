@@ -199,8 +199,14 @@ func (r *run) jobTable(st jobs.State, js []*jobs.JobInfo) *table {
 	return t
 }
 
-// attempts is "attempts made/attempts allowed".
+// attempts is "attempts made/attempts allowed", or the attempts made
+// alone when the backend did not read the job's message (its payload is
+// empty: a payload is at least "{}"), so MaxRetry is unknown, as for a
+// pending or finished job on Redis.
 func attempts(j *jobs.JobInfo) string {
+	if len(j.Payload) == 0 {
+		return strconv.Itoa(j.Attempts)
+	}
 	return strconv.Itoa(j.Attempts) + "/" + strconv.Itoa(j.MaxRetry+1)
 }
 
@@ -237,7 +243,11 @@ func (r *run) show(args []string) error {
 		t.add("Kind", info.Kind)
 		t.add("Queue", info.Queue)
 		t.add("State", stateName(info.State))
-		t.add("Attempts", fmt.Sprintf("%d of %d", info.Attempts, info.MaxRetry+1))
+		if len(info.Payload) > 0 {
+			t.add("Attempts", fmt.Sprintf("%d of %d", info.Attempts, info.MaxRetry+1))
+		} else {
+			t.add("Attempts", strconv.Itoa(info.Attempts))
+		}
 		t.add("Enqueued", whenLong(info.EnqueuedAt, now))
 		if !info.ProcessAt.IsZero() {
 			name := "Runs"
