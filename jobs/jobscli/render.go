@@ -96,7 +96,7 @@ func (t *table) write(w io.Writer, header bool) error {
 // control characters (escape sequences that would move the cursor or
 // recolour the screen) are shown as Go escapes.
 func clean(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) && utf8.ValidString(s) {
+	if !strings.ContainsFunc(s, unsafeRune) && utf8.ValidString(s) {
 		return s
 	}
 	var b strings.Builder
@@ -106,14 +106,21 @@ func clean(s string) string {
 			b.WriteString(`\x` + strconv.FormatUint(uint64(s[i]), 16))
 		case r == '\n' || r == '\r' || r == '\t':
 			b.WriteByte(' ')
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r)
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// unsafeRune reports a rune a terminal acts on instead of showing: a
+// control character, or a bidirectional override that would reorder the
+// text shown around it.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // cleanBlock is clean for multi-line text (formatted JSON, error

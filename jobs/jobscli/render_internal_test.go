@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/jobs"
 )
@@ -50,6 +52,8 @@ func TestClean(t *testing.T) {
 		{"bad\xffutf8", `bad\xffutf8`},
 		{"real \uFFFD kept", "real \uFFFD kept"},
 		{"日本語", "日本語"},
+		{"abc\u202edcba", `abc\u202edcba`}, // a right-to-left override
+		{"emoji \U0001F600 kept", "emoji \U0001F600 kept"},
 	}
 	for _, tt := range tests {
 		if got := clean(tt.in); got != tt.want {
@@ -140,4 +144,33 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shellQuote(%q) = %q; want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzClean checks that text from jobs (kinds, errors, progress messages)
+// reaches the terminal as one valid UTF-8 line with no control character,
+// whatever a worker put in it, and that a table of it stays aligned.
+func FuzzClean(f *testing.F) {
+	f.Add("card declined")
+	f.Add("\x1b[2J\x1b[H")
+	f.Add("a\u009b31mb\r\nc\x00d\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := clean(s)
+		if !utf8.ValidString(got) || strings.ContainsFunc(got, unicode.IsControl) || strings.ContainsFunc(got, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) {
+			t.Fatalf("clean(%q) = %q: invalid UTF-8 or a control character", s, got)
+		}
+		tb := newTable("A", ">B")
+		tb.add(s, "1")
+		tb.add("x", "22")
+		var b strings.Builder
+		_ = tb.write(&b, true)
+		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("table of %q has %d lines; want 3:\n%s", s, len(lines), b.String())
+		}
+		for _, l := range lines {
+			if utf8.RuneCountInString(l) != utf8.RuneCountInString(lines[1]) {
+				t.Fatalf("table of %q is not aligned:\n%s", s, b.String())
+			}
+		}
+	})
 }
