@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/gantry-dev/gantry/jobs"
 )
@@ -48,12 +49,13 @@ func (r *run) audit(res Result, err error) {
 		attrs = append(attrs, slog.String("job_id", res.JobID), slog.String("kind", res.Kind))
 	}
 	attrs = append(attrs, slog.String("queue", res.Queue))
+	if strings.HasSuffix(res.Action, "_all_dead") {
+		attrs = append(attrs, slog.Int("count", res.Count)) // also the jobs moved before a failure
+	}
 	level, msg := slog.LevelInfo, "jobs: "+res.Action
 	if err != nil {
 		level, msg = slog.LevelWarn, "jobs: "+res.Action+" failed"
 		attrs = append(attrs, slog.String("error", err.Error()))
-	} else if res.JobID == "" && res.Action != "pause" && res.Action != "resume" {
-		attrs = append(attrs, slog.Int("count", res.Count))
 	}
 	r.Logger.LogAttrs(r.ctx, level, msg, attrs...)
 }

@@ -220,8 +220,12 @@ func (r *run) flags(name string) *flag.FlagSet {
 
 // parse parses args with fs, flags and arguments in any order, and checks
 // the number of arguments left: between minArgs and maxArgs.
+// Everything after "--" is an argument.
 func (r *run) parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, error) {
-	var pos []string
+	var pos, rest []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, rest = args[:i], args[i+1:]
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -234,12 +238,9 @@ func (r *run) parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]st
 		if len(args) == 0 {
 			break
 		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
+	pos = append(pos, rest...)
 	switch {
 	case len(pos) < minArgs && maxArgs == 1:
 		return nil, &UsageError{Command: fs.Name(), Message: "missing argument"}

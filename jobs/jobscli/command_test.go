@@ -467,6 +467,7 @@ func TestUsageErrors(t *testing.T) {
 		{"ls limit not a number", []string{"ls", "--limit", "ten"}, `ls: invalid value "ten" for flag -limit: parse error`, "usage: app jobs ls"},
 		{"show without id", []string{"show"}, "show: missing argument", "usage: app jobs show ID"},
 		{"show two ids", []string{"show", "a", "b"}, `show: unexpected argument "b"`, "usage: app jobs show ID"},
+		{"show two ids after --", []string{"show", "--json", "--", "a", "-b"}, `show: unexpected argument "-b"`, "usage: app jobs show ID"},
 		{"retry without id", []string{"retry"}, "retry: missing argument: a job id, or --all-dead --queue Q", "       app jobs retry --all-dead --queue Q"},
 		{"retry all dead without queue", []string{"retry", "--all-dead"}, "retry: --all-dead needs --queue", "usage: app jobs retry ID"},
 		{"retry queue without all dead", []string{"retry", "--queue", "default"}, "retry: --queue goes with --all-dead", "usage: app jobs retry ID"},
