@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-dev/gantry/jobs"
 )
@@ -54,8 +55,11 @@ func (r *run) queues(args []string) error {
 			if s.Paused {
 				paused = "yes"
 			}
-			if s.Latency > 0 {
+			switch {
+			case s.Latency >= time.Second:
 				latency = duration(s.Latency)
+			case s.Latency > 0:
+				latency = "<1s"
 			}
 			t.add(s.Queue, paused, count(s.Pending), count(s.Scheduled), count(s.Active), count(s.Retrying),
 				count(s.Dead), count(s.Succeeded), count(s.Cancelled), latency, count(done), count(failed))
