@@ -43,7 +43,9 @@ func testBackends() []testBackend {
 				if err := iter.Err(); err != nil {
 					return []string{"SCAN: " + err.Error()}
 				}
-				keys = slices.DeleteFunc(keys, func(k string) bool { return k == prefix+"queues" })
+				keys = slices.DeleteFunc(keys, func(k string) bool {
+					return k == prefix+"queues" || strings.HasPrefix(k, prefix+"{reg}:") // runners' and schedulers' records
+				})
 				slices.Sort(keys)
 				for i, k := range keys {
 					keys[i] = strings.TrimPrefix(k, prefix)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,10 @@ type SchedulerConfig struct {
 	// ([Observer.TickSkipped]); see package
 	// [github.com/gantry-dev/gantry/jobs/jobsmetrics].
 	Metrics Observer
+	// HeartbeatInterval is how often the scheduler refreshes its entries
+	// for [Inspector.Schedules]; an entry no scheduler refreshed for 3
+	// intervals is no longer listed. Default 5 s.
+	HeartbeatInterval time.Duration
 }
 
 // PeriodicJob is one entry of a [Scheduler] (Celery beat's schedule).
@@ -68,11 +73,18 @@ type Scheduler struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	entries []*schedEntry
+
+	reg registryBackend // nil: the backend keeps no records
+	id  string          // "<host>:<pid>:<random>": this instance in the records
+	// keepRecords makes Run return without removing its records, as a
+	// crashed process would (tests only).
+	keepRecords bool
 }
 
 type schedEntry struct {
 	p     PeriodicJob
 	queue string
+	tz    string
 	next  func(time.Time) time.Time
 }
 
@@ -90,8 +102,14 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if cfg.MisfireGrace == 0 {
 		cfg.MisfireGrace = time.Hour
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 5 * time.Second
+	}
 	cfg.Metrics = observer(cfg.Metrics)
-	return &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}, nil
+	s := &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}
+	s.reg, _ = cfg.Client.b.(registryBackend)
+	s.id, _, _ = processID()
+	return s, nil
 }
 
 // Add registers p. It returns an error for an invalid spec or a duplicate name.
@@ -118,8 +136,21 @@ func (s *Scheduler) Add(p PeriodicJob) error {
 	if err != nil {
 		return err
 	}
-	s.entries = append(s.entries, &schedEntry{p: p, queue: r.queue, next: next})
+	s.entries = append(s.entries, &schedEntry{p: p, queue: r.queue, tz: specZone(p.Spec, s.cfg.Location), next: next})
 	return nil
+}
+
+// specZone is the time zone a spec's times are in: its CRON_TZ= or TZ=
+// prefix, else loc.
+func specZone(spec string, loc *time.Location) string {
+	spec = strings.TrimSpace(spec)
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(spec, p); ok {
+			tz, _, _ := strings.Cut(rest, " ")
+			return tz
+		}
+	}
+	return loc.String()
 }
 
 func parseSpec(spec string, loc *time.Location) (func(time.Time) time.Time, error) {
@@ -155,17 +186,34 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for i, e := range entries {
 		st[i] = &schedState{schedEntry: e, due: e.next(now), at: now, catchUp: true}
 	}
+	bctx := context.WithoutCancel(ctx)
+	s.publish(bctx, st)
+	defer s.unpublish(bctx, st)
+	pubAt := now.Add(s.cfg.HeartbeatInterval)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		now := time.Now()
-		wake := time.Time{}
+		wake := pubAt
+		changed := false
 		for _, x := range st {
 			if !x.at.After(now) {
+				due := x.due
 				s.step(ctx, x, now)
+				changed = changed || !x.due.Equal(due)
 			}
-			if wake.IsZero() || x.at.Before(wake) {
+			if x.at.Before(wake) {
 				wake = x.at
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if changed || !now.Before(pubAt) {
+			s.publish(bctx, st)
+			pubAt = time.Now().Add(s.cfg.HeartbeatInterval)
+			if pubAt.Before(wake) {
+				wake = pubAt
 			}
 		}
 		t.Reset(time.Until(wake))
@@ -174,6 +222,43 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// publish stores this instance's entries for Inspector.Schedules, valid
+// for regTTL.
+func (s *Scheduler) publish(bctx context.Context, st []*schedState) {
+	if s.reg == nil {
+		return
+	}
+	recs := make([]regRecord, 0, len(st))
+	for _, x := range st {
+		data, err := json.Marshal(ScheduleInfo{Name: x.p.Name, Spec: x.p.Spec, TimeZone: x.tz, Queue: x.queue,
+			Kind: x.p.Args.Kind(), Next: x.due})
+		if err == nil {
+			recs = append(recs, regRecord{id: s.id + sep + x.p.Name, data: data})
+		}
+	}
+	ctx, cancel := context.WithTimeout(bctx, regTimeout(s.cfg.HeartbeatInterval))
+	defer cancel()
+	if err := s.reg.putRecords(ctx, regSchedules, recs, regTTL(s.cfg.HeartbeatInterval)); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not stored", slog.String("err", err.Error()))
+	}
+}
+
+// unpublish removes this instance's records when Run returns.
+func (s *Scheduler) unpublish(bctx context.Context, st []*schedState) {
+	if s.reg == nil || s.keepRecords {
+		return
+	}
+	ids := make([]string, len(st))
+	for i, x := range st {
+		ids[i] = s.id + sep + x.p.Name
+	}
+	ctx, cancel := context.WithTimeout(bctx, regTimeout(s.cfg.HeartbeatInterval))
+	defer cancel()
+	if err := s.reg.delRecords(ctx, regSchedules, ids); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not removed; they expire", slog.String("err", err.Error()))
 	}
 }
 
@@ -231,11 +316,19 @@ func (s *Scheduler) step(ctx context.Context, x *schedState, now time.Time) {
 	}
 	opts := append(append([]Option(nil), x.p.Options...), tickAt(x.p.Name, tick))
 	actx, cancel := context.WithTimeout(ctx, schedAttempt)
-	_, err := s.cfg.Client.Enqueue(actx, x.p.Args, opts...)
+	info, err := s.cfg.Client.Enqueue(actx, x.p.Args, opts...)
 	cancel()
 	if err != nil && !errors.Is(err, ErrDuplicate) { // ErrDuplicate: enqueued by another instance, or by an attempt whose reply was lost
 		s.failed(ctx, x, now, tick, err)
 		return
+	}
+	if err == nil && s.reg != nil {
+		// For Inspector.Schedules: the tick itself is stored with the job.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), regTimeout(s.cfg.HeartbeatInterval))
+		if ferr := s.reg.setLastFire(fctx, x.queue, x.p.Name, tick, info.ID); ferr != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "schedule's last job id not stored", slog.String("schedule", x.p.Name), slog.String("err", ferr.Error()))
+		}
+		cancel()
 	}
 	if x.fails > 0 || late > time.Second {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "periodic tick enqueued late", slog.String("schedule", x.p.Name),
