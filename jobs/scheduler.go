@@ -186,9 +186,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for i, e := range entries {
 		st[i] = &schedState{schedEntry: e, due: e.next(now), at: now, catchUp: true}
 	}
-	bctx := context.WithoutCancel(ctx)
-	s.publish(bctx, st)
-	defer s.unpublish(bctx, st)
+	var pub *schedPub
+	if s.reg != nil {
+		pub = s.startPub(ctx)
+		defer pub.stop(st)
+		pub.put(st)
+	}
 	pubAt := now.Add(s.cfg.HeartbeatInterval)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
@@ -209,8 +212,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if changed || !now.Before(pubAt) {
-			s.publish(bctx, st)
+		if pub != nil && (changed || !now.Before(pubAt)) {
+			pub.put(st)
 			pubAt = time.Now().Add(s.cfg.HeartbeatInterval)
 			if pubAt.Before(wake) {
 				wake = pubAt
@@ -225,40 +228,114 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// publish stores this instance's entries for Inspector.Schedules, valid
-// for regTTL.
-func (s *Scheduler) publish(bctx context.Context, st []*schedState) {
-	if s.reg == nil {
-		return
-	}
+// schedPub stores a scheduler's records and last fires for
+// Inspector.Schedules on a goroutine of its own, so a slow backend never
+// delays a tick. Only the latest records wait to be stored.
+type schedPub struct {
+	s     *Scheduler
+	ctx   context.Context // not cancelled with Run's
+	mu    sync.Mutex
+	recs  []regRecord // waiting to be stored; nil: none
+	fires []schedFire // waiting to be stored
+	kick  chan struct{}
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// schedFire is a tick this instance enqueued, and its job.
+type schedFire struct {
+	queue, name string
+	tick        time.Time
+	id          string
+}
+
+func (s *Scheduler) startPub(ctx context.Context) *schedPub {
+	p := &schedPub{s: s, ctx: context.WithoutCancel(ctx), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go p.loop()
+	return p
+}
+
+// put queues st's entries, and the ticks enqueued since the last put, to
+// be stored.
+func (p *schedPub) put(st []*schedState) {
 	recs := make([]regRecord, 0, len(st))
+	var fires []schedFire
 	for _, x := range st {
 		data, err := json.Marshal(ScheduleInfo{Name: x.p.Name, Spec: x.p.Spec, TimeZone: x.tz, Queue: x.queue,
 			Kind: x.p.Args.Kind(), Next: x.due})
 		if err == nil {
-			recs = append(recs, regRecord{id: s.id + sep + x.p.Name, data: data})
+			recs = append(recs, regRecord{id: p.s.id + sep + x.p.Name, data: data})
+		}
+		if x.firedID != "" {
+			fires = append(fires, schedFire{queue: x.queue, name: x.p.Name, tick: x.firedTick, id: x.firedID})
+			x.firedID = ""
 		}
 	}
-	ctx, cancel := context.WithTimeout(bctx, regTimeout(s.cfg.HeartbeatInterval))
-	defer cancel()
-	if err := s.reg.putRecords(ctx, regSchedules, recs, regTTL(s.cfg.HeartbeatInterval)); err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not stored", slog.String("err", err.Error()))
+	p.mu.Lock()
+	p.recs = recs
+	p.fires = append(p.fires, fires...)
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
-// unpublish removes this instance's records when Run returns.
-func (s *Scheduler) unpublish(bctx context.Context, st []*schedState) {
-	if s.reg == nil || s.keepRecords {
+func (p *schedPub) loop() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.kick:
+			p.flush()
+		case <-p.quit:
+			p.flush()
+			return
+		}
+	}
+}
+
+// flush stores what waits: fires first (a fire's job id matters more than a
+// refresh).
+func (p *schedPub) flush() {
+	p.mu.Lock()
+	recs, fires := p.recs, p.fires
+	p.recs, p.fires = nil, nil
+	p.mu.Unlock()
+	hb := p.s.cfg.HeartbeatInterval
+	for _, f := range fires {
+		ctx, cancel := context.WithTimeout(p.ctx, regTimeout(hb))
+		if err := p.s.reg.setLastFire(ctx, f.queue, f.name, f.tick, f.id); err != nil {
+			p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule's last job id not stored", slog.String("schedule", f.name), slog.String("err", err.Error()))
+		}
+		cancel()
+	}
+	if recs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, regTimeout(hb))
+	defer cancel()
+	if err := p.s.reg.putRecords(ctx, regSchedules, recs, regTTL(hb)); err != nil {
+		p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not stored", slog.String("err", err.Error()))
+	}
+}
+
+// stop stores the fires still waiting, ends the goroutine and removes this
+// instance's records.
+func (p *schedPub) stop(st []*schedState) {
+	p.put(st)
+	close(p.quit)
+	<-p.done
+	if p.s.keepRecords {
 		return
 	}
 	ids := make([]string, len(st))
 	for i, x := range st {
-		ids[i] = s.id + sep + x.p.Name
+		ids[i] = p.s.id + sep + x.p.Name
 	}
-	ctx, cancel := context.WithTimeout(bctx, regTimeout(s.cfg.HeartbeatInterval))
+	ctx, cancel := context.WithTimeout(p.ctx, regTimeout(p.s.cfg.HeartbeatInterval))
 	defer cancel()
-	if err := s.reg.delRecords(ctx, regSchedules, ids); err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not removed; they expire", slog.String("err", err.Error()))
+	if err := p.s.reg.delRecords(ctx, regSchedules, ids); err != nil {
+		p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not removed; they expire", slog.String("err", err.Error()))
 	}
 }
 
@@ -269,6 +346,9 @@ type schedState struct {
 	at      time.Time // when to act next: due, or a retry after a failure
 	catchUp bool      // the last enqueued tick has not been read yet
 	fails   int       // consecutive backend failures
+
+	firedTick time.Time // the last tick this instance enqueued,
+	firedID   string    // and its job, until published ("": published)
 }
 
 // Backoff between attempts while the backend fails, and the bound of one
@@ -322,13 +402,8 @@ func (s *Scheduler) step(ctx context.Context, x *schedState, now time.Time) {
 		s.failed(ctx, x, now, tick, err)
 		return
 	}
-	if err == nil && s.reg != nil {
-		// For Inspector.Schedules: the tick itself is stored with the job.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), regTimeout(s.cfg.HeartbeatInterval))
-		if ferr := s.reg.setLastFire(fctx, x.queue, x.p.Name, tick, info.ID); ferr != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "schedule's last job id not stored", slog.String("schedule", x.p.Name), slog.String("err", ferr.Error()))
-		}
-		cancel()
+	if err == nil {
+		x.firedTick, x.firedID = tick, info.ID // for Inspector.Schedules; the tick itself is stored with the job
 	}
 	if x.fails > 0 || late > time.Second {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "periodic tick enqueued late", slog.String("schedule", x.p.Name),
