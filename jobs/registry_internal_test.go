@@ -555,3 +555,47 @@ func regWait(t *testing.T, what string, within time.Duration, cond func() bool) 
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestWorkersBurst starts 16 runners at once and stops them at once: while
+// they run, Workers lists each once; once every Run returned, none.
+func TestWorkersBurst(t *testing.T) {
+	t.Parallel()
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			t.Parallel()
+			b, _ := tb.new(t)
+			insp := NewInspector(b)
+			ws := NewWorkers()
+			AddWorker(ws, WorkerFunc[regArgs](func(context.Context, *Job[regArgs]) error { return nil }))
+			const n = 16
+			runners := make([]*Runner, n)
+			want := make([]string, n)
+			for i := range runners {
+				r, err := NewRunner(b, RunnerConfig{Workers: ws, Concurrency: 1, HeartbeatInterval: 100 * time.Millisecond, LeaseDuration: time.Second,
+					IdleWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				runners[i], want[i] = r, r.wid
+			}
+			slices.Sort(want)
+			stops := make([]func(), n)
+			var wg sync.WaitGroup
+			for i, r := range runners {
+				wg.Go(func() { stops[i] = startRunner(t, r) })
+			}
+			wg.Wait()
+			regWait(t, "16 workers", 5*time.Second, func() bool { return len(listWorkers(t, insp)) == n })
+			if got := workerIDs(listWorkers(t, insp)); !slices.Equal(got, want) {
+				t.Errorf("workers = %v; want %v", got, want)
+			}
+			for _, stop := range stops {
+				wg.Go(stop)
+			}
+			wg.Wait()
+			if got := listWorkers(t, insp); len(got) != 0 {
+				t.Errorf("workers after every Run returned = %v; want none", workerIDs(got))
+			}
+		})
+	}
+}
