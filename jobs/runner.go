@@ -54,8 +54,10 @@ type RunnerConfig struct {
 	// heartbeat; jobs of a dead worker run again after at most
 	// LeaseDuration + MaintenanceInterval. Default 10 s.
 	LeaseDuration time.Duration
-	// HeartbeatInterval is how often leases of running jobs are extended, and
-	// cancellations of running jobs picked up. Default LeaseDuration/4.
+	// HeartbeatInterval is how often leases of running jobs are extended,
+	// cancellations of running jobs picked up, and this runner's record for
+	// [Inspector.Workers] refreshed (it expires 3 intervals, at least 1 s,
+	// after the last refresh). Default LeaseDuration/4.
 	HeartbeatInterval time.Duration
 	// MaintenanceInterval is how often this runner promotes due scheduled and
 	// retry jobs and returns expired leases to their queue. Default 1 s.
@@ -178,7 +180,7 @@ type Runner struct {
 
 	qs []*rqueue // queue templates; each lane has its own copies
 
-	// The record Inspector.Workers lists (see publish).
+	// The record Inspector.Workers lists (see beat).
 	reg       registryBackend // nil: the backend keeps no records
 	wid, host string
 	pid       int
@@ -283,7 +285,8 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 // their leases), then acknowledges the jobs that finished, cancels the rest
 // and hands them back to their queues without counting an attempt. Run
 // returns nil after a shutdown (up to IdleWait later, while an idle blocking
-// wait on Redis ends); it must not be called twice at once.
+// wait on Redis ends); it must not be called twice at once. From its start
+// until it returns, [Inspector.Workers] lists the runner.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("jobs: runner already running")
