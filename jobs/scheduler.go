@@ -173,6 +173,7 @@ func parseSpec(spec string, loc *time.Location) (func(time.Time) time.Time, erro
 
 // Run enqueues ticks until ctx is done, then returns nil. A failing
 // backend does not stop it: see the misfire policy on [Scheduler].
+// While it runs, [Inspector.Schedules] lists its entries.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	entries := append([]*schedEntry(nil), s.entries...)
