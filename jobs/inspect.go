@@ -34,9 +34,10 @@ const (
 type ListOptions struct {
 	// State to list (required).
 	State State
-	// Kind, if set, keeps only jobs of this kind. A filtered page examines
-	// at most 1,000 entries (never the whole queue): it may hold fewer
-	// than Limit jobs, even none, while Next is still set.
+	// Kind, if set, keeps only jobs of this kind. A page examines at most
+	// 1,000 entries (never the whole queue): with a kind filter, or past
+	// many jobs cancelled or deleted while pending, it may hold fewer than
+	// Limit jobs, even none, while Next is still set.
 	Kind string
 	// Order of the list. Default: OldestFirst for pending, scheduled,
 	// retrying and active; NewestFirst for succeeded, dead and cancelled.
@@ -110,7 +111,6 @@ type AttemptError struct {
 	At      time.Time `json:"at"`
 	Error   string    `json:"error"`
 }
-
 
 // MaxAttemptErrors is how many failed attempts' errors a job keeps in
 // [JobInfo.Errors] (the last ones).
@@ -233,10 +233,7 @@ func (i *Inspector) List(ctx context.Context, queue string, opt ListOptions) (*J
 	if err != nil {
 		return nil, err
 	}
-	scan := opt.Limit
-	if opt.Kind != "" {
-		scan = max(opt.Limit, kindScan)
-	}
+	scan := max(opt.Limit, kindScan) // entries a page may skip: other kinds, jobs cancelled or deleted in the pending list, expired
 	now := i.now()
 	w := &windowReq{state: opt.State, newest: opt.Order == NewestFirst, kinds: opt.Kind != "", n: scan + 1, after: cur, now: now}
 	es, err := i.b.window(ctx, queue, w)
