@@ -916,12 +916,30 @@ func (b *RedisBackend) window(ctx context.Context, queue string, w *windowReq) (
 	return out, nil
 }
 
+// jobsByID reads a page of one queue's jobs in one script call.
 func (b *RedisBackend) jobsByID(ctx context.Context, queue string, ids []string, _ time.Time) ([]*JobInfo, error) {
-	qs := make([]string, len(ids))
-	for i := range qs {
-		qs[i] = queue
+	k := b.k(queue)
+	keys := make([]string, 5, 5+len(ids))
+	keys[0], keys[1], keys[2], keys[3], keys[4] = k.ix, k.ld, k.s, k.r, k.sd
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		keys = append(keys, k.job(id))
+		args[i] = id
 	}
-	return b.readJobs(ctx, qs, ids)
+	res, err := jobsScript.Run(ctx, b.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*JobInfo, len(ids))
+	for i, r := range res {
+		if i >= len(ids) {
+			break
+		}
+		if rs, ok := r.([]any); ok && len(rs) >= 2 {
+			out[i] = parseJob(queue, ids[i], rs)
+		}
+	}
+	return out, nil
 }
 
 func (b *RedisBackend) stats(ctx context.Context, queue string, minutes int, now time.Time) (*QueueStats, error) {

@@ -696,3 +696,28 @@ end
 if #push > 0 then redis.call('LPUSH', KEYS[2], unpack(push)) end
 return {moved, redis.call('ZCARD', KEYS[1])}
 `)
+
+// jobsScript reads many jobs of one queue at once, each as jobScript does.
+// KEYS: index, leasedata, scheduled, retry, scheddata, then one job key
+// per id. ARGV: ids. Returns one jobScript reply per id (false: none).
+var jobsScript = redis.NewScript(`
+local out = {}
+for i, id in ipairs(ARGV) do
+  local k = KEYS[5 + i]
+  local t = redis.call('TYPE', k).ok
+  if t == 'string' then
+    out[i] = {'f', redis.call('GET', k)}
+  else
+    local meta = redis.call('HGET', KEYS[1], id)
+    if not meta then
+      out[i] = false
+    else
+      local h = {}
+      if t == 'hash' then h = redis.call('HGETALL', k) end
+      out[i] = {'u', meta, h, redis.call('HGET', KEYS[2], id), redis.call('ZSCORE', KEYS[3], id),
+        redis.call('ZSCORE', KEYS[4], id), redis.call('HGET', KEYS[5], id)}
+    end
+  end
+end
+return out
+`)
