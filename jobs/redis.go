@@ -612,13 +612,17 @@ func parseJob(queue, id string, res []any) *JobInfo {
 	if h, ok := res[2].([]any); ok {
 		for i := 0; i+1 < len(h); i += 2 {
 			v, _ := h[i+1].(string)
+			if f, _ := h[i].(string); len(f) > 1 && f[0] == 'E' {
+				if ms, msg, ok := strings.Cut(v, "\x1d"); ok {
+					info.Errors = append(info.Errors, AttemptError{Attempt: int(atoi64(f[1:])), At: msToTime(atoi64(ms)), Error: msg})
+				}
+				continue
+			}
 			switch h[i] {
 			case "a":
 				info.Attempts = int(atoi64(v))
 			case "e":
 				info.LastError = v
-			case "E":
-				info.Errors = parseErrors(v)
 			case "pc":
 				if info.Progress == nil {
 					info.Progress = &Progress{}
@@ -636,6 +640,10 @@ func parseJob(queue, id string, res []any) *JobInfo {
 				info.Progress.Message = v
 			}
 		}
+	}
+	if len(info.Errors) > 0 {
+		slices.SortStableFunc(info.Errors, func(x, y AttemptError) int { return x.Attempt - y.Attempt })
+		info.Errors = info.Errors[max(0, len(info.Errors)-MaxAttemptErrors):]
 	}
 	var raw string
 	switch {

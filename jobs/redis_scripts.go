@@ -25,8 +25,8 @@ import "github.com/redis/go-redis/v9"
 // message (dead), separated by 0x1f. The error field holds the job's error
 // list ("\30attempt\29ms\29error" entries, the last 10 failed attempts)
 // or, in records written before lists existed, the last error alone. The
-// unfinished job's hash keeps a (attempts), e (last error), E (error list)
-// and pc, pt, pm (progress).
+// unfinished job's hash keeps a (attempts), e (last error), E<attempt>
+// ("ms\29error", the last 10 attempts) and pc, pt, pm (progress).
 // Per queue and minute, m:<unix minute>: a hash of attempts ended that
 // minute, "p:<kind>" (all) and "f:<kind>" (failed), expiring after 2 h.
 
@@ -99,9 +99,9 @@ return #push
 // attempt in the record the cancel wrote, whatever the attempt's outcome.
 // Every ack but q adds one to the minute's "p:<kind>" counter, r and d to
 // "f:<kind>" too: one HINCRBY per distinct kind and outcome in the batch.
-// r and d append the attempt's error to the job's error list (its last
-// 10): "\30attempt\29ms\29error" entries, in the hash's E field, then in
-// the record's error field.
+// r stores the attempt's error in the job's hash as E<attempt> ("ms\29error",
+// dropping E<attempt-10>: no extra command), d and c build the record's
+// error list from those fields (one HGETALL, only past a first attempt).
 // Returns {messages, paused, next due, refused}.
 var fetchScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -128,12 +128,24 @@ local function cancelrec(h, id, att, msg)
 end
 local na = tonumber(ARGV[8])
 local refused = 0
--- adderr appends an attempt's error to a list of the last 10
-local function adderr(prev, att, err)
+-- errlist builds a record's error list ("\30attempt\29ms\29error"
+-- entries, the last 10 by attempt) from the E<attempt> fields of the job's
+-- hash (read only past a first attempt: earlier errors exist only then)
+-- and this attempt's error, if any
+local function errlist(h, att, err)
   local es = {}
-  if prev then for e in string.gmatch(prev, '\30[^\30]*') do es[#es + 1] = e end end
-  es[#es + 1] = '\30' .. att .. '\29' .. now .. '\29' .. err
-  return table.concat(es, '', math.max(1, #es - 9))
+  if tonumber(att) > 1 then
+    local f = redis.call('HGETALL', h)
+    for j = 1, #f, 2 do
+      local n = string.match(f[j], '^E(%d+)$')
+      if n then es[#es + 1] = {tonumber(n), f[j + 1]} end
+    end
+  end
+  if err then es[#es + 1] = {tonumber(att), now .. '\29' .. err} end
+  table.sort(es, function(x, y) return x[1] < y[1] end)
+  local out = {}
+  for j = math.max(1, #es - 9), #es do out[#out + 1] = '\30' .. es[j][1] .. '\29' .. es[j][2] end
+  return table.concat(out)
 end
 -- trimdead drops dead jobs past the dead set's age or size, records too
 local function trimdead()
@@ -198,10 +210,11 @@ if na > 0 then
       elseif kind == 'r' then
         redis.call('ZADD', KEYS[5], ARGV[a + 6], id)
         redis.call('HSET', KEYS[6], id, ARGV[a + 5])
-        redis.call('HSET', h, 'a', att, 'e', ARGV[a + 7], 'E', adderr(redis.call('HGET', h, 'E'), att, ARGV[a + 7]))
+        redis.call('HSET', h, 'a', att, 'e', ARGV[a + 7], 'E' .. att, now .. '\29' .. ARGV[a + 7])
+        if tonumber(att) > 10 then redis.call('HDEL', h, 'E' .. (tonumber(att) - 10)) end
       elseif kind == 'd' then
         if meta then
-          local errs = adderr(redis.call('HGET', h, 'E'), att, ARGV[a + 6])
+          local errs = errlist(h, att, ARGV[a + 6])
           redis.call('ZADD', KEYS[7], now, id)
           redis.call('SET', h, 'dead\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 7] .. '\31' .. errs .. '\31' .. ARGV[a + 5], 'PX', ARGV[7])
           unix[#unix + 1] = id
@@ -212,7 +225,7 @@ if na > 0 then
       else
         local ttl = tonumber(ARGV[a + 5])
         if meta then
-          local errs = redis.call('HGET', h, 'E') or ''
+          local errs = errlist(h, att, nil)
           redis.call('SET', h, 'c\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31' .. errs .. '\31', 'PX', ttl)
           unix[#unix + 1] = id
         end
@@ -389,9 +402,20 @@ if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
 else
   redis.call('HSET', KEYS[6], id, '1')
 end
-local p = {false, false, false, false, false, false}
-if t == 'hash' then p = redis.call('HMGET', KEYS[1], 'a', 'pc', 'pt', 'pm', 'e', 'E') end
-redis.call('SET', KEYS[1], 'c\31' .. (p[1] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p[2] or '') .. '\31' .. (p[3] or '') .. '\31' .. (p[4] or '') .. '\31' .. (p[6] or p[5] or '') .. '\31', 'PX', ttl)
+local p, es = {}, {}
+if t == 'hash' then
+  local f = redis.call('HGETALL', KEYS[1])
+  for j = 1, #f, 2 do
+    local n = string.match(f[j], '^E(%d+)$')
+    if n then es[#es + 1] = {tonumber(n), f[j + 1]} else p[f[j]] = f[j + 1] end
+  end
+end
+table.sort(es, function(x, y) return x[1] < y[1] end)
+local errs = {}
+for j = math.max(1, #es - 9), #es do errs[#errs + 1] = '\30' .. es[j][1] .. '\29' .. es[j][2] end
+local e = table.concat(errs)
+if e == '' then e = p['e'] or '' end
+redis.call('SET', KEYS[1], 'c\31' .. (p['a'] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p['pc'] or '') .. '\31' .. (p['pt'] or '') .. '\31' .. (p['pm'] or '') .. '\31' .. e .. '\31', 'PX', ttl)
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZADD', KEYS[7], now + ttl, id)
 return 1
