@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // The operator API's conformance tests: each runs on the memory and the
@@ -792,5 +794,49 @@ func TestStats(t *testing.T) {
 	}
 	if results[0] != nil && results[1] != nil && fmt.Sprint(*results[0]) != fmt.Sprint(*results[1]) {
 		t.Errorf("memory and Redis disagree:\n%+v\n%+v", *results[0], *results[1])
+	}
+}
+
+// TestInspectRedisDown: every operator call fails with an error (not a
+// sentinel a handler would turn into a 4xx) when Redis cannot be reached.
+func TestInspectRedisDown(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	b, err := NewRedisBackend(rdb, RedisConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := NewInspector(b)
+	ctx := t.Context()
+	calls := map[string]func() error{
+		"List":          func() error { _, err := insp.List(ctx, "q", ListOptions{State: StatePending}); return err },
+		"List dead":     func() error { _, err := insp.List(ctx, "q", ListOptions{State: StateDead, Kind: "k"}); return err },
+		"Stats":         func() error { _, err := insp.Stats(ctx, "q", 5); return err },
+		"RetryNow":      func() error { return insp.RetryNow(ctx, "id") },
+		"Delete":        func() error { return insp.Delete(ctx, "id") },
+		"RetryAllDead":  func() error { _, err := insp.RetryAllDead(ctx, "q"); return err },
+		"DeleteAllDead": func() error { _, err := insp.DeleteAllDead(ctx, "q"); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		var ae *Error
+		if err == nil || errors.As(err, &ae) {
+			t.Errorf("%s with Redis down = %v; want a plain error", name, err)
+		}
+	}
+}
+
+// TestStatsUnknownQueue: a queue nothing was enqueued to has empty stats.
+func TestStatsUnknownQueue(t *testing.T) {
+	t.Parallel()
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			b, _ := tb.new(t)
+			st, err := NewInspector(b).Stats(t.Context(), "nosuchqueue", 90)
+			if err != nil || st.QueueSizes != (QueueSizes{Queue: "nosuchqueue"}) || len(st.History) != 60 || len(st.Kinds) != 0 || st.Latency != 0 {
+				t.Errorf("Stats(unknown queue, 90 minutes) = %+v, %v; want zeros over 60 minutes", st, err)
+			}
+		})
 	}
 }
