@@ -15,7 +15,9 @@ import (
 // retention, schedules) and is the embedded default and the base of test
 // fakes; jobs do not survive a restart. Leases are judged by this process's
 // clock, the one clock every runner on the backend shares (as the Redis
-// backend judges them by Redis's). Safe for concurrent use.
+// backend judges them by Redis's). A page of [Inspector.List] in a state
+// other than pending sorts that state's jobs (the Redis backend's page
+// costs only the page). Safe for concurrent use.
 type MemoryBackend struct {
 	mu   sync.Mutex
 	qs   map[string]*memQueue
