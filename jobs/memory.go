@@ -23,6 +23,7 @@ type MemoryBackend struct {
 	qs   map[string]*memQueue
 	jobs map[string]*memJob
 	wake chan struct{} // closed (and replaced) when a job becomes runnable
+	reg  memRegistry   // runners' and schedulers' records
 }
 
 var _ Backend = (*MemoryBackend)(nil)

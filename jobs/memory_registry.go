@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 )
 
 // memRegistry holds a MemoryBackend's worker and schedule records, judged
@@ -21,25 +19,7 @@ type memRecord struct {
 	at, expires time.Time
 }
 
-// memRegistries maps each MemoryBackend to its registry. It stands in for a
-// field of MemoryBackend (memory.go is edited elsewhere in parallel): the
-// key is weak and a cleanup drops the entry when the backend is collected.
-//
-// TODO(lead): replace with a field "reg memRegistry" of MemoryBackend and
-// make registry return &b.reg.
-var memRegistries sync.Map // weak.Pointer[MemoryBackend] → *memRegistry
-
-func (b *MemoryBackend) registry() *memRegistry {
-	k := weak.Make(b)
-	if v, ok := memRegistries.Load(k); ok {
-		return v.(*memRegistry)
-	}
-	v, loaded := memRegistries.LoadOrStore(k, &memRegistry{})
-	if !loaded {
-		runtime.AddCleanup(b, func(k weak.Pointer[MemoryBackend]) { memRegistries.Delete(k) }, k)
-	}
-	return v.(*memRegistry)
-}
+func (b *MemoryBackend) registry() *memRegistry { return &b.reg }
 
 // set returns the live records of name, dropping expired ones. The caller
 // holds r.mu.
