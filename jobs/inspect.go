@@ -150,7 +150,8 @@ type winEntry struct {
 	score int64
 	pos   int
 	kind  string
-	skip  bool // pending entry of a cancelled or deleted job
+	skip  bool   // pending entry of a cancelled or deleted job
+	raw   string // the queued message, where the window holds it (Redis pending list)
 }
 
 // listCursor is the decoded form of [JobPage.Next]: the last entry a page
@@ -249,6 +250,9 @@ func (i *Inspector) List(ctx context.Context, queue string, opt ListOptions) (*J
 		}
 		for _, info := range infos {
 			if info != nil && info.State == opt.State && (opt.Kind == "" || info.Kind == opt.Kind) {
+				if info.Payload == nil {
+					fillFromWindow(info, es)
+				}
 				page.Jobs = append(page.Jobs, info)
 			}
 		}
@@ -257,6 +261,20 @@ func (i *Inspector) List(ctx context.Context, queue string, opt ListOptions) (*J
 		page.Next = (&listCursor{V: 1, S: opt.State, O: opt.Order, K: opt.Kind, I: last.id, C: last.score, P: last.pos + 1}).encode()
 	}
 	return page, nil
+}
+
+// fillFromWindow sets info's payload and retry limit from the message the
+// window read, where the backend keeps them only in the queue entry (a
+// pending job on Redis).
+func fillFromWindow(info *JobInfo, es []winEntry) {
+	for i := range es {
+		if es[i].id == info.ID && es[i].raw != "" {
+			if m, err := decodeMessage(es[i].raw); err == nil {
+				info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
+			}
+			return
+		}
+	}
 }
 
 // pick walks a window: it examines at most scan entries and keeps up to

@@ -840,3 +840,37 @@ func TestStatsUnknownQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingArgs: a pending job's arguments and retry limit show on its
+// page and in lists on both backends, the pending list being where Redis
+// keeps them.
+func TestPendingArgs(t *testing.T) {
+	t.Parallel()
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			t.Parallel()
+			d, _ := newDrv(t, tb)
+			insp := NewInspector(d.b)
+			first := d.enqueue() // the next to run
+			info, err := d.c.Enqueue(t.Context(), statArgs{Fail: 7}, Queue("default"), MaxRetry(4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := d.enqueue() // the last enqueued
+			for _, id := range []string{first, info.ID, last} {
+				j, err := insp.Job(t.Context(), id)
+				if err != nil || j.State != StatePending || j.Payload == nil || j.MaxRetry == 0 {
+					t.Errorf("Job(%s) = %+v, %v; want pending with payload and retry limit", id, j, err)
+				}
+			}
+			j, _ := insp.Job(t.Context(), info.ID)
+			if j == nil || string(j.Payload) != `{"fail":7}` || j.MaxRetry != 4 {
+				t.Errorf("Job(%s) = %+v; want payload {\"fail\":7}, max retry 4", info.ID, j)
+			}
+			page, err := insp.List(t.Context(), "default", ListOptions{State: StatePending, Kind: "stat"})
+			if err != nil || len(page.Jobs) != 1 || string(page.Jobs[0].Payload) != `{"fail":7}` || page.Jobs[0].MaxRetry != 4 {
+				t.Errorf("List(stat) = %+v, %v; want the job with its payload and retry limit", page, err)
+			}
+		})
+	}
+}

@@ -556,10 +556,31 @@ func (b *RedisBackend) job(ctx context.Context, queues []string, id string, _ ti
 	}
 	for _, info := range infos {
 		if info != nil {
+			if info.State == StatePending && info.Payload == nil {
+				b.pendingMessage(ctx, info)
+			}
 			return info, nil
 		}
 	}
 	return nil, ErrNotFound
+}
+
+// pendingScan bounds the entries read at each end of a pending list to find
+// a pending job's message.
+const pendingScan = 1000
+
+// pendingMessage fills a pending job's payload and retry limit, which live
+// only in its queue's list entry, if the entry is among the pendingScan
+// next to run or last enqueued; deeper in a long queue they stay unknown
+// (the job's list page shows them).
+func (b *RedisBackend) pendingMessage(ctx context.Context, info *JobInfo) {
+	raw, err := pendingMessageScript.Run(ctx, b.rdb, []string{b.k(info.Queue).p}, info.ID, pendingScan).Text()
+	if err != nil {
+		return
+	}
+	if m, err := decodeMessage(raw); err == nil {
+		info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
+	}
 }
 
 // parseJob derives a job's info from jobScript's reply.
@@ -882,14 +903,17 @@ func (b *RedisBackend) window(ctx context.Context, queue string, w *windowReq) (
 	if err != nil {
 		return nil, err
 	}
-	if len(res) != 5 {
+	if len(res) != 6 {
 		return nil, fmt.Errorf("jobs: unexpected window reply %v", res)
 	}
 	start, _ := res[0].(int64)
-	ids, ks, scores := strs(res[1]), strs(res[2]), strs(res[4])
+	ids, ks, scores, raws := strs(res[1]), strs(res[2]), strs(res[4]), strs(res[5])
 	out := make([]winEntry, len(ids))
 	for i, id := range ids {
 		out[i] = winEntry{id: id, pos: int(start) + i}
+		if i < len(raws) {
+			out[i].raw = raws[i]
+		}
 		if i < len(ks) {
 			out[i].kind = ks[i]
 		}

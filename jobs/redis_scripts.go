@@ -374,6 +374,19 @@ return {'u', meta, h, redis.call('HGET', KEYS[3], ARGV[1]), redis.call('ZSCORE',
   redis.call('ZSCORE', KEYS[5], ARGV[1]), redis.call('HGET', KEYS[6], ARGV[1])}
 `)
 
+// pendingMessageScript finds a pending job's message near either end of its
+// queue's list, where jobs about to run and jobs just enqueued are, and
+// never scans more than 2×ARGV[2] entries. KEYS: pending. ARGV: id, n.
+var pendingMessageScript = redis.NewScript(`
+local pre, n = ARGV[1] .. '\31', tonumber(ARGV[2])
+for _, r in ipairs({redis.call('LRANGE', KEYS[1], -n, -1), redis.call('LRANGE', KEYS[1], 0, n - 1)}) do
+  for _, m in ipairs(r) do
+    if string.sub(m, 1, #pre) == pre then return m end
+  end
+end
+return false
+`)
+
 // cancelScript cancels a job that has not finished.
 // KEYS: job, scheduled, retry, scheddata, leasedata, ctl, cancelled, index.
 // ARGV: id, unused (the caller's clock), default retention ms. The record
@@ -532,7 +545,7 @@ return out
 // Returns {start, ids, kinds, marked indexes, scores}.
 var windowScript = redis.NewScript(`
 local newest, aid, n = ARGV[2] == '1', ARGV[3], tonumber(ARGV[6])
-local ids, kinds, marked, scores = {}, {}, {}, {}
+local ids, kinds, marked, scores, raws = {}, {}, {}, {}, {}
 local start = 0
 if ARGV[1] == 'l' then
   local function rng(a, b)
@@ -555,13 +568,14 @@ if ARGV[1] == 'l' then
   local part = rng(start, start + n - 1)
   for i, m in ipairs(part) do
     ids[i] = string.match(m, '^[^\31]*')
+    raws[i] = m
     if ARGV[7] == '1' then kinds[i] = string.match(m, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)') or '' end
   end
   if #ids > 0 and redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '!paused') > 0 then
     local fl = redis.call('HMGET', KEYS[2], unpack(ids))
     for i = 1, #ids do if fl[i] then marked[#marked + 1] = i end end
   end
-  return {start, ids, kinds, marked, scores}
+  return {start, ids, kinds, marked, scores, raws}
 end
 if aid ~= '' then
   local s = redis.call('ZSCORE', KEYS[1], aid)
@@ -584,7 +598,7 @@ if ARGV[7] == '1' and #ids > 0 then
   local ms = redis.call('HMGET', KEYS[3], unpack(ids))
   for i = 1, #ids do kinds[i] = ms[i] and string.match(ms[i], '^[^\31]*') or '' end
 end
-return {start, ids, kinds, marked, scores}
+return {start, ids, kinds, marked, scores, raws}
 `)
 
 // statsScript reads what a queue's stats need besides its sizes.
