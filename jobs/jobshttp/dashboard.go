@@ -113,7 +113,9 @@ func (d *Dashboard) Mount(api *openapi.API, opts ...openapi.Option) {
 	g := api.Echo()
 	root := g.GET("/", d.overviewPage)
 	prefix := strings.TrimSuffix(root.Path, "/")
-	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, prefix+"/") })
+	if prefix != "" {
+		g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, prefix+"/") })
+	}
 	d.mountPages(g, prefix)
 	d.mountAPI(api.Group("/api", append([]openapi.Option{openapi.Tags("jobs")}, opts...)...))
 }

@@ -250,13 +250,14 @@ func (d *Dashboard) apiQueue(ctx context.Context, in *queueIn) (*Queue, error) {
 }
 
 func (d *Dashboard) apiJobs(ctx context.Context, in *listIn) (*JobList, error) {
-	return d.list(ctx, in)
-}
-
-func (d *Dashboard) list(ctx context.Context, in *listIn) (*JobList, error) {
 	if err := d.queueExists(ctx, in.Queue); err != nil {
 		return nil, err
 	}
+	return d.list(ctx, in)
+}
+
+// list returns one page of a queue's jobs, for a queue known to exist.
+func (d *Dashboard) list(ctx context.Context, in *listIn) (*JobList, error) {
 	page, err := d.insp.List(ctx, in.Queue, jobs.ListOptions{
 		State: jobs.State(in.State), Kind: in.Kind, Order: jobs.Order(in.Order), Cursor: in.Cursor, Limit: in.Limit,
 	})

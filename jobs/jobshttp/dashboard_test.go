@@ -915,3 +915,70 @@ func head(b []byte) string {
 	}
 	return string(b)
 }
+
+// TestDashboardWorkersAndSchedules runs a runner and a scheduler and finds
+// them, by their heartbeats, in the API and the pages.
+func TestDashboardWorkersAndSchedules(t *testing.T) {
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) {
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{})
+			ctx, cancel := context.WithCancel(t.Context())
+			ws := jobs.NewWorkers()
+			jobs.AddWorker(ws, jobs.WorkerFunc[noteArgs](func(context.Context, *jobs.Job[noteArgs]) error { return nil }))
+			r, err := jobs.NewRunner(d.b, jobs.RunnerConfig{
+				Workers: ws, Queues: map[string]jobs.QueueConfig{"default": {Priority: 3}, "email": {}}, Concurrency: 4,
+				Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := jobs.NewScheduler(jobs.SchedulerConfig{Client: d.client, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Add(jobs.PeriodicJob{Name: "tick", Spec: "@every 1s", Args: noteArgs{N: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 2)
+			go func() { done <- r.Run(ctx) }()
+			go func() { done <- s.Run(ctx) }()
+			t.Cleanup(func() {
+				cancel()
+				for range 2 {
+					if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+						t.Errorf("run: %v", err)
+					}
+				}
+			})
+
+			var m map[string]any
+			waitFor(t, "the runner's heartbeat", func() bool {
+				code, got := d.getJSON(t, "GET", mount+"/api/workers")
+				m = got
+				w, _ := field(got, "workers").([]any)
+				return code == 200 && len(w) == 1
+			})
+			w := field(m, "workers", 0)
+			if field(w, "host") == "" || field(w, "pid") == nil || field(w, "concurrency") != 4.0 ||
+				field(w, "queues", "default") != 3.0 || field(w, "queues", "email") != 1.0 || field(w, "heartbeat_at") == nil {
+				t.Errorf("worker = %v", w)
+			}
+			waitFor(t, "the schedule's first fire", func() bool {
+				code, got := d.getJSON(t, "GET", mount+"/api/schedules")
+				m = got
+				return code == 200 && field(got, "schedules", 0, "last_job_id") != nil
+			})
+			sc := field(m, "schedules", 0)
+			if field(sc, "name") != "tick" || field(sc, "spec") != "@every 1s" || field(sc, "kind") != "note" || field(sc, "queue") != "default" || field(sc, "next") == nil {
+				t.Errorf("schedule = %v", sc)
+			}
+			if code, b := d.call(t, "GET", mount+"/workers"); code != 200 || !strings.Contains(string(b), `data-testid="worker-row"`) {
+				t.Errorf("GET /workers = %d, no worker-row", code)
+			}
+			if code, b := d.call(t, "GET", mount+"/schedules"); code != 200 || !strings.Contains(string(b), `data-testid="schedule-row" data-schedule="tick"`) ||
+				!strings.Contains(string(b), `data-testid="schedule-last-job"`) {
+				t.Errorf("GET /schedules = %d, no schedule-row for tick", code)
+			}
+		})
+	}
+}
