@@ -81,6 +81,7 @@ var funcs = template.FuncMap{
 	"json":     prettyJSON,
 	"states":   func() []jobs.State { return allStates },
 	"count":    countOf,
+	"add1":     func(n int) int { return n + 1 },
 	"pct": func(cur, total int64) int64 {
 		if total <= 0 {
 			return 0
@@ -531,7 +532,7 @@ func (d *Dashboard) queuePage(c echo.Context) error {
 	if q.Cursor != "" {
 		v.PrevURL = q.prev().url(base)
 	}
-	return d.render(c, http.StatusOK, "queue", d.page(c, "queue", name, v))
+	return d.render(c, http.StatusOK, "queue", d.page(c, "queue", "Queue "+name, v))
 }
 
 // searchJob answers the job-id box: GET /jobs?id=ID goes to the job's page.

@@ -738,9 +738,14 @@ func TestDashboardSearchAndAssets(t *testing.T) {
 			t.Errorf("overview page references %q", s)
 		}
 	}
-	for _, asset := range []struct{ href, ctype, must string }{
-		{attr(string(page), `rel="stylesheet"`, "href"), "text/css", "font-variant-numeric: tabular-nums"},
-		{attr(string(page), `<script src=`, "src"), "javascript", "X-CSRF-Token"},
+	for _, asset := range []struct {
+		href, ctype string
+		must        []string
+	}{
+		// Numbers align, and tables stack on a phone.
+		{attr(string(page), `rel="stylesheet"`, "href"), "text/css", []string{"font-variant-numeric: tabular-nums", "@media (max-width: 700px)", "system-ui"}},
+		// Actions send the CSRF token; the overview polls the API.
+		{attr(string(page), `<script src=`, "src"), "javascript", []string{`"X-CSRF-Token"`, `prefix + "/api/queues"`}},
 	} {
 		if !strings.HasPrefix(asset.href, mount+"/static/") || !strings.Contains(asset.href, "?v=") {
 			t.Errorf("asset href %q; want a versioned %s/static/ URL", asset.href, mount)
@@ -752,9 +757,13 @@ func TestDashboardSearchAndAssets(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), asset.ctype) || !strings.Contains(string(b), asset.must) ||
-			!strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), asset.ctype) || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
 			t.Errorf("GET %s = %d %s %q", asset.href, res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
+		}
+		for _, m := range asset.must {
+			if !strings.Contains(string(b), m) {
+				t.Errorf("%s has no %s", asset.href, m)
+			}
 		}
 		for _, s := range []string{"http://", "https://"} {
 			if strings.Contains(strings.ReplaceAll(string(b), "http://www.w3.org/2000/svg", ""), s) {
