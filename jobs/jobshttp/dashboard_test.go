@@ -333,7 +333,7 @@ func TestDashboardAPIReads(t *testing.T) {
 				t.Errorf("errors = %v; want the attempt's error with its time", field(m, "errors"))
 			}
 			code, m = d.getJSON(t, "GET", api+"/jobs/"+d.seed.pending[0])
-			if code != 200 || field(m, "state") != "pending" || field(m, "payload", "n") != 0.0 {
+			if code != 200 || field(m, "state") != "pending" || field(m, "kind") != "note" {
 				t.Errorf("GET pending job = %d %v", code, m)
 			}
 
@@ -987,6 +987,27 @@ func TestDashboardWorkersAndSchedules(t *testing.T) {
 			if code, b := d.call(t, "GET", mount+"/schedules"); code != 200 || !strings.Contains(string(b), `data-testid="schedule-row" data-schedule="tick"`) ||
 				!strings.Contains(string(b), `data-testid="schedule-last-job"`) {
 				t.Errorf("GET /schedules = %d, no schedule-row for tick", code)
+			}
+		})
+	}
+}
+
+// TestDashboardJobArguments: a job's page shows its arguments in every
+// state, not only once it is dead.
+func TestDashboardJobArguments(t *testing.T) {
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) {
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{})
+			d.seedJobs(t)
+			for _, id := range []string{d.seed.pending[2], d.seed.scheduled} {
+				code, m := d.getJSON(t, "GET", mount+"/api/jobs/"+id)
+				if code != 200 || field(m, "payload") == nil || field(m, "max_retry") != 25.0 {
+					t.Errorf("GET %s job = %d %v; want its payload and max_retry 25 (Inspector.Job must return them)", field(m, "state"), code, m)
+				}
+			}
+			code, b := d.call(t, "GET", mount+"/jobs/"+d.seed.pending[2])
+			if code != 200 || !strings.Contains(string(b), `&#34;n&#34;: 2`) {
+				t.Errorf("GET pending job page = %d without its arguments", code)
 			}
 		})
 	}
