@@ -116,7 +116,7 @@ func (d *Dashboard) Mount(api *openapi.API, opts ...openapi.Option) {
 	if prefix != "" {
 		g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, prefix+"/") })
 	}
-	d.mountPages(g, prefix)
+	d.mountPages(g)
 	d.mountAPI(api.Group("/api", append([]openapi.Option{openapi.Tags("jobs")}, opts...)...))
 }
 

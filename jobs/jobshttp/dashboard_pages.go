@@ -213,7 +213,7 @@ type page struct {
 	Data      any
 }
 
-func (d *Dashboard) mountPages(g *echo.Group, prefix string) {
+func (d *Dashboard) mountPages(g *echo.Group) {
 	g.GET("/queues/:queue", d.queuePage)
 	g.GET("/jobs", d.searchJob)
 	g.GET("/jobs/:id", d.jobPage)
