@@ -3,6 +3,7 @@ package jobshttp
 import (
 	"encoding/json"
 	"net/url"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -142,4 +143,16 @@ func FuzzParseQueueQuery(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v -> %s -> %+v", raw, want, u, again)
 		}
 	})
+}
+
+// TestScriptParses checks the embedded script's syntax with node, where it
+// is installed (the browser test runs it for real).
+func TestScriptParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	if out, err := exec.CommandContext(t.Context(), node, "--check", "static/dashboard.js").CombinedOutput(); err != nil {
+		t.Errorf("static/dashboard.js: %v\n%s", err, out)
+	}
 }
