@@ -79,6 +79,30 @@ type QueueStats struct {
 	History []MinuteStats `json:"history"`
 }
 
+// MarshalJSON writes Latency as whole milliseconds (latency_ms).
+func (s QueueStats) MarshalJSON() ([]byte, error) {
+	type plain QueueStats
+	return json.Marshal(struct {
+		plain
+		Latency int64 `json:"latency_ms"`
+	}{plain(s), s.Latency.Milliseconds()})
+}
+
+// UnmarshalJSON reads what [QueueStats.MarshalJSON] writes.
+func (s *QueueStats) UnmarshalJSON(b []byte) error {
+	type plain QueueStats
+	var v struct {
+		*plain
+		Latency int64 `json:"latency_ms"`
+	}
+	v.plain = (*plain)(s)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s.Latency = time.Duration(v.Latency) * time.Millisecond
+	return nil
+}
+
 // KindStats counts one kind's jobs in a queue.
 type KindStats struct {
 	Kind string `json:"kind"`

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -872,5 +873,23 @@ func TestPendingArgs(t *testing.T) {
 				t.Errorf("List(stat) = %+v, %v; want the job with its payload and retry limit", page, err)
 			}
 		})
+	}
+}
+
+// TestQueueStatsJSON: latency travels as whole milliseconds, both ways.
+func TestQueueStatsJSON(t *testing.T) {
+	in := QueueStats{QueueSizes: QueueSizes{Queue: "q", Pending: 3, Paused: true}, Latency: 1500*time.Millisecond + 400*time.Microsecond,
+		Kinds: []KindStats{{Kind: "k", Pending: 3}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || m["latency_ms"] != float64(1500) || m["queue"] != "q" || m["pending"] != float64(3) || m["paused"] != true {
+		t.Errorf("QueueStats JSON = %s; want latency_ms 1500 beside the sizes", b)
+	}
+	var out QueueStats
+	if err := json.Unmarshal(b, &out); err != nil || out.Latency != 1500*time.Millisecond || out.Pending != 3 || out.Queue != "q" || len(out.Kinds) != 1 {
+		t.Errorf("decoded %+v, %v; want the stats back with latency 1.5 s", out, err)
 	}
 }
