@@ -38,8 +38,13 @@
 //     with periodic schedules, progress and results, plus a memory backend;
 //     no HTTP and no Prometheus in it. Its web surfaces and metrics live in
 //     sub-packages: [github.com/gantry-dev/gantry/jobs/jobshttp] serves a
-//     job's status; [github.com/gantry-dev/gantry/jobs/jobsmetrics] records
-//     the jobs' Prometheus metrics through the core's jobs.Observer.
+//     job's status and the operator's dashboard (pages and a JSON API in the
+//     OpenAPI document, assets embedded); [github.com/gantry-dev/gantry/jobs/jobscli]
+//     is the operator's command line (queues, ls, show, retry, delete,
+//     cancel, pause, resume, schedules, workers) for any service's binary;
+//     [github.com/gantry-dev/gantry/jobs/jobsmetrics] records the jobs'
+//     Prometheus metrics through the core's jobs.Observer. All three are
+//     built on the core's jobs.Inspector.
 //   - [github.com/gantry-dev/gantry/health]: liveness and readiness checks.
 //   - [github.com/gantry-dev/gantry/openapi]: typed routes, list routes bound
 //     to crud queries ([openapi.Query]), multipart uploads ([openapi.File],
