@@ -42,8 +42,8 @@ func newBrowser(t *testing.T, base string) *browser {
 	}}
 }
 
-// page is a response with its body read.
-type page struct {
+// answer is a response with its body read.
+type answer struct {
 	status int
 	header http.Header
 	body   string
@@ -51,7 +51,7 @@ type page struct {
 
 // envelope decodes the error envelope, failing when the body is not one
 // of status.
-func (p page) envelope(t *testing.T) (typ, msg string) {
+func (p answer) envelope(t *testing.T) (typ, msg string) {
 	t.Helper()
 	var env struct {
 		Error struct {
@@ -67,7 +67,7 @@ func (p page) envelope(t *testing.T) (typ, msg string) {
 }
 
 // do sends a request; hdr holds header name, value pairs.
-func (b *browser) do(method, path string, body io.Reader, hdr ...string) page {
+func (b *browser) do(method, path string, body io.Reader, hdr ...string) answer {
 	b.t.Helper()
 	req, err := http.NewRequest(method, b.base+path, body)
 	if err != nil {
@@ -82,13 +82,13 @@ func (b *browser) do(method, path string, body io.Reader, hdr ...string) page {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return page{status: res.StatusCode, header: res.Header, body: string(raw)}
+	return answer{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 
-func (b *browser) get(path string, hdr ...string) page { return b.do("GET", path, nil, hdr...) }
+func (b *browser) get(path string, hdr ...string) answer { return b.do("GET", path, nil, hdr...) }
 
 // post sends form as application/x-www-form-urlencoded.
-func (b *browser) post(path string, form url.Values, hdr ...string) page {
+func (b *browser) post(path string, form url.Values, hdr ...string) answer {
 	b.t.Helper()
 	return b.do("POST", path, strings.NewReader(form.Encode()), append([]string{"Content-Type", "application/x-www-form-urlencoded"}, hdr...)...)
 }
@@ -107,7 +107,7 @@ func (b *browser) loginForm() string {
 }
 
 // signIn fills in and posts the sign-in form.
-func (b *browser) signIn(user, password, next string) page {
+func (b *browser) signIn(user, password, next string) answer {
 	b.t.Helper()
 	tok := b.loginForm()
 	return b.post(adminLogin, url.Values{"username": {user}, "password": {password}, "next": {next}, csrfField: {tok}})
@@ -317,6 +317,10 @@ func TestAdminSignInCSRF(t *testing.T) {
 func TestAdminGuard(t *testing.T) {
 	t.Parallel()
 	adminBackends(t, func(t *testing.T, l *liveApp) {
+		// The dashboard acts on queues that exist: jobs were enqueued to them.
+		if _, err := l.client.Enqueue(t.Context(), SendEmail{To: "carol@example.com", Subject: "Hi", Content: "Hello"}); err != nil {
+			t.Fatal(err)
+		}
 		_, annAPI := l.user(t, "ann", RoleAdmin, false) // admin role: the app's admin guard
 		_, bobAPI := l.user(t, "bob", RoleUser, false)
 		root := newBrowser(t, l.base)
