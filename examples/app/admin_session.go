@@ -59,6 +59,10 @@ var (
 	// without the session's CSRF token.
 	errCSRF = server.NewError(http.StatusForbidden, "missing or invalid CSRF token: send the "+csrfHeader+
 		" header or the "+csrfField+" form field of the page").WithType("invalid_csrf_token")
+	// errSessionStore answers a request whose session could not be read
+	// or written (Redis down): signed-in people are not sent to the
+	// sign-in page, and nobody is signed in or out, until it is back.
+	errSessionStore = server.NewError(http.StatusServiceUnavailable, "sessions are unavailable; retry shortly").WithType("service_unavailable")
 	// errSignInOff answers the sign-in routes when the server has no
 	// sessions (SECRET_KEY shorter than 32 bytes).
 	errSignInOff = server.NewError(http.StatusServiceUnavailable, "admin sign-in needs a SECRET_KEY of at least 32 bytes").WithType("sign_in_unavailable")
@@ -106,7 +110,16 @@ func (g *adminGate) session(c echo.Context) (*middleware.Session, error) {
 	if g.sessions == nil {
 		return nil, errSignInOff
 	}
-	return g.sessions.Get(c)
+	s, err := g.sessions.Get(c)
+	return s, storeErr(err)
+}
+
+// storeErr is errSessionStore with err as its cause, or nil.
+func storeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errSessionStore.Wrap(err)
 }
 
 // signedIn returns the superuser the request's session belongs to, or nil
@@ -119,7 +132,7 @@ func (g *adminGate) signedIn(c echo.Context) (*User, *middleware.Session, error)
 	}
 	s, err := g.sessions.Get(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, storeErr(err)
 	}
 	id, err := strconv.ParseInt(s.Get(sessionAdmin), 10, 64)
 	if err != nil {
@@ -153,7 +166,7 @@ func (g *adminGate) csrfToken(c echo.Context, s *middleware.Session) (string, er
 	}
 	tok := newCSRFToken()
 	s.Set(sessionCSRF, tok)
-	return tok, g.sessions.Save(c, s)
+	return tok, storeErr(g.sessions.Save(c, s))
 }
 
 // checkCSRF compares, in constant time, the token the request carries (the
@@ -358,7 +371,7 @@ func (g *adminGate) login(c echo.Context) error {
 	s.Set(sessionAdmin, u.subject())
 	s.Set(sessionCSRF, newCSRFToken())
 	if err := g.sessions.Renew(c, s); err != nil {
-		return err
+		return storeErr(err)
 	}
 	g.log.LogAttrs(ctx, slog.LevelInfo, "admin signed in", slog.String("user", u.subject()), slog.String("email", u.Email), slog.String("address", c.RealIP()))
 	return c.Redirect(http.StatusSeeOther, next)
@@ -393,7 +406,7 @@ func (g *adminGate) logout(c echo.Context) error {
 		return err
 	}
 	if err := g.sessions.Destroy(c, s); err != nil {
-		return err
+		return storeErr(err)
 	}
 	if u != nil {
 		g.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "admin signed out", slog.String("user", u.subject()), slog.String("email", u.Email))

@@ -7,7 +7,9 @@ package main
 // posted as application/x-www-form-urlencoded.
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,7 +17,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
@@ -532,4 +537,83 @@ func FuzzSafeNext(f *testing.F) {
 			t.Fatalf("safeNext(%q) = %q leads to %s, outside %s", next, got, p, adminRoot)
 		}
 	})
+}
+
+// failingHook makes a Redis client's commands fail while down is set, as
+// when the server cannot be reached.
+type failingHook struct{ down *atomic.Bool }
+
+var errRedisDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+func (h failingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h failingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.down.Load() {
+			return errRedisDown
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h failingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.down.Load() {
+			return errRedisDown
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestAdminSessionStoreDown: while the Redis of the sessions cannot be
+// reached, the admin area answers 503 (a signed-in superuser is not sent to
+// the sign-in page, nobody signs in or out), a bearer token still reaches
+// the API, and the session works again once Redis is back.
+func TestAdminSessionStoreDown(t *testing.T) {
+	t.Parallel()
+	_, prefix := testenv.Redis(t)
+	var down atomic.Bool
+	l := newLiveApp(t, map[string]string{"REDIS_URL": testenv.RedisURL(), "REDIS_KEY_PREFIX": prefix}, func(a *app) {
+		// Sessions get a client of their own, which the test can break.
+		opt, err := redis.ParseURL(testenv.RedisURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(opt)
+		rdb.AddHook(failingHook{&down})
+		t.Cleanup(func() { rdb.Close() })
+		a.rdb = rdb
+	})
+	if _, err := l.client.Enqueue(t.Context(), SendEmail{To: "carol@example.com", Subject: "Hi", Content: "Hello"}); err != nil {
+		t.Fatal(err)
+	}
+	root := login(t, l.base, "root", "root-password-1")
+	b := newBrowser(t, l.base)
+	tok := b.mustSignIn("root", "root-password-1")
+
+	down.Store(true)
+	for _, r := range []struct {
+		name string
+		do   func() answer
+	}{
+		{"dashboard", func() answer { return b.get(adminHome) }},
+		{"API with the session", func() answer { return b.get(adminJobsAPI + "/queues") }},
+		{"sign-in page", func() answer { return newBrowser(t, l.base).get(adminLogin) }},
+		{"sign-out", func() answer { return b.post(adminLogout, url.Values{csrfField: {tok}}) }},
+	} {
+		p := r.do()
+		if p.status != http.StatusServiceUnavailable {
+			t.Errorf("%s with the sessions' Redis down = %d %.200s; want 503", r.name, p.status, p.body)
+			continue
+		}
+		if typ, _ := p.envelope(t); typ != "service_unavailable" {
+			t.Errorf("%s: envelope type %q; want service_unavailable", r.name, typ)
+		}
+	}
+	root.want(200, "GET", adminJobsAPI+"/queues", nil)
+
+	down.Store(false)
+	if p := b.get(adminHome); p.status != 200 {
+		t.Errorf("Redis back: GET %s = %d; want 200, the session kept", adminHome, p.status)
+	}
 }
