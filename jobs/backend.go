@@ -24,6 +24,16 @@ type Backend interface {
 	sizes(ctx context.Context, queue string, now time.Time) (QueueSizes, error)
 	queues(ctx context.Context) ([]string, error)
 	lastTick(ctx context.Context, queue, name string) (time.Time, error)
+
+	// The operator API (see inspect.go).
+	window(ctx context.Context, queue string, w *windowReq) ([]winEntry, error)
+	jobsByID(ctx context.Context, queue string, ids []string, now time.Time) ([]*JobInfo, error)
+	stats(ctx context.Context, queue string, minutes int, now time.Time) (*QueueStats, error)
+	retryNow(ctx context.Context, queue, id string) error
+	remove(ctx context.Context, queue, id string) error
+	// deadBatch retries (or deletes) up to n of the oldest dead jobs and
+	// returns how many it moved and how many dead jobs are left.
+	deadBatch(ctx context.Context, queue string, retry bool, n int) (moved int, left int64, err error)
 }
 
 // QueueSizes counts a queue's jobs by state. Succeeded and Cancelled count

@@ -18,7 +18,8 @@ type testBackend struct {
 }
 
 // testBackends returns the memory and the Redis backend. The second value
-// of new lists what the backend still holds besides the set of queue names:
+// of new lists what the backend still holds besides the set of queue names
+// and the per-minute counters of Stats (queue-wide, expiring after 2 h):
 // Redis keys under the test's prefix, or the memory backend's non-empty
 // internal maps.
 func testBackends() []testBackend {
@@ -43,7 +44,11 @@ func testBackends() []testBackend {
 				if err := iter.Err(); err != nil {
 					return []string{"SCAN: " + err.Error()}
 				}
-				keys = slices.DeleteFunc(keys, func(k string) bool { return k == prefix+"queues" })
+				keys = slices.DeleteFunc(keys, func(k string) bool {
+					return k == prefix+"queues" ||
+						strings.HasPrefix(k, prefix+"{reg}:") || // runners' and schedulers' records
+						strings.Contains(k, "}:m:") // per-minute counters (2 h TTL)
+				})
 				slices.Sort(keys)
 				for i, k := range keys {
 					keys[i] = strings.TrimPrefix(k, prefix)

@@ -137,6 +137,28 @@
 // if at most SchedulerConfig.MisfireGrace late (default 1 h); older ones are
 // skipped with a warning and counted in ticks_skipped_total.
 //
+// # Operating
+//
+// The [Inspector] is the operator's API, which the dashboard
+// ([github.com/gantry-dev/gantry/jobs/jobshttp]) and the command line
+// ([github.com/gantry-dev/gantry/jobs/jobscli]) are built on:
+//   - [Inspector.Stats]: a queue's counts by state, latency (age of the
+//     oldest pending job), per-kind breakdown and per-minute throughput and
+//     failures (counters written once per ack batch, kept 2 h);
+//   - [Inspector.List]: cursor pages of a queue's jobs in one state, oldest
+//     or newest first, filtered by kind; a page costs what the page holds
+//     (at most 1,000 entries examined), never what the queue holds;
+//   - [Inspector.Job] with the error of each failed attempt
+//     ([JobInfo.Errors], the last [MaxAttemptErrors]);
+//   - actions: [Inspector.RetryNow], [Inspector.Delete], [Inspector.Cancel],
+//     [Inspector.RetryAllDead] and [Inspector.DeleteAllDead] (in bounded
+//     batches), [Inspector.Pause] and [Inspector.Resume] (a runner sees a
+//     pause at its next fetch);
+//   - [Inspector.Workers]: the runners online, from the record each one
+//     refreshes on its heartbeat; [Inspector.Schedules]: each periodic job
+//     of the schedulers running, with its next and last fire and the job it
+//     made. Records of a process that died expire after three heartbeats.
+//
 // # Metrics
 //
 // The client, runner and scheduler report what they do to the [Observer] set

@@ -9,8 +9,9 @@ import (
 // HTTP statuses the sentinels map to, as plain numbers: the core package
 // imports no net/http (its web surfaces live in package jobshttp).
 const (
-	statusNotFound = 404
-	statusConflict = 409
+	statusBadRequest = 400
+	statusNotFound   = 404
+	statusConflict   = 409
 )
 
 // Error is the error type of the sentinels below that map to an HTTP status,
@@ -34,6 +35,12 @@ var (
 	// ErrFinished is returned when cancelling a job that already finished,
 	// or retrying/deleting a job that is not dead. HTTP 409.
 	ErrFinished = sentinel(statusConflict, "conflict", "job not in a state that allows this")
+	// ErrInvalidCursor is returned by [Inspector.List] for a cursor it did
+	// not make, or made for other options (state, order or kind). HTTP 400.
+	ErrInvalidCursor = sentinel(statusBadRequest, "invalid_cursor", "invalid cursor")
+	// ErrInvalidList is returned by [Inspector.List] for an unknown state
+	// or order. HTTP 400.
+	ErrInvalidList = sentinel(statusBadRequest, "invalid_request", "invalid list options")
 
 	// ErrSkipRetry, wrapped by the error a worker returns (see [SkipRetry]),
 	// sends the job to the dead set at once, with no further retries.

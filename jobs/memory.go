@@ -15,12 +15,15 @@ import (
 // retention, schedules) and is the embedded default and the base of test
 // fakes; jobs do not survive a restart. Leases are judged by this process's
 // clock, the one clock every runner on the backend shares (as the Redis
-// backend judges them by Redis's). Safe for concurrent use.
+// backend judges them by Redis's). A page of [Inspector.List] in a state
+// other than pending sorts that state's jobs (the Redis backend's page
+// costs only the page). Safe for concurrent use.
 type MemoryBackend struct {
 	mu   sync.Mutex
 	qs   map[string]*memQueue
 	jobs map[string]*memJob
 	wake chan struct{} // closed (and replaced) when a job becomes runnable
+	reg  memRegistry   // runners' and schedulers' records
 }
 
 var _ Backend = (*MemoryBackend)(nil)
@@ -34,6 +37,7 @@ type memQueue struct {
 	paused    bool
 	uniq      map[string]time.Time
 	ticks     map[string]int64
+	minutes   map[int64]map[string]int64 // Unix minute → "p:"/"f:" + kind → attempts
 }
 
 type memDelayed struct {
@@ -63,7 +67,7 @@ func (b *MemoryBackend) q(name string) *memQueue {
 	q := b.qs[name]
 	if q == nil {
 		q = &memQueue{sched: map[string]*memDelayed{}, leases: map[string]*memLease{}, dead: map[string]time.Time{},
-			cancelled: map[string]bool{}, uniq: map[string]time.Time{}, ticks: map[string]int64{}}
+			cancelled: map[string]bool{}, uniq: map[string]time.Time{}, ticks: map[string]int64{}, minutes: map[int64]map[string]int64{}}
 		b.qs[name] = q
 	}
 	return q
@@ -126,6 +130,9 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 		}
 		delete(q.leases, a.id)
 		j := b.jobs[a.id]
+		if a.kind != ackRequeue {
+			q.count(now, ackJobKind(a, j), a.kind == ackRetry || a.kind == ackDead)
+		}
 		if q.cancelled[a.id] {
 			// Cancelled meanwhile, whatever the attempt's outcome: the cancel
 			// set the state, finish time and retention; count the attempt.
@@ -139,15 +146,18 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 			continue
 		}
 		j.info.Attempts, j.info.StartedAt = a.attempts, a.started
+		if a.kind == ackRetry || a.kind == ackDead {
+			j.info.Errors = appendAttemptError(j.info.Errors, AttemptError{Attempt: a.attempts, At: now.Truncate(time.Millisecond), Error: errorField(a.errMsg)})
+		}
 		switch a.kind {
 		case ackSuccess:
-			j.info.State, j.info.FinishedAt, j.info.Result, j.info.LastError = StateSucceeded, now, a.result, ""
+			j.info.State, j.info.FinishedAt, j.info.Result, j.info.LastError, j.info.Errors = StateSucceeded, now, a.result, "", nil
 			j.expires = now.Add(a.retention)
 		case ackRetry:
-			j.info.State, j.info.LastError, j.info.ProcessAt = StateRetrying, a.errMsg, a.due
+			j.info.State, j.info.LastError, j.info.ProcessAt = StateRetrying, errorField(a.errMsg), a.due
 			q.sched[a.id] = &memDelayed{raw: a.raw, due: a.due, retry: true}
 		case ackDead:
-			j.info.State, j.info.LastError, j.info.FinishedAt = StateDead, a.errMsg, now
+			j.info.State, j.info.LastError, j.info.FinishedAt = StateDead, errorField(a.errMsg), now
 			j.raw, j.expires = a.raw, now.Add(f.deadAge)
 			q.dead[a.id] = now
 			b.trimDead(q, f.deadMax, now.Add(-f.deadAge))
@@ -405,7 +415,7 @@ func (b *MemoryBackend) retryDead(_ context.Context, queue, id string) error {
 	}
 	m.Retried = 0
 	j.info.State, j.info.FinishedAt, j.expires, j.raw = StatePending, time.Time{}, time.Time{}, ""
-	j.info.Attempts, j.info.LastError, j.info.Progress, j.info.Result = 0, "", nil, nil // as on Redis: a fresh start
+	j.info.Attempts, j.info.LastError, j.info.Progress, j.info.Result, j.info.Errors = 0, "", nil, nil, nil // as on Redis: a fresh start
 	q.pending = append(q.pending, m.encode())
 	b.notify()
 	return nil
@@ -512,4 +522,317 @@ func (b *MemoryBackend) lastTick(_ context.Context, queue, name string) (time.Ti
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return msToTime(b.q(queue).ticks[name]), nil
+}
+
+// ackJobKind returns the kind of an acked job: from its message, else from
+// what the backend stored.
+func ackJobKind(a *ack, j *memJob) string {
+	if k := messageKind(a.raw); k != "" {
+		return k
+	}
+	if j != nil {
+		return j.info.Kind
+	}
+	return ""
+}
+
+// messageKind returns the kind of an encoded message, "" if malformed.
+func messageKind(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	m, err := decodeMessage(raw)
+	if err != nil {
+		return ""
+	}
+	return m.Kind
+}
+
+// appendAttemptError appends e, keeping the last MaxAttemptErrors.
+func appendAttemptError(errs []AttemptError, e AttemptError) []AttemptError {
+	errs = append(errs, e)
+	if len(errs) > MaxAttemptErrors {
+		errs = slices.Clone(errs[len(errs)-MaxAttemptErrors:])
+	}
+	return errs
+}
+
+// count adds one ended attempt of kind to the current minute's counters,
+// dropping minutes past statsTTL.
+func (q *memQueue) count(now time.Time, kind string, failed bool) {
+	if kind == "" {
+		return
+	}
+	m := minuteOf(now)
+	c := q.minutes[m]
+	if c == nil {
+		c = map[string]int64{}
+		q.minutes[m] = c
+		for old := range q.minutes {
+			if old <= m-int64(statsTTL/time.Minute) {
+				delete(q.minutes, old)
+			}
+		}
+	}
+	c["p:"+kind]++
+	if failed {
+		c["f:"+kind]++
+	}
+}
+
+// memEntry is one entry of a sorted state: what its Redis sorted set
+// scores it by.
+type memEntry struct {
+	id    string
+	score int64
+}
+
+// sorted returns a queue's jobs in state as Redis's sorted set of that
+// state holds them: by score, then id.
+func (b *MemoryBackend) sorted(queue string, state State) []memEntry {
+	q := b.q(queue)
+	var es []memEntry
+	switch state {
+	case StateScheduled, StateRetrying:
+		for id, d := range q.sched {
+			if d.retry == (state == StateRetrying) {
+				es = append(es, memEntry{id, d.due.UnixMilli()})
+			}
+		}
+	case StateActive:
+		for id, l := range q.leases {
+			es = append(es, memEntry{id, l.deadline.UnixMilli()})
+		}
+	case StateDead:
+		for id, t := range q.dead {
+			es = append(es, memEntry{id, t.UnixMilli()})
+		}
+	case StateSucceeded, StateCancelled:
+		for id, j := range b.jobs {
+			if j.info.Queue == queue && j.info.State == state {
+				es = append(es, memEntry{id, j.expires.UnixMilli()})
+			}
+		}
+	}
+	slices.SortFunc(es, func(x, y memEntry) int { return cmp.Or(cmp.Compare(x.score, y.score), strings.Compare(x.id, y.id)) })
+	return es
+}
+
+func (b *MemoryBackend) window(_ context.Context, queue string, w *windowReq) ([]winEntry, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	var out []winEntry
+	if w.state == StatePending {
+		n := len(q.pending)
+		at := func(i int) string { // i counted from the end the order starts at
+			if w.newest {
+				return q.pending[n-1-i]
+			}
+			return q.pending[i]
+		}
+		start := 0
+		if w.after != nil {
+			lo, hi := max(0, w.after.P-1-pendingDrift), min(n, w.after.P+pendingDrift)
+			var ids []string
+			for i := lo; i < hi; i++ {
+				ids = append(ids, messageID(at(i)))
+			}
+			start = findPending(w.after, lo, ids)
+		}
+		for i := start; i < n && len(out) < w.n; i++ {
+			raw := at(i)
+			id := messageID(raw)
+			e := winEntry{id: id, pos: i, skip: q.cancelled[id]}
+			if w.kinds {
+				e.kind = messageKind(raw)
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	}
+	es := b.sorted(queue, w.state)
+	if w.newest {
+		slices.Reverse(es)
+	}
+	start := findAnchor(len(es), func(i int) (int64, string) { return es[i].score, es[i].id }, w.newest, w.after)
+	for i := start; i < len(es) && len(out) < w.n; i++ {
+		e := winEntry{id: es[i].id, score: es[i].score, pos: i}
+		if j := b.jobs[e.id]; j != nil {
+			e.kind = j.info.Kind
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (b *MemoryBackend) jobsByID(_ context.Context, _ string, ids []string, now time.Time) ([]*JobInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*JobInfo, len(ids))
+	for i, id := range ids {
+		if j := b.get(id, now); j != nil {
+			info := j.info
+			info.Errors = slices.Clone(info.Errors)
+			out[i] = &info
+		}
+	}
+	return out, nil
+}
+
+func (b *MemoryBackend) stats(_ context.Context, queue string, minutes int, now time.Time) (*QueueStats, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	st := &QueueStats{}
+	kinds := map[string]*KindStats{}
+	ks := func(k string) *KindStats {
+		if kinds[k] == nil {
+			kinds[k] = &KindStats{Kind: k}
+		}
+		return kinds[k]
+	}
+	seen := false
+	for i, raw := range q.pending {
+		if i == kindsSample {
+			break
+		}
+		if q.cancelled[messageID(raw)] {
+			continue
+		}
+		m, err := decodeMessage(raw)
+		if err != nil {
+			continue
+		}
+		if !seen {
+			seen, st.Latency = true, now.Sub(time.UnixMilli(m.EnqueuedMs))
+		}
+		ks(m.Kind).Pending++
+	}
+	for _, state := range []State{StateScheduled, StateRetrying, StateDead} {
+		es := b.sorted(queue, state)
+		for _, e := range es[:min(len(es), kindsSample)] {
+			kind := ""
+			if state == StateDead {
+				if j := b.jobs[e.id]; j != nil {
+					kind = j.info.Kind
+				}
+			} else if d := q.sched[e.id]; d != nil {
+				kind = messageKind(d.raw)
+			}
+			if kind == "" {
+				continue
+			}
+			k := ks(kind)
+			switch state {
+			case StateScheduled:
+				k.Scheduled++
+			case StateRetrying:
+				k.Retrying++
+			default:
+				k.Dead++
+			}
+		}
+	}
+	cur := minuteOf(now)
+	for m := cur - int64(minutes) + 1; m <= cur; m++ {
+		ms := MinuteStats{Minute: time.Unix(m*60, 0).UTC()}
+		for f, n := range q.minutes[m] {
+			kind := f[2:]
+			if f[0] == 'p' {
+				ms.Processed += n
+				ks(kind).Processed += n
+			} else {
+				ms.Failed += n
+				ks(kind).Failed += n
+			}
+		}
+		st.History = append(st.History, ms)
+	}
+	st.Kinds = sortedKinds(kinds)
+	return st, nil
+}
+
+func sortedKinds(kinds map[string]*KindStats) []KindStats {
+	out := make([]KindStats, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(x, y KindStats) int { return strings.Compare(x.Kind, y.Kind) })
+	return out
+}
+
+func (b *MemoryBackend) retryNow(ctx context.Context, queue, id string) error {
+	b.mu.Lock()
+	q := b.q(queue)
+	j := b.get(id, time.Now())
+	if j == nil {
+		b.mu.Unlock()
+		return ErrNotFound
+	}
+	if _, dead := q.dead[id]; dead {
+		b.mu.Unlock()
+		return b.retryDead(ctx, queue, id)
+	}
+	defer b.mu.Unlock()
+	d := q.sched[id]
+	if d == nil {
+		return ErrFinished
+	}
+	delete(q.sched, id)
+	q.pending = append([]string{d.raw}, q.pending...)
+	j.info.State, j.info.ProcessAt = StatePending, time.Time{}
+	b.notify()
+	return nil
+}
+
+func (b *MemoryBackend) remove(_ context.Context, queue, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	j := b.get(id, time.Now())
+	if j == nil {
+		return ErrNotFound
+	}
+	switch j.info.State {
+	case StateActive:
+		return ErrFinished
+	case StatePending:
+		q.cancelled[id] = true // dropped when a fetch reaches it, as on Redis
+	case StateScheduled, StateRetrying:
+		delete(q.sched, id)
+	case StateDead:
+		delete(q.dead, id)
+	}
+	delete(b.jobs, id)
+	return nil
+}
+
+func (b *MemoryBackend) deadBatch(_ context.Context, queue string, retry bool, n int) (int, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q(queue)
+	es := b.sorted(queue, StateDead)
+	es = es[:min(len(es), n)]
+	for _, e := range es {
+		j := b.jobs[e.id]
+		delete(q.dead, e.id)
+		if !retry || j == nil {
+			delete(b.jobs, e.id)
+			continue
+		}
+		m, err := decodeMessage(j.raw)
+		if err != nil {
+			delete(b.jobs, e.id)
+			continue
+		}
+		m.Retried = 0
+		j.info.State, j.info.FinishedAt, j.expires, j.raw = StatePending, time.Time{}, time.Time{}, ""
+		j.info.Attempts, j.info.LastError, j.info.Progress, j.info.Result, j.info.Errors = 0, "", nil, nil, nil
+		q.pending = append(q.pending, m.encode())
+	}
+	if retry && len(es) > 0 {
+		b.notify()
+	}
+	return len(es), int64(len(q.dead)), nil
 }

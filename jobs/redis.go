@@ -139,6 +139,32 @@ func (b *RedisBackend) k(queue string) *qkeys {
 
 func (k *qkeys) job(id string) string { return k.base + "j:" + id }
 
+// minute is the key of the queue's counters of one Unix minute.
+func (k *qkeys) minute(m int64) string { return k.base + "m:" + strconv.FormatInt(m, 10) }
+
+// errorField makes an error message safe for the error lists of records
+// and hashes, whose separators are 0x1d, 0x1e and 0x1f.
+func errorField(msg string) string {
+	if !strings.ContainsAny(msg, "\x1d\x1e\x1f") {
+		return msg
+	}
+	return strings.NewReplacer("\x1d", " ", "\x1e", " ", "\x1f", " ").Replace(msg)
+}
+
+// parseErrors decodes an error list ("\x1eattempt\x1dms\x1derror"
+// entries).
+func parseErrors(s string) []AttemptError {
+	var out []AttemptError
+	for _, e := range strings.Split(s, "\x1e")[1:] {
+		f := strings.SplitN(e, "\x1d", 3)
+		if len(f) != 3 {
+			continue
+		}
+		out = append(out, AttemptError{Attempt: int(atoi64(f[0])), At: msToTime(atoi64(f[1])), Error: f[2]})
+	}
+	return out
+}
+
 // registerEvery is how often enqueues and a runner's maintenance add their
 // queue to the set of queue names again, so that the set (which the
 // Inspector looks jobs up by) heals within a second after a FLUSHALL or a
@@ -396,9 +422,10 @@ func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, erro
 		}
 	}
 	k := b.k(f.queue)
-	keys := make([]string, 11, 11+len(f.acks))
+	keys := make([]string, 12, 12+len(f.acks))
 	copy(keys, k.fetchKeys)
-	args := make([]any, 8, 8+10*len(f.acks))
+	keys[11] = k.minute(minuteOf(f.now))
+	args := make([]any, 9, 9+10*len(f.acks))
 	maint := "0"
 	if f.maint {
 		maint = "1"
@@ -406,16 +433,17 @@ func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, erro
 	now := f.now.UnixMilli()
 	args[0], args[1], args[2], args[3] = now, f.n, max(f.lease.Milliseconds(), 1), f.token
 	args[4], args[5], args[6], args[7] = maint, f.deadMax, max(f.deadAge.Milliseconds(), 1), len(f.acks)
+	args[8] = statsTTL.Milliseconds()
 	for _, a := range f.acks {
 		keys = append(keys, k.job(a.id))
-		args = append(args, a.id, a.token, ackKinds[a.kind], a.attempts)
+		args = append(args, a.id, a.token, ackKinds[a.kind], a.attempts, messageKind(a.raw))
 		switch a.kind {
 		case ackSuccess:
 			args = append(args, max(a.retention.Milliseconds(), 1), progressField(a.progress), a.result)
 		case ackRetry:
-			args = append(args, a.raw, a.due.UnixMilli(), a.errMsg)
+			args = append(args, a.raw, a.due.UnixMilli(), errorField(a.errMsg))
 		case ackDead:
-			args = append(args, a.raw, a.errMsg, progressField(a.progress))
+			args = append(args, a.raw, errorField(a.errMsg), progressField(a.progress))
 		case ackRequeue:
 			args = append(args, a.raw)
 		case ackCancelled:
@@ -528,10 +556,31 @@ func (b *RedisBackend) job(ctx context.Context, queues []string, id string, _ ti
 	}
 	for _, info := range infos {
 		if info != nil {
+			if info.State == StatePending && info.Payload == nil {
+				b.pendingMessage(ctx, info)
+			}
 			return info, nil
 		}
 	}
 	return nil, ErrNotFound
+}
+
+// pendingScan bounds the entries read at each end of a pending list to find
+// a pending job's message.
+const pendingScan = 1000
+
+// pendingMessage fills a pending job's payload and retry limit, which live
+// only in its queue's list entry, if the entry is among the pendingScan
+// next to run or last enqueued; deeper in a long queue they stay unknown
+// (the job's list page shows them).
+func (b *RedisBackend) pendingMessage(ctx context.Context, info *JobInfo) {
+	raw, err := pendingMessageScript.Run(ctx, b.rdb, []string{b.k(info.Queue).p}, info.ID, pendingScan).Text()
+	if err != nil {
+		return
+	}
+	if m, err := decodeMessage(raw); err == nil {
+		info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
+	}
 }
 
 // parseJob derives a job's info from jobScript's reply.
@@ -564,6 +613,13 @@ func parseJob(queue, id string, res []any) *JobInfo {
 			info.Progress = &Progress{Current: atoi64(f[6]), Total: atoi64(f[7]), Message: f[8]}
 		}
 		info.LastError = f[9]
+		if strings.HasPrefix(f[9], "\x1e") {
+			info.Errors = parseErrors(f[9])
+			info.LastError = ""
+			if n := len(info.Errors); n > 0 {
+				info.LastError = info.Errors[n-1].Error
+			}
+		}
 		return info
 	}
 	if len(res) < 7 {
@@ -577,6 +633,12 @@ func parseJob(queue, id string, res []any) *JobInfo {
 	if h, ok := res[2].([]any); ok {
 		for i := 0; i+1 < len(h); i += 2 {
 			v, _ := h[i+1].(string)
+			if f, _ := h[i].(string); len(f) > 1 && f[0] == 'E' {
+				if ms, msg, ok := strings.Cut(v, "\x1d"); ok {
+					info.Errors = append(info.Errors, AttemptError{Attempt: int(atoi64(f[1:])), At: msToTime(atoi64(ms)), Error: msg})
+				}
+				continue
+			}
 			switch h[i] {
 			case "a":
 				info.Attempts = int(atoi64(v))
@@ -599,6 +661,10 @@ func parseJob(queue, id string, res []any) *JobInfo {
 				info.Progress.Message = v
 			}
 		}
+	}
+	if len(info.Errors) > 0 {
+		slices.SortStableFunc(info.Errors, func(x, y AttemptError) int { return x.Attempt - y.Attempt })
+		info.Errors = info.Errors[max(0, len(info.Errors)-MaxAttemptErrors):]
 	}
 	var raw string
 	switch {
@@ -793,4 +859,237 @@ func (b *RedisBackend) lastTick(ctx context.Context, queue, name string) (time.T
 		return time.Time{}, err
 	}
 	return msToTime(v), nil
+}
+
+// zsetOf returns the sorted set holding a queue's jobs in state, and
+// whether its jobs are finished (kept as records).
+func (k *qkeys) zsetOf(state State) (key string, finished bool) {
+	switch state {
+	case StateScheduled:
+		return k.s, false
+	case StateRetrying:
+		return k.r, false
+	case StateActive:
+		return k.l, false
+	case StateDead:
+		return k.d, true
+	case StateSucceeded:
+		return k.ok, true
+	}
+	return k.x, true
+}
+
+func (b *RedisBackend) window(ctx context.Context, queue string, w *windowReq) ([]winEntry, error) {
+	k := b.k(queue)
+	mode, key, finished := "l", k.p, false
+	if w.state != StatePending {
+		mode = "z"
+		key, finished = k.zsetOf(w.state)
+	}
+	newest, kinds := "0", "0"
+	if w.newest {
+		newest = "1"
+	}
+	if w.kinds && !finished {
+		kinds = "1"
+	}
+	var aid string
+	var ascore int64
+	var apos int
+	if c := w.after; c != nil {
+		aid, ascore, apos = c.I, c.C, c.P
+	}
+	res, err := windowScript.Run(ctx, b.rdb, []string{key, k.ctl, k.ix}, mode, newest, aid, ascore, apos, w.n, kinds, pendingDrift).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != 6 {
+		return nil, fmt.Errorf("jobs: unexpected window reply %v", res)
+	}
+	start, _ := res[0].(int64)
+	ids, ks, scores, raws := strs(res[1]), strs(res[2]), strs(res[4]), strs(res[5])
+	out := make([]winEntry, len(ids))
+	for i, id := range ids {
+		out[i] = winEntry{id: id, pos: int(start) + i}
+		if i < len(raws) {
+			out[i].raw = raws[i]
+		}
+		if i < len(ks) {
+			out[i].kind = ks[i]
+		}
+		if i < len(scores) {
+			f, _ := strconv.ParseFloat(scores[i], 64)
+			out[i].score = int64(f)
+		}
+	}
+	marked, _ := res[3].([]any)
+	for _, m := range marked {
+		if i, ok := m.(int64); ok && i >= 1 && int(i) <= len(out) {
+			out[i-1].skip = true
+		}
+	}
+	if w.kinds && finished && len(out) > 0 {
+		keys := make([]string, len(out))
+		for i, e := range out {
+			keys[i] = k.job(e.id)
+		}
+		vals, err := b.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			if rec, ok := v.(string); ok {
+				if f := strings.SplitN(rec, sep, 5); len(f) == 5 {
+					out[i].kind = f[3]
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// jobsByID reads a page of one queue's jobs in one script call.
+func (b *RedisBackend) jobsByID(ctx context.Context, queue string, ids []string, _ time.Time) ([]*JobInfo, error) {
+	k := b.k(queue)
+	keys := make([]string, 5, 5+len(ids))
+	keys[0], keys[1], keys[2], keys[3], keys[4] = k.ix, k.ld, k.s, k.r, k.sd
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		keys = append(keys, k.job(id))
+		args[i] = id
+	}
+	res, err := jobsScript.Run(ctx, b.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*JobInfo, len(ids))
+	for i, r := range res {
+		if i >= len(ids) {
+			break
+		}
+		if rs, ok := r.([]any); ok && len(rs) >= 2 {
+			out[i] = parseJob(queue, ids[i], rs)
+		}
+	}
+	return out, nil
+}
+
+func (b *RedisBackend) stats(ctx context.Context, queue string, minutes int, now time.Time) (*QueueStats, error) {
+	k := b.k(queue)
+	cur := minuteOf(now)
+	keys := []string{k.p, k.ctl, k.s, k.r, k.sd, k.d}
+	for m := cur - int64(minutes) + 1; m <= cur; m++ {
+		keys = append(keys, k.minute(m))
+	}
+	res, err := statsScript.Run(ctx, b.rdb, keys, kindsSample).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != 6 {
+		return nil, fmt.Errorf("jobs: unexpected stats reply %v", res)
+	}
+	st := &QueueStats{}
+	if ms, _ := res[0].(int64); ms > 0 {
+		st.Latency = now.Sub(time.UnixMilli(ms))
+	}
+	kinds := map[string]*KindStats{}
+	ks := func(kind string) *KindStats {
+		if kinds[kind] == nil {
+			kinds[kind] = &KindStats{Kind: kind}
+		}
+		return kinds[kind]
+	}
+	for i, field := range []func(*KindStats) *int64{
+		func(s *KindStats) *int64 { return &s.Pending },
+		func(s *KindStats) *int64 { return &s.Scheduled },
+		func(s *KindStats) *int64 { return &s.Retrying },
+	} {
+		flat, _ := res[1+i].([]any)
+		for j := 0; j+1 < len(flat); j += 2 {
+			kind, _ := flat[j].(string)
+			n, _ := flat[j+1].(int64)
+			*field(ks(kind)) += n
+		}
+	}
+	if dead := strs(res[4]); len(dead) > 0 {
+		dk := make([]string, len(dead))
+		for i, id := range dead {
+			dk[i] = k.job(id)
+		}
+		vals, err := b.rdb.MGet(ctx, dk...).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			if rec, ok := v.(string); ok {
+				if f := strings.SplitN(rec, sep, 5); len(f) == 5 && f[3] != "" {
+					ks(f[3]).Dead++
+				}
+			}
+		}
+	}
+	hist, _ := res[5].([]any)
+	for i := range minutes {
+		ms := MinuteStats{Minute: time.Unix((cur-int64(minutes)+1+int64(i))*60, 0).UTC()}
+		if i < len(hist) {
+			h := strs(hist[i])
+			for j := 0; j+1 < len(h); j += 2 {
+				f, n := h[j], atoi64(h[j+1])
+				if len(f) < 3 {
+					continue
+				}
+				if f[0] == 'p' {
+					ms.Processed += n
+					ks(f[2:]).Processed += n
+				} else {
+					ms.Failed += n
+					ks(f[2:]).Failed += n
+				}
+			}
+		}
+		st.History = append(st.History, ms)
+	}
+	st.Kinds = sortedKinds(kinds)
+	return st, nil
+}
+
+func (b *RedisBackend) retryNow(ctx context.Context, queue, id string) error {
+	k := b.k(queue)
+	n, err := retryNowScript.Run(ctx, b.rdb, []string{k.job(id), k.s, k.r, k.sd, k.p, k.ix, k.d}, id).Int64()
+	if err == nil && n == 2 {
+		return b.retryDead(ctx, queue, id)
+	}
+	return scriptResult(n, err)
+}
+
+func (b *RedisBackend) remove(ctx context.Context, queue, id string) error {
+	k := b.k(queue)
+	return scriptResult(deleteScript.Run(ctx, b.rdb, []string{k.job(id), k.s, k.r, k.sd, k.d, k.ok, k.x, k.ix, k.ctl, k.ld}, id).Int64())
+}
+
+func (b *RedisBackend) deadBatch(ctx context.Context, queue string, retry bool, n int) (int, int64, error) {
+	k := b.k(queue)
+	ids, err := b.rdb.ZRange(ctx, k.d, 0, int64(n-1)).Result()
+	if err != nil || len(ids) == 0 {
+		return 0, 0, err
+	}
+	keys := make([]string, 3, 3+len(ids))
+	keys[0], keys[1], keys[2] = k.d, k.p, k.ix
+	args := make([]any, 1, 1+len(ids))
+	args[0] = "d"
+	if retry {
+		args[0] = "r"
+	}
+	for _, id := range ids {
+		keys = append(keys, k.job(id))
+		args = append(args, id)
+	}
+	res, err := deadBatchScript.Run(ctx, b.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("jobs: unexpected dead batch reply %v", res)
+	}
+	return int(res[0]), res[1], nil
 }

@@ -22,7 +22,13 @@ import "github.com/redis/go-redis/v9"
 // retry state while unfinished, then a string record with a TTL once
 // finished: state, attempts, finished, kind, enqueued, owner, progress
 // current, total, message, error, and last the result (succeeded) or the
-// message (dead), separated by 0x1f.
+// message (dead), separated by 0x1f. The error field holds the job's error
+// list ("\30attempt\29ms\29error" entries, the last 10 failed attempts)
+// or, in records written before lists existed, the last error alone. The
+// unfinished job's hash keeps a (attempts), e (last error), E<attempt>
+// ("ms\29error", the last 10 attempts) and pc, pt, pm (progress).
+// Per queue and minute, m:<unix minute>: a hash of attempts ended that
+// minute, "p:<kind>" (all) and "f:<kind>" (failed), expiring after 2 h.
 
 // enqueueScript stores jobs.
 // KEYS: pending, scheduled, scheddata, index, then one guard key per job
@@ -81,14 +87,21 @@ return #push
 // fetchScript acks the previous batch, optionally does maintenance, and
 // leases up to n jobs.
 // KEYS: 1 pending, 2 leases, 3 leasedata, 4 scheduled, 5 retry, 6 scheddata,
-// 7 dead, 8 succeeded, 9 ctl, 10 cancelled, 11 index, then one job key per ack.
+// 7 dead, 8 succeeded, 9 ctl, 10 cancelled, 11 index, 12 this minute's
+// counters, then one job key per ack.
 // ARGV: 1 unused (the caller's clock; Redis's is used), 2 n, 3 lease ms,
 // 4 token, 5 maint, 6 dead max,
-// 7 dead age ms, 8 acks, then per ack: id, token, kind, attempts and by
+// 7 dead age ms, 8 acks, 9 counters ttl ms, then per ack: id, token, kind,
+// attempts, job kind ("" if unknown: the index's is used) and by
 // kind: s retention ms, progress, result; r message, due, error;
 // d message, error, progress; q message; c retention ms, progress.
 // An ack of a job cancelled meanwhile (its marker in ctl) only counts its
 // attempt in the record the cancel wrote, whatever the attempt's outcome.
+// Every ack but q adds one to the minute's "p:<kind>" counter, r and d to
+// "f:<kind>" too: one HINCRBY per distinct kind and outcome in the batch.
+// r stores the attempt's error in the job's hash as E<attempt> ("ms\29error",
+// dropping E<attempt-10>: no extra command), d and c build the record's
+// error list from those fields (one HGETALL, only past a first attempt).
 // Returns {messages, paused, next due, refused}.
 var fetchScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -115,6 +128,25 @@ local function cancelrec(h, id, att, msg)
 end
 local na = tonumber(ARGV[8])
 local refused = 0
+-- errlist builds a record's error list ("\30attempt\29ms\29error"
+-- entries, the last 10 by attempt) from the E<attempt> fields of the job's
+-- hash (read only past a first attempt: earlier errors exist only then)
+-- and this attempt's error, if any
+local function errlist(h, att, err)
+  local es = {}
+  if tonumber(att) > 1 then
+    local f = redis.call('HGETALL', h)
+    for j = 1, #f, 2 do
+      local n = string.match(f[j], '^E(%d+)$')
+      if n then es[#es + 1] = {tonumber(n), f[j + 1]} end
+    end
+  end
+  if err then es[#es + 1] = {tonumber(att), now .. '\29' .. err} end
+  table.sort(es, function(x, y) return x[1] < y[1] end)
+  local out = {}
+  for j = math.max(1, #es - 9), #es do out[#out + 1] = '\30' .. es[j][1] .. '\29' .. es[j][2] end
+  return table.concat(out)
+end
 -- trimdead drops dead jobs past the dead set's age or size, records too
 local function trimdead()
   local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[7]))
@@ -132,13 +164,14 @@ local function trimdead()
 end
 if na > 0 then
   local acks, ids = {}, {}
-  local c = 9
+  local c = 10
   for i = 1, na do
     local kind = ARGV[c + 2]
     acks[i] = c
     ids[i] = ARGV[c]
-    if kind == 'q' then c = c + 5 elseif kind == 'c' then c = c + 6 else c = c + 7 end
+    if kind == 'q' then c = c + 6 elseif kind == 'c' then c = c + 7 else c = c + 8 end
   end
+  local cnt = {}
   local vals = redis.call('HMGET', KEYS[3], unpack(ids))
   local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   local metas = redis.call('HMGET', KEYS[11], unpack(ids))
@@ -155,34 +188,45 @@ if na > 0 then
     if v and not acked[id] and string.byte(v, #tok + 1) == 31 and string.sub(v, 1, #tok) == tok and scores[i] and tonumber(scores[i]) >= now then
       acked[id] = true -- a second ack of the job in this batch is refused
       rm[#rm + 1] = id
-      local h, meta = KEYS[11 + i], metas[i]
+      local h, meta = KEYS[12 + i], metas[i]
+      if kind ~= 'q' then
+        local jk = ARGV[a + 4]
+        if jk == '' and meta then jk = string.match(meta, '^[^\31]*') end
+        if jk ~= '' then
+          cnt['p:' .. jk] = (cnt['p:' .. jk] or 0) + 1
+          if kind == 'r' or kind == 'd' then cnt['f:' .. jk] = (cnt['f:' .. jk] or 0) + 1 end
+        end
+      end
       if cflags[i] then
         redis.call('HDEL', KEYS[9], id)
         cancelrec(h, id, att, nil) -- cancelled meanwhile: the cancel wrote the record
       elseif kind == 's' then
         if meta then
-          redis.call('SET', h, 'ok\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31' .. ARGV[a + 6], 'PX', ARGV[a + 4])
+          redis.call('SET', h, 'ok\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31\31' .. ARGV[a + 7], 'PX', ARGV[a + 5])
           unix[#unix + 1] = id
         end
-        okz[#okz + 1] = now + tonumber(ARGV[a + 4])
+        okz[#okz + 1] = now + tonumber(ARGV[a + 5])
         okz[#okz + 1] = id
       elseif kind == 'r' then
-        redis.call('ZADD', KEYS[5], ARGV[a + 5], id)
-        redis.call('HSET', KEYS[6], id, ARGV[a + 4])
-        redis.call('HSET', h, 'a', att, 'e', ARGV[a + 6])
+        redis.call('ZADD', KEYS[5], ARGV[a + 6], id)
+        redis.call('HSET', KEYS[6], id, ARGV[a + 5])
+        redis.call('HSET', h, 'a', att, 'e', ARGV[a + 7], 'E' .. att, now .. '\29' .. ARGV[a + 7])
+        if tonumber(att) > 10 then redis.call('HDEL', h, 'E' .. (tonumber(att) - 10)) end
       elseif kind == 'd' then
         if meta then
+          local errs = errlist(h, att, ARGV[a + 6])
           redis.call('ZADD', KEYS[7], now, id)
-          redis.call('SET', h, 'dead\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31' .. ARGV[a + 5] .. '\31' .. ARGV[a + 4], 'PX', ARGV[7])
+          redis.call('SET', h, 'dead\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 7] .. '\31' .. errs .. '\31' .. ARGV[a + 5], 'PX', ARGV[7])
           unix[#unix + 1] = id
         end
         dead = true
       elseif kind == 'q' then
-        front[#front + 1] = ARGV[a + 4]
+        front[#front + 1] = ARGV[a + 5]
       else
-        local ttl = tonumber(ARGV[a + 4])
+        local ttl = tonumber(ARGV[a + 5])
         if meta then
-          redis.call('SET', h, 'c\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 5] .. '\31\31', 'PX', ttl)
+          local errs = errlist(h, att, nil)
+          redis.call('SET', h, 'c\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31' .. errs .. '\31', 'PX', ttl)
           unix[#unix + 1] = id
         end
         redis.call('ZADD', KEYS[10], now + ttl, id)
@@ -191,6 +235,11 @@ if na > 0 then
       refused = refused + 1
     end
   end
+  local fresh = false
+  for f, n in pairs(cnt) do
+    if redis.call('HINCRBY', KEYS[12], f, n) == n then fresh = true end
+  end
+  if fresh then redis.call('PEXPIRE', KEYS[12], ARGV[9]) end
   if #rm > 0 then
     redis.call('ZREM', KEYS[2], unpack(rm))
     redis.call('HDEL', KEYS[3], unpack(rm))
@@ -325,6 +374,19 @@ return {'u', meta, h, redis.call('HGET', KEYS[3], ARGV[1]), redis.call('ZSCORE',
   redis.call('ZSCORE', KEYS[5], ARGV[1]), redis.call('HGET', KEYS[6], ARGV[1])}
 `)
 
+// pendingMessageScript finds a pending job's message near either end of its
+// queue's list, where jobs about to run and jobs just enqueued are, and
+// never scans more than 2×ARGV[2] entries. KEYS: pending. ARGV: id, n.
+var pendingMessageScript = redis.NewScript(`
+local pre, n = ARGV[1] .. '\31', tonumber(ARGV[2])
+for _, r in ipairs({redis.call('LRANGE', KEYS[1], -n, -1), redis.call('LRANGE', KEYS[1], 0, n - 1)}) do
+  for _, m in ipairs(r) do
+    if string.sub(m, 1, #pre) == pre then return m end
+  end
+end
+return false
+`)
+
 // cancelScript cancels a job that has not finished.
 // KEYS: job, scheduled, retry, scheddata, leasedata, ctl, cancelled, index.
 // ARGV: id, unused (the caller's clock), default retention ms. The record
@@ -353,9 +415,20 @@ if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
 else
   redis.call('HSET', KEYS[6], id, '1')
 end
-local p = {false, false, false, false, false}
-if t == 'hash' then p = redis.call('HMGET', KEYS[1], 'a', 'pc', 'pt', 'pm', 'e') end
-redis.call('SET', KEYS[1], 'c\31' .. (p[1] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p[2] or '') .. '\31' .. (p[3] or '') .. '\31' .. (p[4] or '') .. '\31' .. (p[5] or '') .. '\31', 'PX', ttl)
+local p, es = {}, {}
+if t == 'hash' then
+  local f = redis.call('HGETALL', KEYS[1])
+  for j = 1, #f, 2 do
+    local n = string.match(f[j], '^E(%d+)$')
+    if n then es[#es + 1] = {tonumber(n), f[j + 1]} else p[f[j]] = f[j + 1] end
+  end
+end
+table.sort(es, function(x, y) return x[1] < y[1] end)
+local errs = {}
+for j = math.max(1, #es - 9), #es do errs[#errs + 1] = '\30' .. es[j][1] .. '\29' .. es[j][2] end
+local e = table.concat(errs)
+if e == '' then e = p['e'] or '' end
+redis.call('SET', KEYS[1], 'c\31' .. (p['a'] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p['pc'] or '') .. '\31' .. (p['pt'] or '') .. '\31' .. (p['pm'] or '') .. '\31' .. e .. '\31', 'PX', ttl)
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZADD', KEYS[7], now + ttl, id)
 return 1
@@ -454,6 +527,235 @@ while #out < lim do
   end
   if #part < chunk then break end
   pos = pos - chunk
+end
+return out
+`)
+
+// windowScript reads consecutive entries of a pending list (mode l) or a
+// sorted set (mode z) after an anchor.
+// KEYS: list or sorted set, ctl, index.
+// ARGV: 1 mode, 2 newest (1) or oldest (0) first, 3 anchor id ("" none),
+// 4 anchor score, 5 anchor position (l: of the entry after it, counted from
+// the end the order starts at), 6 entries, 7 kinds wanted (1), 8 drift.
+// Mode l finds the anchor within drift entries of its position (else
+// starts at the position) and reports the entries whose jobs carry a ctl
+// marker (cancelled or deleted); mode z starts after the anchor if it still
+// has its score, else at the first entry whose score is not before it.
+// Kinds come from the messages (l) or the index (z: unfinished jobs only).
+// Returns {start, ids, kinds, marked indexes, scores}.
+var windowScript = redis.NewScript(`
+local newest, aid, n = ARGV[2] == '1', ARGV[3], tonumber(ARGV[6])
+local ids, kinds, marked, scores, raws = {}, {}, {}, {}, {}
+local start = 0
+if ARGV[1] == 'l' then
+  local function rng(a, b)
+    if b < a then return {} end
+    if newest then return redis.call('LRANGE', KEYS[1], a, b) end
+    local r = redis.call('LRANGE', KEYS[1], -(b + 1), -(a + 1))
+    local out = {}
+    for i = #r, 1, -1 do out[#out + 1] = r[i] end
+    return out
+  end
+  if aid ~= '' then
+    local p, drift = tonumber(ARGV[5]), tonumber(ARGV[8])
+    start = p
+    local lo = math.max(0, p - 1 - drift)
+    local pre = aid .. '\31'
+    for i, m in ipairs(rng(lo, p - 1 + drift)) do
+      if string.sub(m, 1, #pre) == pre then start = lo + i; break end
+    end
+  end
+  local part = rng(start, start + n - 1)
+  for i, m in ipairs(part) do
+    ids[i] = string.match(m, '^[^\31]*')
+    raws[i] = m
+    if ARGV[7] == '1' then kinds[i] = string.match(m, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)') or '' end
+  end
+  if #ids > 0 and redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '!paused') > 0 then
+    local fl = redis.call('HMGET', KEYS[2], unpack(ids))
+    for i = 1, #ids do if fl[i] then marked[#marked + 1] = i end end
+  end
+  return {start, ids, kinds, marked, scores, raws}
+end
+if aid ~= '' then
+  local s = redis.call('ZSCORE', KEYS[1], aid)
+  if s and tonumber(s) == tonumber(ARGV[4]) then
+    if newest then start = redis.call('ZREVRANK', KEYS[1], aid) + 1 else start = redis.call('ZRANK', KEYS[1], aid) + 1 end
+  elseif newest then
+    start = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[4], '+inf')
+  else
+    start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[4])
+  end
+end
+local r
+if newest then r = redis.call('ZREVRANGE', KEYS[1], start, start + n - 1, 'WITHSCORES')
+else r = redis.call('ZRANGE', KEYS[1], start, start + n - 1, 'WITHSCORES') end
+for i = 1, #r, 2 do
+  ids[#ids + 1] = r[i]
+  scores[#scores + 1] = r[i + 1]
+end
+if ARGV[7] == '1' and #ids > 0 then
+  local ms = redis.call('HMGET', KEYS[3], unpack(ids))
+  for i = 1, #ids do kinds[i] = ms[i] and string.match(ms[i], '^[^\31]*') or '' end
+end
+return {start, ids, kinds, marked, scores, raws}
+`)
+
+// statsScript reads what a queue's stats need besides its sizes.
+// KEYS: 1 pending, 2 ctl, 3 scheduled, 4 retry, 5 scheddata, 6 dead, then
+// the minute counters, oldest first. ARGV: sample.
+// Returns {enqueued ms of the next pending job (0 if none), pending kinds,
+// scheduled kinds, retrying kinds, dead ids, minute hashes}, kinds as
+// {kind, count, ...} over the first sample entries of each state.
+var statsScript = redis.NewScript(`
+local n = tonumber(ARGV[1])
+local function tally(t, k)
+  if k and k ~= '' then t[k] = (t[k] or 0) + 1 end
+end
+local function flat(t)
+  local out = {}
+  for k, c in pairs(t) do out[#out + 1] = k; out[#out + 1] = c end
+  return out
+end
+local oldest = 0
+local pk = {}
+local part = redis.call('LRANGE', KEYS[1], -n, -1)
+if #part > 0 then
+  local fl = {}
+  if redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '!paused') > 0 then
+    local ids = {}
+    for i, m in ipairs(part) do ids[i] = string.match(m, '^[^\31]*') end
+    fl = redis.call('HMGET', KEYS[2], unpack(ids))
+  end
+  for i = #part, 1, -1 do
+    if not fl[i] then
+      local m = part[i]
+      local enq, kind = string.match(m, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)\31([^\31]*)')
+      if oldest == 0 and enq then oldest = tonumber(enq) or 0 end
+      tally(pk, kind)
+    end
+  end
+end
+local function zkinds(z)
+  local t = {}
+  local ids = redis.call('ZRANGE', z, 0, n - 1)
+  if #ids > 0 then
+    for _, m in ipairs(redis.call('HMGET', KEYS[5], unpack(ids))) do
+      if m then tally(t, string.match(m, '^[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31[^\31]*\31([^\31]*)')) end
+    end
+  end
+  return flat(t)
+end
+local hist = {}
+for i = 7, #KEYS do hist[#hist + 1] = redis.call('HGETALL', KEYS[i]) end
+return {oldest, flat(pk), zkinds(KEYS[3]), zkinds(KEYS[4]), redis.call('ZRANGE', KEYS[6], 0, n - 1), hist}
+`)
+
+// retryNowScript makes a scheduled or retrying job pending at the front
+// of its queue (it runs next, as if due).
+// KEYS: job, scheduled, retry, scheddata, pending, index, dead. ARGV: id.
+// Returns 1, 0 (not found), 2 (dead: retry it as dead), -1 (other state).
+var retryNowScript = redis.NewScript(`
+local id = ARGV[1]
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'string' then
+  if redis.call('ZSCORE', KEYS[7], id) then return 2 end
+  return -1
+end
+if redis.call('HEXISTS', KEYS[6], id) == 0 then return 0 end
+local raw = redis.call('HGET', KEYS[4], id)
+if raw and redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('RPUSH', KEYS[5], raw)
+  return 1
+end
+return -1
+`)
+
+// deleteScript deletes a job that is not running. A pending job gets a
+// ctl marker: its entry is dropped when a fetch reaches it (as a cancelled
+// one's), so deleting never scans the list.
+// KEYS: 1 job, 2 scheduled, 3 retry, 4 scheddata, 5 dead, 6 succeeded,
+// 7 cancelled, 8 index, 9 ctl, 10 leasedata. ARGV: id.
+// Returns 1, 0 (not found), -1 (active).
+var deleteScript = redis.NewScript(`
+local id = ARGV[1]
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'string' then
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('ZREM', KEYS[6], id)
+  redis.call('ZREM', KEYS[7], id)
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if redis.call('HEXISTS', KEYS[8], id) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[10], id) == 1 then return -1 end
+if redis.call('ZREM', KEYS[2], id) + redis.call('ZREM', KEYS[3], id) > 0 then
+  redis.call('HDEL', KEYS[4], id)
+else
+  redis.call('HSET', KEYS[9], id, '1')
+end
+redis.call('HDEL', KEYS[8], id)
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
+// deadBatchScript retries (mode r: back to pending, attempts reset) or
+// deletes (mode d) the given dead jobs still in the dead set.
+// KEYS: dead, pending, index, then one job key per id. ARGV: mode, ids.
+// Returns {moved, dead left}.
+var deadBatchScript = redis.NewScript(`
+local moved, push = 0, {}
+for i = 2, #ARGV do
+  local id, h = ARGV[i], KEYS[2 + i]
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    moved = moved + 1
+    if ARGV[1] == 'r' then
+      local v = redis.call('GET', h)
+      if v and string.sub(v, 1, 5) == 'dead\31' then
+        local pos, p, ok = {}, 0, true
+        for j = 1, 10 do
+          p = string.find(v, '\31', p + 1, true)
+          if not p then ok = false; break end
+          pos[j] = p
+        end
+        if ok then
+          local mid, r, rest = string.match(string.sub(v, pos[10] + 1), '^([^\31]*)\31([^\31]*)\31(.*)$')
+          if mid then
+            push[#push + 1] = mid .. '\31' .. '0' .. '\31' .. rest
+            redis.call('HSET', KEYS[3], id, string.sub(v, pos[3] + 1, pos[6] - 1))
+          end
+        end
+      end
+    end
+    redis.call('DEL', h)
+  end
+end
+if #push > 0 then redis.call('LPUSH', KEYS[2], unpack(push)) end
+return {moved, redis.call('ZCARD', KEYS[1])}
+`)
+
+// jobsScript reads many jobs of one queue at once, each as jobScript does.
+// KEYS: index, leasedata, scheduled, retry, scheddata, then one job key
+// per id. ARGV: ids. Returns one jobScript reply per id (false: none).
+var jobsScript = redis.NewScript(`
+local out = {}
+for i, id in ipairs(ARGV) do
+  local k = KEYS[5 + i]
+  local t = redis.call('TYPE', k).ok
+  if t == 'string' then
+    out[i] = {'f', redis.call('GET', k)}
+  else
+    local meta = redis.call('HGET', KEYS[1], id)
+    if not meta then
+      out[i] = false
+    else
+      local h = {}
+      if t == 'hash' then h = redis.call('HGETALL', k) end
+      out[i] = {'u', meta, h, redis.call('HGET', KEYS[2], id), redis.call('ZSCORE', KEYS[3], id),
+        redis.call('ZSCORE', KEYS[4], id), redis.call('HGET', KEYS[5], id)}
+    end
+  end
 end
 return out
 `)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,8 +54,10 @@ type RunnerConfig struct {
 	// heartbeat; jobs of a dead worker run again after at most
 	// LeaseDuration + MaintenanceInterval. Default 10 s.
 	LeaseDuration time.Duration
-	// HeartbeatInterval is how often leases of running jobs are extended, and
-	// cancellations of running jobs picked up. Default LeaseDuration/4.
+	// HeartbeatInterval is how often leases of running jobs are extended,
+	// cancellations of running jobs picked up, and this runner's record for
+	// [Inspector.Workers] refreshed (it expires 3 intervals, at least 1 s,
+	// after the last refresh). Default LeaseDuration/4.
 	HeartbeatInterval time.Duration
 	// MaintenanceInterval is how often this runner promotes due scheduled and
 	// retry jobs and returns expired leases to their queue. Default 1 s.
@@ -90,6 +93,10 @@ type RunnerConfig struct {
 	// ([Observer.Processed]); see package
 	// [github.com/gantry-dev/gantry/jobs/jobsmetrics].
 	Metrics Observer
+	// Name, if set, labels this runner in [Inspector.Workers] (for example
+	// the role of the process). The runner's id there is always
+	// "<host>:<pid>:<random>".
+	Name string
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -172,6 +179,16 @@ type Runner struct {
 	running atomic.Bool
 
 	qs []*rqueue // queue templates; each lane has its own copies
+
+	// The record Inspector.Workers lists (see beat).
+	reg       registryBackend // nil: the backend keeps no records
+	wid, host string
+	pid       int
+	started   time.Time
+	cur       []*lane // the lanes of the current Run
+	// keepRecord makes Run return without removing its record, as a
+	// crashed process would (tests only).
+	keepRecord bool
 }
 
 // lane is one dispatch loop with its share of the slots. Several lanes keep
@@ -187,6 +204,9 @@ type lane struct {
 	work   chan *task
 	wakeCh chan *rqueue
 	waitWG sync.WaitGroup
+
+	busy    atomic.Int64 // active, as of the last round, for the runner's record
+	publish bool         // this lane's heartbeats refresh the runner's record
 }
 
 type rqueue struct {
@@ -238,6 +258,8 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 	var idb [6]byte
 	_, _ = rand.Read(idb[:])
 	r := &Runner{b: b, cfg: cfg, log: cfg.Logger.With("component", "jobs"), id: hex.EncodeToString(idb[:])}
+	r.reg, _ = b.(registryBackend)
+	r.wid, r.host, r.pid = processID()
 	for name, qc := range cfg.Queues {
 		q := &rqueue{name: name, prio: max(qc.Priority, 1), max: qc.MaxConcurrency, tasks: map[string]*task{}}
 		if q.max <= 0 || q.max > cfg.Concurrency {
@@ -263,14 +285,21 @@ func NewRunner(b Backend, cfg RunnerConfig) (*Runner, error) {
 // their leases), then acknowledges the jobs that finished, cancels the rest
 // and hands them back to their queues without counting an attempt. Run
 // returns nil after a shutdown (up to IdleWait later, while an idle blocking
-// wait on Redis ends); it must not be called twice at once.
+// wait on Redis ends); it must not be called twice at once. From its start
+// until it returns, [Inspector.Workers] lists the runner.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("jobs: runner already running")
 	}
 	defer r.running.Store(false)
+	r.started, r.cur = time.Now(), r.lanes()
+	if len(r.cur) > 0 {
+		r.cur[0].publish = true
+	}
+	bctx := context.WithoutCancel(ctx)
+	r.beat(bctx)
 	var wg sync.WaitGroup
-	for _, l := range r.lanes() {
+	for _, l := range r.cur {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -278,7 +307,40 @@ func (r *Runner) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if r.reg != nil && !r.keepRecord {
+		dctx, cancel := context.WithTimeout(bctx, regTimeout(r.cfg.HeartbeatInterval))
+		if err := r.reg.delRecords(dctx, regWorkers, []string{r.wid}); err != nil {
+			r.log.LogAttrs(ctx, slog.LevelWarn, "jobs worker record not removed; it expires", slog.String("err", err.Error()))
+		}
+		cancel()
+	}
 	return nil
+}
+
+// beat stores the runner's record for Inspector.Workers, valid for
+// regTTL. Run calls it when it starts, then one lane at each heartbeat.
+func (r *Runner) beat(bctx context.Context) {
+	if r.reg == nil {
+		return
+	}
+	qs := make(map[string]int, len(r.qs))
+	for _, q := range r.qs {
+		qs[q.name] = q.prio
+	}
+	busy := 0
+	for _, l := range r.cur {
+		busy += int(l.busy.Load())
+	}
+	data, err := json.Marshal(WorkerInfo{Name: r.cfg.Name, Host: r.host, PID: r.pid, Queues: qs,
+		Concurrency: r.cfg.Concurrency, Busy: busy, StartedAt: r.started})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(bctx, regTimeout(r.cfg.HeartbeatInterval))
+	defer cancel()
+	if err := r.reg.putRecords(ctx, regWorkers, []regRecord{{id: r.wid, data: data}}, regTTL(r.cfg.HeartbeatInterval)); err != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "jobs worker record not stored", slog.String("err", err.Error()))
+	}
 }
 
 // lanes splits the slots and queue caps between Fetchers lanes.
@@ -355,6 +417,7 @@ func (r *lane) run(ctx context.Context) {
 		}
 		lingerEnd = time.Time{}
 		fetched, err := r.round(bctx, jobBase, stopping)
+		r.busy.Store(int64(r.active))
 		if err != nil {
 			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
 			r.log.LogAttrs(ctx, slog.LevelWarn, "jobs backend error", slog.String("err", err.Error()), slog.Duration("retry_in", backoff))
@@ -781,6 +844,9 @@ func (r *lane) heartbeat(bctx context.Context) {
 				t.cancel(ErrCancelled)
 			}
 		}
+	}
+	if r.publish {
+		r.beat(bctx) // after the leases, which matter more
 	}
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,10 @@ type SchedulerConfig struct {
 	// ([Observer.TickSkipped]); see package
 	// [github.com/gantry-dev/gantry/jobs/jobsmetrics].
 	Metrics Observer
+	// HeartbeatInterval is how often the scheduler refreshes its entries
+	// for [Inspector.Schedules]; an entry no scheduler refreshed for 3
+	// intervals is no longer listed. Default 5 s.
+	HeartbeatInterval time.Duration
 }
 
 // PeriodicJob is one entry of a [Scheduler] (Celery beat's schedule).
@@ -68,11 +73,18 @@ type Scheduler struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	entries []*schedEntry
+
+	reg registryBackend // nil: the backend keeps no records
+	id  string          // "<host>:<pid>:<random>": this instance in the records
+	// keepRecords makes Run return without removing its records, as a
+	// crashed process would (tests only).
+	keepRecords bool
 }
 
 type schedEntry struct {
 	p     PeriodicJob
 	queue string
+	tz    string
 	next  func(time.Time) time.Time
 }
 
@@ -90,8 +102,14 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if cfg.MisfireGrace == 0 {
 		cfg.MisfireGrace = time.Hour
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 5 * time.Second
+	}
 	cfg.Metrics = observer(cfg.Metrics)
-	return &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}, nil
+	s := &Scheduler{cfg: cfg, log: cfg.Logger.With("component", "jobs.scheduler")}
+	s.reg, _ = cfg.Client.b.(registryBackend)
+	s.id, _, _ = processID()
+	return s, nil
 }
 
 // Add registers p. It returns an error for an invalid spec or a duplicate name.
@@ -118,8 +136,21 @@ func (s *Scheduler) Add(p PeriodicJob) error {
 	if err != nil {
 		return err
 	}
-	s.entries = append(s.entries, &schedEntry{p: p, queue: r.queue, next: next})
+	s.entries = append(s.entries, &schedEntry{p: p, queue: r.queue, tz: specZone(p.Spec, s.cfg.Location), next: next})
 	return nil
+}
+
+// specZone is the time zone a spec's times are in: its CRON_TZ= or TZ=
+// prefix, else loc.
+func specZone(spec string, loc *time.Location) string {
+	spec = strings.TrimSpace(spec)
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(spec, p); ok {
+			tz, _, _ := strings.Cut(rest, " ")
+			return tz
+		}
+	}
+	return loc.String()
 }
 
 func parseSpec(spec string, loc *time.Location) (func(time.Time) time.Time, error) {
@@ -142,6 +173,7 @@ func parseSpec(spec string, loc *time.Location) (func(time.Time) time.Time, erro
 
 // Run enqueues ticks until ctx is done, then returns nil. A failing
 // backend does not stop it: see the misfire policy on [Scheduler].
+// While it runs, [Inspector.Schedules] lists its entries.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	entries := append([]*schedEntry(nil), s.entries...)
@@ -155,17 +187,37 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for i, e := range entries {
 		st[i] = &schedState{schedEntry: e, due: e.next(now), at: now, catchUp: true}
 	}
+	var pub *schedPub
+	if s.reg != nil {
+		pub = s.startPub(ctx)
+		defer pub.stop(st)
+		pub.put(st)
+	}
+	pubAt := now.Add(s.cfg.HeartbeatInterval)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		now := time.Now()
-		wake := time.Time{}
+		wake := pubAt
+		changed := false
 		for _, x := range st {
 			if !x.at.After(now) {
+				due := x.due
 				s.step(ctx, x, now)
+				changed = changed || !x.due.Equal(due)
 			}
-			if wake.IsZero() || x.at.Before(wake) {
+			if x.at.Before(wake) {
 				wake = x.at
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if pub != nil && (changed || !now.Before(pubAt)) {
+			pub.put(st)
+			pubAt = time.Now().Add(s.cfg.HeartbeatInterval)
+			if pubAt.Before(wake) {
+				wake = pubAt
 			}
 		}
 		t.Reset(time.Until(wake))
@@ -177,6 +229,117 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// schedPub stores a scheduler's records and last fires for
+// Inspector.Schedules on a goroutine of its own, so a slow backend never
+// delays a tick. Only the latest records wait to be stored.
+type schedPub struct {
+	s     *Scheduler
+	ctx   context.Context // not cancelled with Run's
+	mu    sync.Mutex
+	recs  []regRecord // waiting to be stored; nil: none
+	fires []schedFire // waiting to be stored
+	kick  chan struct{}
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// schedFire is a tick this instance enqueued, and its job.
+type schedFire struct {
+	queue, name string
+	tick        time.Time
+	id          string
+}
+
+func (s *Scheduler) startPub(ctx context.Context) *schedPub {
+	p := &schedPub{s: s, ctx: context.WithoutCancel(ctx), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go p.loop()
+	return p
+}
+
+// put queues st's entries, and the ticks enqueued since the last put, to
+// be stored.
+func (p *schedPub) put(st []*schedState) {
+	recs := make([]regRecord, 0, len(st))
+	var fires []schedFire
+	for _, x := range st {
+		data, err := json.Marshal(ScheduleInfo{Name: x.p.Name, Spec: x.p.Spec, TimeZone: x.tz, Queue: x.queue,
+			Kind: x.p.Args.Kind(), Next: x.due})
+		if err == nil {
+			recs = append(recs, regRecord{id: p.s.id + sep + x.p.Name, data: data})
+		}
+		if x.firedID != "" {
+			fires = append(fires, schedFire{queue: x.queue, name: x.p.Name, tick: x.firedTick, id: x.firedID})
+			x.firedID = ""
+		}
+	}
+	p.mu.Lock()
+	p.recs = recs
+	p.fires = append(p.fires, fires...)
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *schedPub) loop() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.kick:
+			p.flush()
+		case <-p.quit:
+			p.flush()
+			return
+		}
+	}
+}
+
+// flush stores what waits: fires first (a fire's job id matters more than a
+// refresh).
+func (p *schedPub) flush() {
+	p.mu.Lock()
+	recs, fires := p.recs, p.fires
+	p.recs, p.fires = nil, nil
+	p.mu.Unlock()
+	hb := p.s.cfg.HeartbeatInterval
+	for _, f := range fires {
+		ctx, cancel := context.WithTimeout(p.ctx, regTimeout(hb))
+		if err := p.s.reg.setLastFire(ctx, f.queue, f.name, f.tick, f.id); err != nil {
+			p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule's last job id not stored", slog.String("schedule", f.name), slog.String("err", err.Error()))
+		}
+		cancel()
+	}
+	if recs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, regTimeout(hb))
+	defer cancel()
+	if err := p.s.reg.putRecords(ctx, regSchedules, recs, regTTL(hb)); err != nil {
+		p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not stored", slog.String("err", err.Error()))
+	}
+}
+
+// stop stores the fires still waiting, ends the goroutine and removes this
+// instance's records.
+func (p *schedPub) stop(st []*schedState) {
+	p.put(st)
+	close(p.quit)
+	<-p.done
+	if p.s.keepRecords {
+		return
+	}
+	ids := make([]string, len(st))
+	for i, x := range st {
+		ids[i] = p.s.id + sep + x.p.Name
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, regTimeout(p.s.cfg.HeartbeatInterval))
+	defer cancel()
+	if err := p.s.reg.delRecords(ctx, regSchedules, ids); err != nil {
+		p.s.log.LogAttrs(ctx, slog.LevelWarn, "schedule records not removed; they expire", slog.String("err", err.Error()))
+	}
+}
+
 // schedState is one schedule's progress in Run.
 type schedState struct {
 	*schedEntry
@@ -184,6 +347,9 @@ type schedState struct {
 	at      time.Time // when to act next: due, or a retry after a failure
 	catchUp bool      // the last enqueued tick has not been read yet
 	fails   int       // consecutive backend failures
+
+	firedTick time.Time // the last tick this instance enqueued,
+	firedID   string    // and its job, until published ("": published)
 }
 
 // Backoff between attempts while the backend fails, and the bound of one
@@ -231,11 +397,14 @@ func (s *Scheduler) step(ctx context.Context, x *schedState, now time.Time) {
 	}
 	opts := append(append([]Option(nil), x.p.Options...), tickAt(x.p.Name, tick))
 	actx, cancel := context.WithTimeout(ctx, schedAttempt)
-	_, err := s.cfg.Client.Enqueue(actx, x.p.Args, opts...)
+	info, err := s.cfg.Client.Enqueue(actx, x.p.Args, opts...)
 	cancel()
 	if err != nil && !errors.Is(err, ErrDuplicate) { // ErrDuplicate: enqueued by another instance, or by an attempt whose reply was lost
 		s.failed(ctx, x, now, tick, err)
 		return
+	}
+	if err == nil {
+		x.firedTick, x.firedID = tick, info.ID // for Inspector.Schedules; the tick itself is stored with the job
 	}
 	if x.fails > 0 || late > time.Second {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "periodic tick enqueued late", slog.String("schedule", x.p.Name),

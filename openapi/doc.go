@@ -141,11 +141,16 @@
 //
 // [DocsConfig.Mount] serves each document, a Swagger UI page at /docs
 // (with a selector across versions) and a ReDoc page at /redoc. The pages
-// load their scripts from the jsDelivr CDN by default, as FastAPI does;
-// [DocsConfig] AssetsURL (or one URL per asset) points them at self-hosted
-// copies. config.Settings.DocsConfig turns them off where config.Settings.DocsOn
-// says so (production, unless DOCS_ENABLED), and then nothing is mounted:
-// every docs path answers 404.
+// load pinned releases of Swagger UI and ReDoc embedded in the binary
+// ([SwaggerUIVersion], [RedocVersion]), served under /docs/assets/ with
+// immutable caching, so they work on a network with no way out and
+// reference no other host; [DocsConfig] CDN loads the same releases from
+// jsDelivr instead, and AssetsURL (or one URL per asset) points them at
+// other copies. The pages run no inline script, so a Content-Security-Policy
+// of script-src 'self' suits them (ReDoc also needs style-src
+// 'unsafe-inline'). config.Settings.DocsConfig turns them off where
+// config.Settings.DocsOn says so (production, unless DOCS_ENABLED), and
+// then nothing is mounted: every docs path and asset answers 404.
 //
 // # Why our own reflection
 //

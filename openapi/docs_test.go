@@ -50,21 +50,37 @@ func TestDocsServedOutsideProduction(t *testing.T) {
 		missing  []string            // paths that answer 404
 	}{
 		{
-			name: "development defaults load from the CDN",
+			name: "development defaults serve the embedded copies",
 			docs: settings("development", nil).DocsConfig(),
 			contains: map[string][]string{
-				"/docs":                {openapi.DefaultSwaggerUIJS, openapi.DefaultSwaggerUICSS, openapi.DefaultSwaggerUIPresetJS, `"StandaloneLayout"`, `"/api/v1/openapi.json"`, `"/api/v2/openapi.json"`, "<title>Blog - Swagger UI</title>"},
-				"/redoc":               {openapi.DefaultRedocJS, `spec-url="/api/v1/openapi.json"`, `href="?doc=1"`},
+				"/docs":                {`src="/docs/assets/swagger-ui-bundle.`, `href="/docs/assets/swagger-ui.`, `src="/docs/assets/swagger-ui-standalone-preset.`, `src="/docs/assets/swagger-init.`, `href="/docs/assets/favicon-32x32.`, `"layout":"StandaloneLayout"`, `{"name":"Blog (/api/v1)","url":"/api/v1/openapi.json"}`, `"url":"/api/v2/openapi.json"`, "<title>Blog - Swagger UI</title>"},
+				"/redoc":               {`src="/docs/assets/redoc.standalone.`, `href="/docs/assets/redoc.`, `spec-url="/api/v1/openapi.json"`, `href="?doc=1"`},
 				"/redoc?doc=1":         {`spec-url="/api/v2/openapi.json"`},
 				"/api/v1/openapi.json": {`"openapi":"3.1.0"`, `"version":"1"`, `"/api/v1/posts/{id}"`},
 				"/api/v2/openapi.json": {`"version":"2"`, `"/api/v2/posts"`},
 			},
 		},
 		{
-			name: "self-hosted assets and other paths",
-			docs: openapi.DocsConfig{AssetsURL: "/static/docs/", DocsPath: "/api/docs", RedocPath: "-", RedocJS: "/x/redoc.js"},
+			name: "CDN option loads the pinned releases from jsDelivr",
+			docs: openapi.DocsConfig{CDN: true},
 			contains: map[string][]string{
-				"/api/docs": {`src="/static/docs/swagger-ui-bundle.js"`, `href="/static/docs/swagger-ui.css"`, `href="/static/docs/favicon-32x32.png"`, `src="/static/docs/swagger-ui-standalone-preset.js"`},
+				"/docs":  {`src="` + openapi.CDNSwaggerUIJS + `"`, `href="` + openapi.CDNSwaggerUICSS + `"`, `src="` + openapi.CDNSwaggerUIPresetJS + `"`, "@" + openapi.SwaggerUIVersion + "/", `src="/docs/assets/swagger-init.`},
+				"/redoc": {`src="` + openapi.CDNRedocJS + `"`, "redoc@" + openapi.RedocVersion + "/", `href="/docs/assets/redoc.`},
+			},
+		},
+		{
+			name: "self-hosted assets and other paths",
+			docs: openapi.DocsConfig{AssetsURL: "/static/docs/", DocsPath: "/api/docs", RedocPath: "-", RedocJS: "/x/redoc.js", CDN: true},
+			contains: map[string][]string{
+				"/api/docs": {`src="/static/docs/swagger-ui-bundle.js"`, `href="/static/docs/swagger-ui.css"`, `href="/static/docs/favicon-32x32.png"`, `src="/static/docs/swagger-ui-standalone-preset.js"`, `src="/api/docs/assets/swagger-init.`},
+			},
+			missing: []string{"/docs", "/redoc"},
+		},
+		{
+			name: "ReDoc alone serves the assets under its own path",
+			docs: openapi.DocsConfig{DocsPath: "-", RedocPath: "/reference"},
+			contains: map[string][]string{
+				"/reference": {`src="/reference/assets/redoc.standalone.`},
 			},
 			missing: []string{"/docs", "/redoc"},
 		},
@@ -103,7 +119,7 @@ func TestDocsPageForOneDocument(t *testing.T) {
 	s, _ := blog(t) // one API
 	base := servertest.Start(t, s)
 	resp, body := do(t, "GET", base+"/docs", "")
-	for _, want := range []string{`url: "/api/v1/openapi.json"`, `"BaseLayout"`} {
+	for _, want := range []string{`"urls":[{"name":"Blog (/api/v1)","url":"/api/v1/openapi.json"}]`, `"layout":"BaseLayout"`} {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
 			t.Errorf("GET /docs = %d, lacks %s:\n%s", resp.StatusCode, want, body)
 		}

@@ -12,6 +12,13 @@
 //	app worker [-queues q=w,..] job workers
 //	app scheduler               periodic jobs (any number of instances)
 //	app migrate up|down|status  database migrations
+//	app jobs COMMAND ...        the jobs, for operators (needs REDIS_URL):
+//	                            queues, ls, show, retry, delete, cancel,
+//	                            pause, resume, schedules, workers; see
+//	                            "app jobs help"
+//
+// Errors end the process with status 1; a command line `app jobs` cannot
+// parse, with status 2.
 package main
 
 import (
@@ -30,6 +37,7 @@ import (
 	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobscli"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -39,7 +47,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "app:", err)
-		os.Exit(1)
+		os.Exit(jobscli.ExitCode(err)) // 2 for a usage error of app jobs, else 1
 	}
 }
 
@@ -58,8 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	switch cmd {
 	case "serve", "worker", "scheduler", "migrate":
+	case "jobs": // needs Redis alone, not the rest of the app
+		return jobsCommand(ctx, cfg, log, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, worker, scheduler or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, worker, scheduler, migrate or jobs)", cmd)
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

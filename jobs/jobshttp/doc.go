@@ -2,6 +2,8 @@
 // core imports neither echo nor net/http (as asynq and river keep their web
 // layers out of their cores).
 //
+// # Job status
+//
 // [StatusConfig] builds the echo handler for GET /tasks/{id}: it answers the
 // job's [jobs.JobInfo] as JSON, and 404 (wrapping [jobs.ErrNotFound]) for
 // unknown, expired or, with an Owner hook, other users' jobs:
@@ -11,4 +13,31 @@
 //		Owner:     func(c echo.Context) (string, error) { return userID(c) },
 //	}.ToHandler()
 //	api.GET("/tasks/:id", status)
+//
+// # Dashboard
+//
+// [Dashboard] is the operators' web dashboard on a [jobs.Inspector]: an
+// overview of every queue (counts by state, latency, paused, kinds, a live
+// throughput chart), a queue's jobs by state with cursor pages, a job with
+// each attempt's error, its arguments and result, the schedules and the
+// workers online, and the actions: retry, delete, cancel, retry or delete
+// every dead job of a queue, pause and resume. The pages are rendered on
+// the server; their stylesheet and script are embedded, so nothing is
+// fetched from another host. A JSON API under the same prefix serves the
+// pages' script and any client, and is documented in the service's
+// OpenAPI document:
+//
+//	admin, err := openapi.New(srv.Echo(), "/admin/jobs", openapi.Config{Title: "Jobs admin"})
+//	admin.Echo().Use(requireSuperuser) // the service guards pages and API
+//	dash, err := jobshttp.NewDashboard(jobshttp.DashboardConfig{
+//		Inspector: jobs.NewInspector(backend),
+//		Actor:     func(c echo.Context) string { return userName(c) },
+//		CSRFToken: func(c echo.Context) string { return csrfToken(c) },
+//		Redact:    jobshttp.RedactFields("password", "token"),
+//	})
+//	dash.Mount(admin, openapi.Security("session"))
+//
+// The dashboard authenticates nothing; every action is logged with who
+// asked (DashboardConfig.Actor), and a read-only dashboard hides its
+// actions and answers 403 to them.
 package jobshttp

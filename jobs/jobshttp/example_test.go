@@ -2,12 +2,17 @@ package jobshttp_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobshttp"
+	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/server"
 	"github.com/labstack/echo/v4"
 )
 
@@ -41,4 +46,38 @@ func ExampleStatusConfig_ToHandler() {
 	// Output:
 	// alice 200
 	// bob 404
+}
+
+func ExampleDashboard_Mount() {
+	backend := jobs.NewMemoryBackend()
+	client, _ := jobs.NewClient(backend, jobs.ClientConfig{})
+	info, _ := client.Enqueue(context.Background(), Resize{ImageID: 7})
+
+	srv, _ := server.New(server.Config{Logger: slog.New(slog.DiscardHandler)})
+	// The service chooses the prefix and guards it (echo middleware on
+	// admin.Echo(), added before Mount); the dashboard authenticates nothing.
+	admin, _ := openapi.New(srv.Echo(), "/admin/jobs", openapi.Config{Title: "Jobs admin"})
+	dash, _ := jobshttp.NewDashboard(jobshttp.DashboardConfig{
+		Inspector: jobs.NewInspector(backend),
+		ReadOnly:  true, // look, don't touch: actions answer 403
+		Redact:    jobshttp.RedactFields("password"),
+		Logger:    slog.New(slog.DiscardHandler), // one line per action
+	})
+	dash.Mount(admin, openapi.Tags("admin"))
+
+	for _, r := range []struct{ method, path string }{
+		{http.MethodGet, "/admin/jobs/"},                                 // the overview page
+		{http.MethodGet, "/admin/jobs/api/jobs/" + info.ID},              // a job as JSON
+		{http.MethodPost, "/admin/jobs/api/jobs/" + info.ID + "/cancel"}, // refused: read-only
+	} {
+		rec := httptest.NewRecorder()
+		srv.Echo().ServeHTTP(rec, httptest.NewRequest(r.method, r.path, nil))
+		var job struct{ State string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &job)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(r.method, " ", rec.Code, " ", job.State)))
+	}
+	// Output:
+	// GET 200
+	// GET 200 pending
+	// POST 403
 }
