@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
-	"html/template"
-	"log/slog"
+	"encoding/json"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/jobshttp"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
 )
@@ -38,82 +35,43 @@ func (a *app) routesAdmin(e *echo.Echo, info openapi.Config, sessions *middlewar
 	// The document names the bearer token only: package openapi writes
 	// one security requirement per operation, so it cannot say "the
 	// session or a bearer token"; the description says it.
-	a.mountDashboard(api, gate, openapi.Security("bearer"))
+	if err := a.mountDashboard(api, gate, openapi.Security("bearer")); err != nil {
+		return nil, err
+	}
 	return api, nil
 }
 
-// mountDashboard serves the jobs dashboard on api (/admin/jobs, guarded);
-// opts document how the API routes are guarded.
-//
-// It stands in for jobshttp's dashboard until that lands: an overview of
-// the queues and their sizes, and pause and resume on the JSON API.
-func (a *app) mountDashboard(api *openapi.API, gate *adminGate, opts ...openapi.Option) {
-	g := api.Echo()
-	overview := func(c echo.Context) error {
-		list, err := a.queueList(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		if err := placeholderPage.Execute(&b, map[string]any{"Queues": list.Queues, "CSRF": gate.csrfFor(c), "Actor": adminActor(c)}); err != nil {
-			return err
-		}
-		c.Response().Header().Set("Content-Security-Policy", adminPageCSP)
-		return c.HTML(http.StatusOK, b.String())
+// mountDashboard serves jobshttp's dashboard on api (/admin/jobs,
+// guarded): actions are logged with the signed-in superuser (or the
+// admin of the bearer token), the pages carry the session's CSRF token,
+// and the body of e-mails stays hidden. opts document how the API routes
+// are guarded.
+func (a *app) mountDashboard(api *openapi.API, gate *adminGate, opts ...openapi.Option) error {
+	d, err := jobshttp.NewDashboard(jobshttp.DashboardConfig{
+		Inspector: a.inspect,
+		Actor:     adminActor,
+		Logger:    a.log,
+		Redact:    redactJobArgs,
+		CSRFToken: gate.csrfFor,
+		Title:     a.cfg.ProjectName + " jobs",
+	})
+	if err != nil {
+		return err
 	}
-	g.GET("/", overview)
-	g.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, adminJobs+"/") })
-
-	v := api.Group("/api", append([]openapi.Option{openapi.Tags("jobs")}, opts...)...)
-	openapi.Get(v, "/queues", func(ctx context.Context, _ *openapi.Empty) (*placeholderQueues, error) { return a.queueList(ctx) },
-		openapi.Summary("Every queue with its counts by state"))
-	type queueIn struct {
-		Queue string `path:"queue" validate:"required,max=200"`
-	}
-	action := func(name string, do func(context.Context, string) error) openapi.Handler[queueIn, placeholderAction] {
-		return func(ctx context.Context, in *queueIn) (*placeholderAction, error) {
-			if err := do(ctx, in.Queue); err != nil {
-				return nil, err
-			}
-			a.log.LogAttrs(ctx, slog.LevelInfo, "jobs dashboard action", slog.String("action", name), slog.String("target", in.Queue),
-				slog.String("actor", adminActor(openapi.EchoContext(ctx))))
-			return &placeholderAction{Action: name, Target: in.Queue, Affected: 1}, nil
-		}
-	}
-	openapi.Post(v, "/queues/{queue}/pause", action("pause", a.inspect.Pause), openapi.Summary("Pause a queue"))
-	openapi.Post(v, "/queues/{queue}/resume", action("resume", a.inspect.Resume), openapi.Summary("Resume a queue"))
+	d.Mount(api, opts...)
+	return nil
 }
 
-type placeholderQueues struct {
-	Queues []jobs.QueueSizes `json:"queues"`
-}
+// hideContent hides the "content" member of a job's arguments.
+var hideContent = jobshttp.RedactFields("content")
 
-type placeholderAction struct {
-	Action   string `json:"action"`
-	Target   string `json:"target"`
-	Affected int    `json:"affected"`
-}
-
-func (a *app) queueList(ctx context.Context) (*placeholderQueues, error) {
-	out := &placeholderQueues{Queues: []jobs.QueueSizes{}}
-	for _, q := range queueNames {
-		s, err := a.inspect.Sizes(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		s.Queue = q
-		out.Queues = append(out.Queues, s)
+// redactJobArgs is what the dashboard shows of a job's arguments: an
+// e-mail's text may hold what only its recipient should read (a reset
+// link, a one-time code), so operators see its address and subject only.
+func redactJobArgs(kind string, payload json.RawMessage) json.RawMessage {
+	switch kind {
+	case SendEmail{}.Kind(), SendBulkEmail{}.Kind():
+		return hideContent(kind, payload)
 	}
-	return out, nil
+	return payload
 }
-
-var placeholderPage = template.Must(template.New("jobs").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="csrf-token" content="{{.CSRF}}"><title>Jobs</title></head>
-<body>
-<h1>Jobs</h1>
-<p>Signed in as {{.Actor}}</p>
-<table data-testid="queues-table"><tr><th>Queue</th><th>Pending</th><th>Dead</th></tr>
-{{range .Queues}}<tr data-testid="queue-row" data-queue="{{.Queue}}"><td>{{.Queue}}</td><td>{{.Pending}}</td><td>{{.Dead}}</td></tr>{{end}}
-</table>
-</body></html>
-`))

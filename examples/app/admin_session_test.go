@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
+	"github.com/gantry-dev/gantry/openapi/openapitest"
 )
 
 // browser is an HTTP client with a cookie jar that does not follow
@@ -615,5 +617,62 @@ func TestAdminSessionStoreDown(t *testing.T) {
 	down.Store(false)
 	if p := b.get(adminHome); p.status != 200 {
 		t.Errorf("Redis back: GET %s = %d; want 200, the session kept", adminHome, p.status)
+	}
+}
+
+// TestAdminDashboard: the jobs dashboard as the app mounts it. Its API's
+// document drives it (every request as an admin with a bearer token, each
+// answer checked against the document), actions are logged with who did
+// them, and the text of e-mails is hidden while their address shows.
+func TestAdminDashboard(t *testing.T) {
+	t.Parallel()
+	l := newLiveApp(t, map[string]string{"LOG_LEVEL": "info"})
+	root := login(t, l.base, "root", "root-password-1")
+	mail, err := l.client.Enqueue(t.Context(), SendEmail{To: "carol@example.com", Subject: "Your code", Content: "123456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := l.client.Enqueue(t.Context(), ProcessImage{FileID: "f1", UserID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := func(id string) map[string]any {
+		out := root.want(200, "GET", adminJobsAPI+"/jobs/"+url.PathEscape(id), nil)
+		p, _ := out["payload"].(map[string]any)
+		return p
+	}
+	if p := payload(mail.ID); p["to"] != "carol@example.com" || p["subject"] != "Your code" || p["content"] != "[redacted]" {
+		t.Errorf("e-mail arguments on the dashboard = %v; want the address and subject, the text redacted", p)
+	}
+	if p := payload(img.ID); p["file_id"] != "f1" || p["user_id"] != 7.0 {
+		t.Errorf("image arguments on the dashboard = %v; want them as stored", p)
+	}
+
+	root.want(200, "POST", adminJobsAPI+"/queues/email/pause", nil)
+	b := newBrowser(t, l.base)
+	tok := b.mustSignIn("root", "root-password-1")
+	if p := b.do("POST", adminJobsAPI+"/queues/email/resume", nil, csrfHeader, tok); p.status != 200 {
+		t.Fatalf("resume with the session = %d %s", p.status, p.body)
+	}
+	var logged []string
+	for line := range strings.Lines(l.logs.String()) {
+		var e struct{ Msg, Action, Target, Actor, Result string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "jobs dashboard action" {
+			logged = append(logged, e.Action+" "+e.Target+" by "+e.Actor+": "+e.Result)
+		}
+	}
+	want := []string{"pause email by user 1 <admin@example.com>: ok", "resume email by user 1 <admin@example.com>: ok"}
+	if strings.Join(logged, "\n") != strings.Join(want, "\n") {
+		t.Errorf("actions logged:\n%s\nwant:\n%s", strings.Join(logged, "\n"), strings.Join(want, "\n"))
+	}
+
+	doc := openapitest.Fetch(t, l.base+adminJobs+"/openapi.json")
+	chk := openapitest.New(t, doc)
+	for _, r := range openapitest.Requests(t, doc) {
+		if slices.Contains(opaque, r.Name) {
+			continue
+		}
+		r.Header.Set("Authorization", "Bearer "+root.token)
+		t.Run(r.Operation+" "+r.Name, func(t *testing.T) { replay(t, chk, l.base, r) })
 	}
 }
