@@ -388,25 +388,33 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the paused queue shows %q pending; want 1", n)
 	}
 	b.shot("07-queue-paused")
+
+	// The held job's arguments show its address; the e-mail's text is
+	// hidden.
+	b.do("open the held job", chromedp.Click(chromedp.CSS(`[data-testid="job-link"][href$=`+js(url.PathEscape(held))+`]`)), chromedp.WaitVisible(chromedp.CSS(testID("job-payload"))))
+	if payload := b.text(testID("job-payload")); !strings.Contains(payload, "later@example.com") || !strings.Contains(payload, "[redacted]") || strings.Contains(payload, "Wait for it") {
+		t.Errorf("the e-mail job's arguments show %q; want the address and the text redacted", payload)
+	}
+	b.shot("08-job-redacted")
 	b.open(adminHome, `[data-testid="queue-row"][data-queue="email"] [data-testid="queue-paused"]`)
-	b.shot("08-overview-paused")
+	b.shot("09-overview-paused")
 	b.open(adminJobs+"/queues/email", testID("resume-queue"))
 
 	b.do("resume the email queue", chromedp.Click(chromedp.CSS(testID("resume-queue"))), chromedp.WaitVisible(chromedp.CSS(testID("queue-running"))))
 	root.awaitTask(held)
-	b.shot("09-queue-resumed")
+	b.shot("10-queue-resumed")
 
 	// Back on the overview; the worker process on the workers page; the
 	// schedules (no scheduler runs here).
 	b.open(adminHome, testID("queues-table"))
-	b.shot("10-overview-after")
+	b.shot("11-overview-after")
 	b.open(adminJobs+"/workers", testID("page-title"))
-	b.shot("11-workers")
+	b.shot("12-workers")
 	if n := eval[int](b, `document.querySelectorAll('[data-testid="worker-row"]').length`); n != 1 {
 		t.Errorf("the workers page lists %d workers; want 1, the worker process", n)
 	}
 	b.open(adminJobs+"/schedules", testID("page-title"))
-	b.shot("12-schedules")
+	b.shot("13-schedules")
 	if n := eval[int](b, `document.querySelectorAll('[data-testid="schedules-table"], [data-testid="no-schedules"]').length`); n != 1 {
 		t.Errorf("the schedules page shows neither its table nor its empty state")
 	}
@@ -429,7 +437,7 @@ func TestBrowserDashboard(t *testing.T) {
 	if docs := eval[string](b, `[...document.querySelectorAll("select option")].map(o => o.textContent).join(" | ")`); !strings.Contains(docs, adminJobs) {
 		t.Errorf("/docs offers the documents %q; want the dashboard's (%s) among them", docs, adminJobs)
 	}
-	b.shot("13-docs")
+	b.shot("14-docs")
 	b.onlyLocal()
 	t.Logf("browser part took %s", time.Since(began).Round(100*time.Millisecond))
 
