@@ -62,16 +62,13 @@ func (a *app) mountDashboard(api *openapi.API, gate *adminGate, opts ...openapi.
 	return nil
 }
 
-// hideContent hides the "content" member of a job's arguments.
-var hideContent = jobshttp.RedactFields("content")
-
 // redactJobArgs is what the dashboard shows of a job's arguments: an
 // e-mail's text may hold what only its recipient should read (a reset
 // link, a one-time code), so operators see its address and subject only.
 func redactJobArgs(kind string, payload json.RawMessage) json.RawMessage {
 	switch kind {
 	case SendEmail{}.Kind(), SendBulkEmail{}.Kind():
-		return hideContent(kind, payload)
+		return jobshttp.RedactFields("content")(kind, payload)
 	}
 	return payload
 }
