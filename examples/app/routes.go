@@ -31,8 +31,10 @@ var (
 // the upload route raises the body limit, each on the route itself.
 // While the database cannot be reached, crud's stores return
 // crud.ErrUnavailable, which the server answers with 503 and Retry-After.
-// Sessions live in Redis when it is configured. Every piece logs to the
-// app's logger.
+// Sessions live in Redis when it is configured; they carry the sign-in of
+// the admin area, whose jobs dashboard (/admin/jobs, see routesAdmin) has
+// an OpenAPI document of its own beside v1's and v2's. Every piece logs to
+// the app's logger.
 func (a *app) newServer() (*server.Server, error) {
 	cfg := a.cfg
 	reg := health.New(health.Config{Production: cfg.IsProduction(), Logger: a.log})
@@ -125,7 +127,11 @@ func (a *app) newServer() (*server.Server, error) {
 	}
 	a.routesV1(v1, perAddress, uploadLimit)
 	a.routesV2(v2)
-	if err := cfg.DocsConfig().Mount(e, v1, v2); err != nil {
+	jobsAPI, err := a.routesAdmin(e, info, srv.Sessions(), authn, perAddress, perClient)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.DocsConfig().Mount(e, v1, v2, jobsAPI); err != nil {
 		return nil, err
 	}
 	return srv, nil
