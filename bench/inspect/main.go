@@ -14,13 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"slices"
 	"time"
 
+	"github.com/gantry-dev/gantry/bench/internal/harness"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/redis/go-redis/v9"
 )
@@ -58,7 +57,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	stop, err := startRedis(ctx)
+	stop, err := harness.StartRedis(ctx, port)
 	if err != nil {
 		return err
 	}
@@ -205,35 +204,4 @@ func makeDead(ctx context.Context, b jobs.Backend, c *jobs.Client, insp *jobs.In
 	}
 	cancel()
 	return <-done
-}
-
-// startRedis starts a private redis-server and returns a func stopping it
-// by its pid.
-func startRedis(ctx context.Context) (func(), error) {
-	dir, err := os.MkdirTemp("", "benchinspect")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = os.RemoveAll(dir)
-	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	defer c.Close()
-	for i := 0; ; i++ {
-		if c.Ping(ctx).Err() == nil {
-			return stop, nil
-		}
-		if i > 100 {
-			stop()
-			return nil, fmt.Errorf("redis-server on %s did not start", port)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

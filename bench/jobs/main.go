@@ -11,11 +11,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
@@ -58,7 +56,7 @@ func main() {
 }
 
 func run() error {
-	stop, err := startRedis()
+	stop, err := harness.StartRedis(ctx, port)
 	if err != nil {
 		return err
 	}
@@ -111,35 +109,6 @@ func run() error {
 	pickup()
 	fmt.Printf("\ntotal bench time %v\n", time.Since(start).Round(time.Second))
 	return nil
-}
-
-func startRedis() (func(), error) {
-	dir, err := os.MkdirTemp("", "benchjobs")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = os.RemoveAll(dir)
-	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	defer c.Close()
-	for i := 0; ; i++ {
-		if c.Ping(ctx).Err() == nil {
-			return stop, nil
-		}
-		if i > 100 {
-			stop()
-			return nil, fmt.Errorf("redis-server on %s did not start", port)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func flush() { rdb.FlushDB(ctx) } // our private server only

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sync"
@@ -227,4 +229,37 @@ func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// StartRedis starts a private redis-server on 127.0.0.1:port (no
+// persistence, its own temporary directory), waits until it answers, and
+// returns a func that stops it by its process and removes the directory.
+func StartRedis(ctx context.Context, port string) (stop func(), err error) {
+	dir, err := os.MkdirTemp("", "bench-redis-"+port)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = os.RemoveAll(dir)
+	}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer c.Close()
+	for i := 0; ; i++ {
+		if c.Ping(ctx).Err() == nil {
+			return stop, nil
+		}
+		if i > 100 {
+			stop()
+			return nil, fmt.Errorf("redis-server on %s did not start", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
