@@ -208,6 +208,8 @@ type page struct {
 	Version   string // the assets' version, in their URLs
 	ReadOnly  bool
 	CSRF      string
+	Account   string // the signed-in account, "" when unknown
+	SignOut   string // where the sign-out button posts
 	RefreshMs int64
 	Nav       string
 	Data      any
@@ -230,6 +232,11 @@ func (d *Dashboard) page(c echo.Context, nav, heading string, data any) page {
 	pg.Static, pg.Version = pg.Prefix+"/static/", d.pages.version
 	if d.cfg.CSRFToken != nil {
 		pg.CSRF = d.cfg.CSRFToken(c)
+	}
+	if d.cfg.Account != nil {
+		if label, out := d.cfg.Account(c); label != "" {
+			pg.Account, pg.SignOut = label, out
+		}
 	}
 	return pg
 }

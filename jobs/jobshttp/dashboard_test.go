@@ -1007,3 +1007,69 @@ func TestDashboardJobArguments(t *testing.T) {
 		})
 	}
 }
+
+func TestDashboardAccount(t *testing.T) {
+	b := jobs.NewMemoryBackend()
+	account := func(c echo.Context) (string, string) {
+		return c.Request().Header.Get("X-User"), "/admin/logout?from=<jobs>"
+	}
+	withCSRF := start(t, b, jobshttp.DashboardConfig{Account: account, CSRFToken: func(echo.Context) string { return `tok"<1>` }})
+	noCSRF := start(t, b, jobshttp.DashboardConfig{Account: account})
+	unset := start(t, b, jobshttp.DashboardConfig{CSRFToken: func(echo.Context) string { return "tok" }})
+	withCSRF.seedJobs(t)
+	get := func(d *dash, path, user string) string {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), "GET", d.base+mount+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.Header.Set("X-User", user)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
+	}
+	const (
+		label   = `<span class="account-label" data-testid="account" title="Signed in as ops&#43;&lt;b&gt;@example.com &amp; co">ops&#43;&lt;b&gt;@example.com &amp; co</span>`
+		form    = `<form class="account" action="/admin/logout?from=%3cjobs%3e" method="post" data-testid="account-form">`
+		token   = `<input type="hidden" name="csrf_token" value="tok&#34;&lt;1&gt;">`
+		button  = `<button type="submit" class="btn small" data-testid="sign-out">Sign out</button>`
+		user    = `ops+<b>@example.com & co`
+		rawUser = `ops+<b>@example.com`
+	)
+	tests := []struct {
+		name  string
+		d     *dash
+		user  string
+		want  []string
+		avoid []string
+	}{
+		{"signed in, with CSRF", withCSRF, user, []string{label, form, token, button}, []string{rawUser}},
+		{"signed in, no CSRF", noCSRF, user, []string{label, form, button}, []string{"csrf_token", rawUser}},
+		{"no label", withCSRF, "", nil, []string{`data-testid="account"`, `data-testid="sign-out"`, "/admin/logout"}},
+		{"Account unset", unset, user, nil, []string{`data-testid="account"`, `data-testid="sign-out"`, "csrf_token", "ops+"}},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/", "/queues/default", "/jobs/" + withCSRF.seed.dead, "/workers", "/schedules", "/jobs/nope"} {
+			page := get(tt.d, path, tt.user)
+			for _, w := range tt.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("%s: GET %s: no %s in\n%s", tt.name, path, w, head([]byte(page)))
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(page, a) {
+					t.Errorf("%s: GET %s: has %s", tt.name, path, a)
+				}
+			}
+		}
+	}
+}
