@@ -107,6 +107,11 @@ var funcs = template.FuncMap{
 		return s == jobs.StatePending || s == jobs.StateScheduled || s == jobs.StateRetrying || s == jobs.StateActive
 	},
 	"deletable": func(s jobs.State) bool { return s != jobs.StateActive },
+	// finished: the job will not run again unless retried, so what it
+	// reported is history, not a live reading.
+	"finished": func(s jobs.State) bool {
+		return s == jobs.StateSucceeded || s == jobs.StateDead || s == jobs.StateCancelled
+	},
 }
 
 var allStates = []jobs.State{

@@ -1073,3 +1073,129 @@ func TestDashboardAccount(t *testing.T) {
 		}
 	}
 }
+
+// stepArgs is a job that reports progress, then ends as End says: "hold"
+// keeps running until the test lets it go, "fail" dies, "ok" succeeds.
+type stepArgs struct {
+	End string `json:"end"`
+}
+
+func (stepArgs) Kind() string { return "step" }
+
+// TestDashboardJobProgress: a running job's progress is a live bar; a
+// finished job's is what it last reported, with no bar.
+func TestDashboardJobProgress(t *testing.T) {
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) {
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{})
+			ctx := t.Context()
+			release := make(chan struct{})
+			ws := jobs.NewWorkers()
+			jobs.AddWorker(ws, jobs.WorkerFunc[stepArgs](func(ctx context.Context, j *jobs.Job[stepArgs]) error {
+				if err := j.Progress(ctx, 3, 10, "rows copied"); err != nil {
+					return err
+				}
+				switch j.Args.End {
+				case "hold":
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return nil
+				case "fail":
+					return jobs.SkipRetry(errors.New("disk full"))
+				}
+				return nil
+			}))
+			r, err := jobs.NewRunner(d.b, jobs.RunnerConfig{
+				Workers: ws, Queues: map[string]jobs.QueueConfig{"default": {}}, Concurrency: 3,
+				IdleWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- r.Run(rctx) }()
+			defer func() {
+				close(release)
+				cancel()
+				if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("runner: %v", err)
+				}
+			}()
+			ids := map[string]string{}
+			for _, end := range []string{"hold", "fail", "ok"} {
+				info, err := d.client.Enqueue(ctx, stepArgs{End: end}, jobs.MaxRetry(0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[end] = info.ID
+			}
+			for end, state := range map[string]jobs.State{"hold": jobs.StateActive, "fail": jobs.StateDead, "ok": jobs.StateSucceeded} {
+				waitFor(t, "the "+end+" job to be "+string(state)+" with progress", func() bool {
+					j, err := d.insp.Job(ctx, ids[end])
+					return err == nil && j.State == state && j.Progress != nil
+				})
+			}
+			tests := []struct {
+				end   string
+				want  []string
+				avoid []string
+			}{
+				{"hold", []string{`data-testid="job-progress-heading">Progress<`, `<progress max="10" value="3">30%</progress>`, "3 / 10", "rows copied"},
+					[]string{"Last reported", "data-final"}},
+				{"fail", []string{`data-testid="job-progress-heading">Last reported progress<`, `data-testid="job-progress" data-final`, "3 / 10", "rows copied", "before the job died"},
+					[]string{"<progress", ">Progress<"}},
+				{"ok", []string{`data-testid="job-progress-heading">Last reported progress<`, `data-testid="job-progress" data-final`, "3 / 10", "before the job succeeded"},
+					[]string{"<progress", ">Progress<"}},
+			}
+			for _, tt := range tests {
+				code, page := d.call(t, "GET", mount+"/jobs/"+ids[tt.end])
+				if code != 200 {
+					t.Fatalf("GET the %s job = %d\n%s", tt.end, code, head(page))
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(string(page), w) {
+						t.Errorf("the %s job's page: no %s", tt.end, w)
+					}
+				}
+				for _, a := range tt.avoid {
+					if strings.Contains(string(page), a) {
+						t.Errorf("the %s job's page: has %s", tt.end, a)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDashboardLatency: a queue with pending jobs shows their latency; one
+// with nothing pending shows "–", not "0", on the overview and its page.
+func TestDashboardLatency(t *testing.T) {
+	d := start(t, jobs.NewMemoryBackend(), jobshttp.DashboardConfig{})
+	d.seedJobs(t) // default: pending notes; critical: one dead charge
+	time.Sleep(5 * time.Millisecond)
+	_, overview := d.call(t, "GET", mount+"/")
+	row := func(queue string) string {
+		s := string(overview)
+		i := strings.Index(s, `data-testid="queue-row" data-queue="`+queue+`"`)
+		if i < 0 {
+			t.Fatalf("the overview has no row of %s", queue)
+		}
+		return s[i : i+strings.Index(s[i:], "</tr>")]
+	}
+	const cell = `data-testid="queue-latency" data-field="latency">`
+	if r := row("critical"); !strings.Contains(r, cell+"–<") {
+		t.Errorf("the critical queue, nothing pending, has no latency of –:\n%s", r)
+	}
+	if r := row("default"); strings.Contains(r, cell+"–<") || strings.Contains(r, cell+"0<") || !strings.Contains(r, cell) {
+		t.Errorf("the default queue, with pending jobs, does not show their latency:\n%s", r)
+	}
+	for queue, want := range map[string]bool{"critical": true, "default": false} {
+		_, page := d.call(t, "GET", mount+"/queues/"+queue)
+		if got := strings.Contains(string(page), `data-testid="queue-latency">–<`); got != want {
+			t.Errorf("the %s queue's page shows latency – = %v; want %v", queue, got, want)
+		}
+	}
+}
