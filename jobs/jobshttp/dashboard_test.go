@@ -980,8 +980,9 @@ func TestDashboardWorkersAndSchedules(t *testing.T) {
 				t.Errorf("GET /workers = %d, no worker-row", code)
 			}
 			if code, b := d.call(t, "GET", mount+"/schedules"); code != 200 || !strings.Contains(string(b), `data-testid="schedule-row" data-schedule="tick"`) ||
-				!strings.Contains(string(b), `data-testid="schedule-last-job"`) {
-				t.Errorf("GET /schedules = %d, no schedule-row for tick", code)
+				!strings.Contains(string(b), `data-testid="schedule-last-job"`) || !strings.Contains(string(b), `<code data-testid="schedule-spec">@every 1s</code>`) ||
+				!strings.Contains(string(b), `data-testid="schedule-zone">UTC<`) || !strings.Contains(string(b), `data-testid="schedule-next"><time datetime=`) {
+				t.Errorf("GET /schedules = %d: no row of tick with its last job, spec, time zone and next fire", code)
 			}
 		})
 	}
