@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/jobs/jobshttp"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
@@ -53,6 +54,7 @@ func (a *app) mountDashboard(api *openapi.API, gate *adminGate, opts ...openapi.
 		Logger:    a.log,
 		Redact:    redactJobArgs,
 		CSRFToken: gate.csrfFor,
+		Account:   adminAccount,
 		Title:     a.cfg.ProjectName + " jobs",
 	})
 	if err != nil {
@@ -60,6 +62,27 @@ func (a *app) mountDashboard(api *openapi.API, gate *adminGate, opts ...openapi.
 	}
 	d.Mount(api, opts...)
 	return nil
+}
+
+// adminAccount names the signed-in superuser in the dashboard's header,
+// by e-mail address (its username if it has none), with the sign-out button posting to /admin/logout.
+// A bearer request (the JSON API only) has no session to end: "".
+func adminAccount(c echo.Context) (label, signOutURL string) {
+	if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+		return "", ""
+	}
+	p, ok := auth.PrincipalFrom(c)
+	if !ok {
+		return "", ""
+	}
+	u, ok := p.User.(User)
+	if !ok {
+		return "", ""
+	}
+	if u.Email == "" {
+		return u.Username, adminLogout
+	}
+	return u.Email, adminLogout
 }
 
 // redactJobArgs is what the dashboard shows of a job's arguments: an

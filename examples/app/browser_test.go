@@ -2,10 +2,11 @@ package main
 
 // The browser test drives the jobs dashboard in headless Chromium (Debian's
 // chromium package, never a downloaded browser) through chromedp, against
-// the real binary on PostgreSQL + Redis with the worker in a process of its
-// own: sign in, see the queues, watch a failing job reach the dead set,
-// retry it from its page, pause a queue and see the worker leave its jobs
-// alone, resume it, and read the API docs. Each page is saved as a PNG in
+// the real binary on PostgreSQL + Redis with the worker and the scheduler
+// in processes of their own: sign in, see the queues, watch a failing job
+// reach the dead set, retry it from its page, pause a queue and see the
+// worker leave its jobs alone, resume it, read the schedules, sign out with
+// the header's button, and read the API docs. Each page is saved as a PNG in
 // $GANTRY_SCREENSHOTS (or a temporary directory) for people to look at.
 //
 // Without Chromium the test is skipped, except under CI=true, where it
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,9 @@ import (
 
 	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
 )
+
+// scheduleZone is the time zone of the test's scheduler process.
+const scheduleZone = "Europe/Berlin"
 
 // browserBudget bounds the browser's part of the test (the binary's build,
 // shared with the end-to-end tests, comes before it).
@@ -285,6 +290,9 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	api := start(t, env, "serve")
 	worker := start(t, env, "worker")
+	// The scheduler in a time zone of its own, so the schedules page shows
+	// the scheduler's zone, not the server's.
+	scheduler := start(t, append(slices.Clone(env), "TIMEZONE="+scheduleZone), "scheduler")
 	base := "http://" + addr
 	waitHealthy(t, base, api)
 
@@ -318,6 +326,9 @@ func TestBrowserDashboard(t *testing.T) {
 	if loc := b.location(); loc != adminHome {
 		t.Errorf("after sign-in the browser is at %s; want %s", loc, adminHome)
 	}
+	if who := eval[string](b, `document.querySelector('[data-testid="account"]')?.textContent.trim() ?? ""`); who != "admin@example.com" {
+		t.Errorf("the header names %q as signed in; want the superuser's e-mail, admin@example.com", who)
+	}
 
 	// The overview lists the queue, and as the failing job runs, its dead
 	// count turns to 1 without a reload.
@@ -349,6 +360,14 @@ func TestBrowserDashboard(t *testing.T) {
 	firstError := b.text(testID("job-error"))
 	if !strings.Contains(strings.ToLower(firstError), "png") {
 		t.Errorf("job error %q; want the image's problem", firstError)
+	}
+	// The image job reported progress before it died: history, not a
+	// live bar.
+	if h := eval[string](b, `document.querySelector('[data-testid="job-progress-heading"]')?.textContent.trim() ?? ""`); h != "Last reported progress" {
+		t.Errorf("the dead job's progress is headed %q; want Last reported progress", h)
+	}
+	if n := eval[int](b, `document.querySelectorAll('[data-testid="job"] progress').length`); n != 0 {
+		t.Errorf("the dead job's page shows %d progress bars; want none", n)
 	}
 	b.shot("05-job-dead")
 
@@ -407,22 +426,52 @@ func TestBrowserDashboard(t *testing.T) {
 	// Back on the overview; the worker process on the workers page; the
 	// schedules (no scheduler runs here).
 	b.open(adminHome, testID("queues-table"))
+	// Nothing waits in the email queue any more: no latency to show.
+	if lat := b.text(`[data-testid="queue-row"][data-queue="email"] ` + testID("queue-latency")); lat != "–" {
+		t.Errorf("the email queue, nothing pending, shows latency %q; want –", lat)
+	}
 	b.shot("11-overview-after")
 	b.open(adminJobs+"/workers", testID("page-title"))
 	b.shot("12-workers")
 	if n := eval[int](b, `document.querySelectorAll('[data-testid="worker-row"]').length`); n != 1 {
 		t.Errorf("the workers page lists %d workers; want 1, the worker process", n)
 	}
-	b.open(adminJobs+"/schedules", testID("page-title"))
-	b.shot("13-schedules")
-	if n := eval[int](b, `document.querySelectorAll('[data-testid="schedules-table"], [data-testid="no-schedules"]').length`); n != 1 {
-		t.Errorf("the schedules page shows neither its table nor its empty state")
+	// The schedules: the app's periodic jobs, as the scheduler process
+	// published them, in its time zone, each with a next fire.
+	b.open(adminJobs+"/schedules", testID("schedules-table"))
+	type schedule struct{ Name, Spec, Zone, Next string }
+	rows := eval[[]schedule](b, `[...document.querySelectorAll('[data-testid="schedule-row"]')].map(r => ({
+		Name: r.querySelector('[data-testid="schedule-name"]').textContent.trim(),
+		Spec: r.querySelector('[data-testid="schedule-spec"]').textContent.trim(),
+		Zone: r.querySelector('[data-testid="schedule-zone"]').textContent.trim(),
+		Next: r.querySelector('[data-testid="schedule-next"] time')?.getAttribute("datetime") ?? ""}))`)
+	want := map[string]string{"cleanup-temp-files": "0 2 * * *", "send-daily-report": "0 9 * * *", "health-check": "@every 60s"}
+	if len(rows) != len(want) {
+		t.Errorf("the schedules page lists %d schedules (%v); want the app's %d", len(rows), rows, len(want))
 	}
+	for _, r := range rows {
+		if spec, ok := want[r.Name]; !ok || r.Spec != spec {
+			t.Errorf("schedule %q has spec %q; want %q", r.Name, r.Spec, spec)
+		}
+		if r.Zone != scheduleZone {
+			t.Errorf("schedule %q is in time zone %q; want the scheduler's, %s", r.Name, r.Zone, scheduleZone)
+		}
+		if next, err := time.Parse(time.RFC3339Nano, r.Next); err != nil || !next.After(began) {
+			t.Errorf("schedule %q fires next at %q; want a time after the test began", r.Name, r.Next)
+		}
+	}
+	b.shot("13-schedules")
 	b.noExceptions()
 
-	// Sign out: the dashboard leads to the sign-in page again.
-	b.open(adminLogout, "#logout-form")
-	b.do("sign out", chromedp.Submit(chromedp.CSS("#logout-form")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	// Sign out with the header's button: the dashboard leads to the
+	// sign-in page again.
+	if n := eval[int](b, `document.querySelectorAll('[data-testid="sign-out"]').length`); n != 1 {
+		t.Fatalf("the schedules page has %d sign-out buttons; want 1 in its header", n)
+	}
+	b.do("sign out", chromedp.Click(chromedp.CSS(testID("sign-out"))), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	if loc := b.location(); loc != adminLogin {
+		t.Errorf("after signing out the browser is at %s; want %s", loc, adminLogin)
+	}
 	b.open(adminHome, "#login-form")
 
 	// The API docs list the operations, with nothing fetched from another
@@ -441,6 +490,7 @@ func TestBrowserDashboard(t *testing.T) {
 	b.onlyLocal()
 	t.Logf("browser part took %s", time.Since(began).Round(100*time.Millisecond))
 
+	scheduler.stop(t)
 	worker.stop(t)
 	api.stop(t)
 }

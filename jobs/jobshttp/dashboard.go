@@ -44,6 +44,11 @@ type DashboardConfig struct {
 	// X-CSRF-Token header with every action. The mounting service checks
 	// it; the dashboard authenticates nothing itself.
 	CSRFToken func(c echo.Context) string
+	// Account, if set, names the signed-in account for the pages' header:
+	// when label is not "", every page shows it with a sign-out button
+	// that POSTs to signOutURL (with the CSRF token as the csrf_token form
+	// field when CSRFToken is set). The mounting service serves that URL.
+	Account func(c echo.Context) (label, signOutURL string)
 	// Title heads every page. Default "Jobs".
 	Title string
 	// StatsMinutes is the window of the throughput charts and of the

@@ -107,6 +107,11 @@ var funcs = template.FuncMap{
 		return s == jobs.StatePending || s == jobs.StateScheduled || s == jobs.StateRetrying || s == jobs.StateActive
 	},
 	"deletable": func(s jobs.State) bool { return s != jobs.StateActive },
+	// finished: the job will not run again unless retried, so what it
+	// reported is history, not a live reading.
+	"finished": func(s jobs.State) bool {
+		return s == jobs.StateSucceeded || s == jobs.StateDead || s == jobs.StateCancelled
+	},
 }
 
 var allStates = []jobs.State{
@@ -208,6 +213,8 @@ type page struct {
 	Version   string // the assets' version, in their URLs
 	ReadOnly  bool
 	CSRF      string
+	Account   string // the signed-in account, "" when unknown
+	SignOut   string // where the sign-out button posts
 	RefreshMs int64
 	Nav       string
 	Data      any
@@ -230,6 +237,11 @@ func (d *Dashboard) page(c echo.Context, nav, heading string, data any) page {
 	pg.Static, pg.Version = pg.Prefix+"/static/", d.pages.version
 	if d.cfg.CSRFToken != nil {
 		pg.CSRF = d.cfg.CSRFToken(c)
+	}
+	if d.cfg.Account != nil {
+		if label, out := d.cfg.Account(c); label != "" {
+			pg.Account, pg.SignOut = label, out
+		}
 	}
 	return pg
 }

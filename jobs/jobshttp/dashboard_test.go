@@ -980,8 +980,9 @@ func TestDashboardWorkersAndSchedules(t *testing.T) {
 				t.Errorf("GET /workers = %d, no worker-row", code)
 			}
 			if code, b := d.call(t, "GET", mount+"/schedules"); code != 200 || !strings.Contains(string(b), `data-testid="schedule-row" data-schedule="tick"`) ||
-				!strings.Contains(string(b), `data-testid="schedule-last-job"`) {
-				t.Errorf("GET /schedules = %d, no schedule-row for tick", code)
+				!strings.Contains(string(b), `data-testid="schedule-last-job"`) || !strings.Contains(string(b), `<code data-testid="schedule-spec">@every 1s</code>`) ||
+				!strings.Contains(string(b), `data-testid="schedule-zone">UTC<`) || !strings.Contains(string(b), `data-testid="schedule-next"><time datetime=`) {
+				t.Errorf("GET /schedules = %d: no row of tick with its last job, spec, time zone and next fire", code)
 			}
 		})
 	}
@@ -1005,5 +1006,197 @@ func TestDashboardJobArguments(t *testing.T) {
 				t.Errorf("GET pending job page = %d without its arguments", code)
 			}
 		})
+	}
+}
+
+func TestDashboardAccount(t *testing.T) {
+	b := jobs.NewMemoryBackend()
+	account := func(c echo.Context) (string, string) {
+		return c.Request().Header.Get("X-User"), "/admin/logout?from=<jobs>"
+	}
+	withCSRF := start(t, b, jobshttp.DashboardConfig{Account: account, CSRFToken: func(echo.Context) string { return `tok"<1>` }})
+	noCSRF := start(t, b, jobshttp.DashboardConfig{Account: account})
+	unset := start(t, b, jobshttp.DashboardConfig{CSRFToken: func(echo.Context) string { return "tok" }})
+	withCSRF.seedJobs(t)
+	get := func(d *dash, path, user string) string {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), "GET", d.base+mount+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.Header.Set("X-User", user)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
+	}
+	const (
+		label   = `<span class="account-label" data-testid="account" title="Signed in as ops&#43;&lt;b&gt;@example.com &amp; co">ops&#43;&lt;b&gt;@example.com &amp; co</span>`
+		form    = `<form class="account" action="/admin/logout?from=%3cjobs%3e" method="post" data-testid="account-form">`
+		token   = `<input type="hidden" name="csrf_token" value="tok&#34;&lt;1&gt;">`
+		button  = `<button type="submit" class="btn small" data-testid="sign-out">Sign out</button>`
+		user    = `ops+<b>@example.com & co`
+		rawUser = `ops+<b>@example.com`
+	)
+	tests := []struct {
+		name  string
+		d     *dash
+		user  string
+		want  []string
+		avoid []string
+	}{
+		{"signed in, with CSRF", withCSRF, user, []string{label, form, token, button}, []string{rawUser}},
+		{"signed in, no CSRF", noCSRF, user, []string{label, form, button}, []string{"csrf_token", rawUser}},
+		{"no label", withCSRF, "", nil, []string{`data-testid="account"`, `data-testid="sign-out"`, "/admin/logout"}},
+		{"Account unset", unset, user, nil, []string{`data-testid="account"`, `data-testid="sign-out"`, "csrf_token", "ops+"}},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/", "/queues/default", "/jobs/" + withCSRF.seed.dead, "/workers", "/schedules", "/jobs/nope"} {
+			page := get(tt.d, path, tt.user)
+			for _, w := range tt.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("%s: GET %s: no %s in\n%s", tt.name, path, w, head([]byte(page)))
+				}
+			}
+			for _, a := range tt.avoid {
+				if strings.Contains(page, a) {
+					t.Errorf("%s: GET %s: has %s", tt.name, path, a)
+				}
+			}
+		}
+	}
+}
+
+// stepArgs is a job that reports progress, then ends as End says: "hold"
+// keeps running until the test lets it go, "fail" dies, "ok" succeeds.
+type stepArgs struct {
+	End string `json:"end"`
+}
+
+func (stepArgs) Kind() string { return "step" }
+
+// TestDashboardJobProgress: a running job's progress is a live bar; a
+// finished job's is what it last reported, with no bar.
+func TestDashboardJobProgress(t *testing.T) {
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) {
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{})
+			ctx := t.Context()
+			release := make(chan struct{})
+			ws := jobs.NewWorkers()
+			jobs.AddWorker(ws, jobs.WorkerFunc[stepArgs](func(ctx context.Context, j *jobs.Job[stepArgs]) error {
+				if err := j.Progress(ctx, 3, 10, "rows copied"); err != nil {
+					return err
+				}
+				switch j.Args.End {
+				case "hold":
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					return nil
+				case "fail":
+					return jobs.SkipRetry(errors.New("disk full"))
+				}
+				return nil
+			}))
+			r, err := jobs.NewRunner(d.b, jobs.RunnerConfig{
+				Workers: ws, Queues: map[string]jobs.QueueConfig{"default": {}}, Concurrency: 3,
+				IdleWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- r.Run(rctx) }()
+			defer func() {
+				close(release)
+				cancel()
+				if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("runner: %v", err)
+				}
+			}()
+			ids := map[string]string{}
+			for _, end := range []string{"hold", "fail", "ok"} {
+				info, err := d.client.Enqueue(ctx, stepArgs{End: end}, jobs.MaxRetry(0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[end] = info.ID
+			}
+			for end, state := range map[string]jobs.State{"hold": jobs.StateActive, "fail": jobs.StateDead, "ok": jobs.StateSucceeded} {
+				waitFor(t, "the "+end+" job to be "+string(state)+" with progress", func() bool {
+					j, err := d.insp.Job(ctx, ids[end])
+					return err == nil && j.State == state && j.Progress != nil
+				})
+			}
+			tests := []struct {
+				end   string
+				want  []string
+				avoid []string
+			}{
+				{"hold", []string{`data-testid="job-progress-heading">Progress<`, `<progress max="10" value="3">30%</progress>`, "3 / 10", "rows copied"},
+					[]string{"Last reported", "data-final"}},
+				{"fail", []string{`data-testid="job-progress-heading">Last reported progress<`, `data-testid="job-progress" data-final`, "3 / 10", "rows copied", "before the job died"},
+					[]string{"<progress", ">Progress<"}},
+				{"ok", []string{`data-testid="job-progress-heading">Last reported progress<`, `data-testid="job-progress" data-final`, "3 / 10", "before the job succeeded"},
+					[]string{"<progress", ">Progress<"}},
+			}
+			for _, tt := range tests {
+				code, page := d.call(t, "GET", mount+"/jobs/"+ids[tt.end])
+				if code != 200 {
+					t.Fatalf("GET the %s job = %d\n%s", tt.end, code, head(page))
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(string(page), w) {
+						t.Errorf("the %s job's page: no %s", tt.end, w)
+					}
+				}
+				for _, a := range tt.avoid {
+					if strings.Contains(string(page), a) {
+						t.Errorf("the %s job's page: has %s", tt.end, a)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDashboardLatency: a queue with pending jobs shows their latency; one
+// with nothing pending shows "–", not "0", on the overview and its page.
+func TestDashboardLatency(t *testing.T) {
+	d := start(t, jobs.NewMemoryBackend(), jobshttp.DashboardConfig{})
+	d.seedJobs(t) // default: pending notes; critical: one dead charge
+	time.Sleep(5 * time.Millisecond)
+	_, overview := d.call(t, "GET", mount+"/")
+	row := func(queue string) string {
+		s := string(overview)
+		i := strings.Index(s, `data-testid="queue-row" data-queue="`+queue+`"`)
+		if i < 0 {
+			t.Fatalf("the overview has no row of %s", queue)
+		}
+		return s[i : i+strings.Index(s[i:], "</tr>")]
+	}
+	const cell = `data-testid="queue-latency" data-field="latency">`
+	if r := row("critical"); !strings.Contains(r, cell+"–<") {
+		t.Errorf("the critical queue, nothing pending, has no latency of –:\n%s", r)
+	}
+	if r := row("default"); strings.Contains(r, cell+"–<") || strings.Contains(r, cell+"0<") || !strings.Contains(r, cell) {
+		t.Errorf("the default queue, with pending jobs, does not show their latency:\n%s", r)
+	}
+	for queue, want := range map[string]bool{"critical": true, "default": false} {
+		_, page := d.call(t, "GET", mount+"/queues/"+queue)
+		if got := strings.Contains(string(page), `data-testid="queue-latency">–<`); got != want {
+			t.Errorf("the %s queue's page shows latency – = %v; want %v", queue, got, want)
+		}
 	}
 }

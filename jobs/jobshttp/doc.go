@@ -34,10 +34,13 @@
 //		Actor:     func(c echo.Context) string { return userName(c) },
 //		CSRFToken: func(c echo.Context) string { return csrfToken(c) },
 //		Redact:    jobshttp.RedactFields("password", "token"),
+//		Account:   func(c echo.Context) (string, string) { return userEmail(c), "/logout" },
 //	})
 //	dash.Mount(admin, openapi.Security("session"))
 //
 // The dashboard authenticates nothing; every action is logged with who
 // asked (DashboardConfig.Actor), and a read-only dashboard hides its
-// actions and answers 403 to them.
+// actions and answers 403 to them. With DashboardConfig.Account, each
+// page's header names the signed-in account and has a button that posts
+// to the service's sign-out URL.
 package jobshttp

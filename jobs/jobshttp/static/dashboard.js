@@ -160,7 +160,7 @@
         cell.classList.toggle("zero", q.counts[state] === 0);
       });
       var set = function (field, text) { var c = row.querySelector('[data-field="' + field + '"]'); if (c) c.textContent = text; };
-      set("latency", fmtMs(q.latency_ms));
+      set("latency", q.counts.pending > 0 ? fmtMs(q.latency_ms) : "\u2013"); // nothing waits: no latency
       set("processed", fmtNum(q.processed));
       set("failed", fmtNum(q.failed));
       var badge = row.querySelector('[data-testid="queue-paused"]');
