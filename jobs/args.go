@@ -63,6 +63,22 @@ type jobRuntime struct {
 	queue  string
 	last   *Progress // last reported progress, kept with the final state
 	result []byte
+	// nextRetry, if set, is the worker's RetryDelayer bound to this job.
+	nextRetry func(err error) time.Duration
+}
+
+// retryDelay returns the worker's wait before the next attempt after err, or
+// 0 (also if NextRetry panics) to use the runner's policy.
+func (rt *jobRuntime) retryDelay(err error) (d time.Duration) {
+	if rt.nextRetry == nil {
+		return 0
+	}
+	defer func() {
+		if recover() != nil {
+			d = 0
+		}
+	}()
+	return rt.nextRetry(err)
 }
 
 // Worker runs jobs of one kind. Work must be idempotent: delivery is
@@ -71,6 +87,15 @@ type jobRuntime struct {
 // wraps [ErrSkipRetry] or the retries are used up.
 type Worker[T Args] interface {
 	Work(ctx context.Context, job *Job[T]) error
+}
+
+// RetryDelayer is implemented by a [Worker] that decides the wait before the
+// next attempt of its kind's jobs itself, from the failed attempt
+// (job.Attempt, 1-based) and its error. A result of 0 or less leaves the
+// choice to [RunnerConfig].Retry. Whether a job is retried at all is still
+// set by its MaxRetry and [ErrSkipRetry].
+type RetryDelayer[T Args] interface {
+	NextRetry(job *Job[T], err error) time.Duration
 }
 
 // WorkerFunc adapts an ordinary function to a [Worker].
@@ -164,6 +189,9 @@ func (u *typedUnit[T]) work(ctx context.Context, m *message, queue string, rt *j
 	job := &Job[T]{
 		ID: m.ID, Queue: queue, Args: args, Attempt: m.Retried + 1, MaxRetry: m.MaxRetry,
 		EnqueuedAt: time.UnixMilli(m.EnqueuedMs), Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, rt: rt,
+	}
+	if rd, ok := u.w.(RetryDelayer[T]); ok {
+		rt.nextRetry = func(err error) time.Duration { return rd.NextRetry(job, err) }
 	}
 	return u.w.Work(ctx, job)
 }

@@ -74,7 +74,8 @@ func NewClient(b Backend, cfg ClientConfig) (*Client, error) {
 }
 
 // Enqueue stores a job with args and returns its info (the id is
-// JobInfo.ID). It returns [ErrDuplicate] when a [Unique] key is held.
+// JobInfo.ID). The kind's [KindDefaults] apply first, then opts. It returns
+// [ErrDuplicate] when a [Unique] key is held.
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobInfo, error) {
 	now := c.cfg.Now()
 	r, err := c.request(args, now, opts)
@@ -94,7 +95,8 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobIn
 }
 
 // EnqueueMany stores many jobs with the same options in one pipelined round
-// trip per 1,000 jobs (per queue). Jobs refused by a [Unique] key get a nil
+// trip per 1,000 jobs (per queue). Each item gets its own kind's
+// [KindDefaults] under opts. Jobs refused by a [Unique] key get a nil
 // entry in the result; the other entries line up with args.
 func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) ([]*JobInfo, error) {
 	now := c.cfg.Now()
@@ -133,7 +135,7 @@ func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, 
 	if err != nil {
 		return nil, fmt.Errorf("jobs: marshal %s: %w", kind, err)
 	}
-	o := ResolveOptions(opts...)
+	o := OptionsFor(args, opts...)
 	queue := o.Queue
 	if queue == "" {
 		queue = c.cfg.Routes[kind]

@@ -24,6 +24,39 @@ type EnqueueOptions struct {
 	tickAt   time.Time // scheduler: tick time
 }
 
+// KindDefaults is implemented by an [Args] type whose kind has its own
+// enqueue defaults: queue, max retries, timeout, uniqueness, retention, as
+// ordinary [Option] values. JobDefaults is called on the args being enqueued,
+// so a [Unique] key may be derived from them (e.g. one job per address per
+// campaign). [Client.Enqueue], [Client.EnqueueMany] (per item) and the
+// [Scheduler] apply them first; options given at the call override them, and
+// they override [ClientConfig.Routes], DefaultQueue, MaxRetry and Retention.
+// The delay before a retry is the worker's: see [RetryDelayer].
+type KindDefaults interface {
+	Args
+	JobDefaults() []Option
+}
+
+// OptionsFor resolves the options an enqueue of args with opts uses: the
+// kind's [KindDefaults] first, then opts. Fakes such as jobstest use it to see
+// what [Client.Enqueue] would store.
+func OptionsFor(args Args, opts ...Option) EnqueueOptions {
+	return ResolveOptions(withDefaults(args, opts)...)
+}
+
+// withDefaults returns the kind's default options of args followed by opts.
+func withDefaults(args Args, opts []Option) []Option {
+	kd, ok := args.(KindDefaults)
+	if !ok {
+		return opts
+	}
+	def := kd.JobDefaults()
+	if len(def) == 0 {
+		return opts
+	}
+	return append(append(make([]Option, 0, len(def)+len(opts)), def...), opts...)
+}
+
 // ResolveOptions applies opts in order to an empty EnqueueOptions.
 func ResolveOptions(opts ...Option) EnqueueOptions {
 	o := EnqueueOptions{MaxRetry: -1}

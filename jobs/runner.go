@@ -70,7 +70,8 @@ type RunnerConfig struct {
 	// within 100 ms, handed back to their queue without counting an attempt.
 	// Default 10 s.
 	ShutdownTimeout time.Duration
-	// Retry computes the wait before a retry. Default ExponentialBackoff(1s, 1h).
+	// Retry computes the wait before a retry of a job whose worker is not a
+	// [RetryDelayer] (or returns 0 or less). Default ExponentialBackoff(1s, 1h).
 	Retry RetryPolicy
 	// UnknownKindWait is how long a job whose kind no worker of this runner
 	// knows waits for a runner that knows it, as during a rolling deploy
@@ -761,7 +762,11 @@ func (r *lane) complete(t *task) {
 	case t.m.Retried < t.m.MaxRetry:
 		m2 := *t.m
 		m2.Retried++
-		a.kind, a.raw, a.due = ackRetry, m2.encode(), now.Add(r.cfg.Retry(a.attempts, t.err))
+		d := t.rt.retryDelay(t.err) // the kind's worker first (RetryDelayer)
+		if d <= 0 {
+			d = r.cfg.Retry(a.attempts, t.err)
+		}
+		a.kind, a.raw, a.due = ackRetry, m2.encode(), now.Add(d)
 	default:
 		a.kind = ackDead
 	}
