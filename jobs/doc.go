@@ -100,6 +100,23 @@
 // most DeadMaxSize jobs (default 10,000) for at most DeadMaxAge (default 7
 // days); [Inspector.RetryDead] and [Inspector.DeleteDead] manage it.
 //
+// # Per-kind defaults
+//
+// An [Args] type may implement [KindDefaults]: JobDefaults returns the
+// [Option] values every job of its kind starts with (queue, [MaxRetry],
+// [Timeout], [Unique], [Retention], ...). [Client.Enqueue], each item of
+// [Client.EnqueueMany] and the [Scheduler]'s ticks apply them first, then the
+// call's options, so a call-site option overrides its own field only; both
+// override ClientConfig.Routes and the client's MaxRetry and Retention.
+// JobDefaults is called on the args being enqueued, so a unique key can be
+// derived from them, e.g. Unique("mail:"+a.Campaign+":"+a.To, 24*time.Hour)
+// stores one mail per address per campaign and refuses the others with
+// [ErrDuplicate] until the ttl ends (a nil entry in EnqueueMany's result).
+// The delay before a retry belongs to the worker: a [Worker] that also
+// implements [RetryDelayer] picks it from the failed attempt and its error;
+// a result of 0 or less falls back to RunnerConfig.Retry. Nothing of this is
+// stored beyond the resolved options, so queued jobs are unchanged.
+//
 // # Shutdown
 //
 // When its context ends, [Runner.Run] stops fetching, lets running jobs

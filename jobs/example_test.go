@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -85,4 +86,44 @@ func ExampleNewRedisBackend() {
 	}
 	defer backend.Close() // waits for enqueues in flight; leaves rdb open
 	_, _ = jobs.NewClient(backend, jobs.ClientConfig{})
+}
+
+// Mail is a job kind with its own defaults: three retries, and one job per
+// address per campaign.
+type Mail struct {
+	Campaign string `json:"campaign"`
+	To       string `json:"to"`
+}
+
+func (Mail) Kind() string { return "mail" }
+
+func (m Mail) JobDefaults() []jobs.Option {
+	return []jobs.Option{jobs.MaxRetry(3), jobs.Unique("mail:"+m.Campaign+":"+m.To, 24*time.Hour)}
+}
+
+// mailWorker retries after 60·attempt seconds.
+type mailWorker struct{}
+
+func (mailWorker) Work(ctx context.Context, j *jobs.Job[Mail]) error { return nil }
+
+func (mailWorker) NextRetry(j *jobs.Job[Mail], err error) time.Duration {
+	return time.Duration(60*j.Attempt) * time.Second
+}
+
+func ExampleKindDefaults() {
+	ctx := context.Background()
+	client, _ := jobs.NewClient(jobs.NewMemoryBackend(), jobs.ClientConfig{})
+	workers := jobs.NewWorkers()
+	jobs.AddWorker[Mail](workers, mailWorker{}) // pass workers to jobs.NewRunner
+
+	a, _ := client.Enqueue(ctx, Mail{Campaign: "spring", To: "ann@example.com"})
+	fmt.Println(a.Queue, a.MaxRetry)
+	_, err := client.Enqueue(ctx, Mail{Campaign: "spring", To: "ann@example.com"})
+	fmt.Println(errors.Is(err, jobs.ErrDuplicate))
+	b, _ := client.Enqueue(ctx, Mail{Campaign: "spring", To: "bob@example.com"}, jobs.Queue("mail"), jobs.MaxRetry(0))
+	fmt.Println(b.Queue, b.MaxRetry)
+	// Output:
+	// default 3
+	// true
+	// mail 0
 }
