@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/crud"
@@ -43,10 +44,27 @@ type SendEmail struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
 	Content string `json:"content"`
+	// Campaign is the id of the bulk job that sent it, if any: one mail per
+	// address per campaign.
+	Campaign string `json:"campaign,omitempty"`
 }
 
 // Kind implements jobs.Args.
 func (SendEmail) Kind() string { return "send_email" }
+
+// campaignTTL is how long a campaign refuses a second mail to an address.
+const campaignTTL = 24 * time.Hour
+
+// JobDefaults implements jobs.KindDefaults: three retries (the seed's
+// max_retries=3; the delay is sendEmailWorker.NextRetry's) and, within a
+// campaign, one job per address.
+func (e SendEmail) JobDefaults() []jobs.Option {
+	opts := []jobs.Option{jobs.MaxRetry(3)}
+	if e.Campaign != "" {
+		opts = append(opts, jobs.Unique("campaign:"+e.Campaign+":"+strings.ToLower(strings.TrimSpace(e.To)), campaignTTL))
+	}
+	return opts
+}
 
 // SendBulkEmail fans out one SendEmail job per address.
 type SendBulkEmail struct {
@@ -103,7 +121,7 @@ func (HealthProbe) Kind() string { return "health_probe" }
 // workers registers every job kind's worker.
 func (a *app) workers() *jobs.Workers {
 	ws := jobs.NewWorkers()
-	jobs.AddWorker(ws, jobs.WorkerFunc[SendEmail](a.sendEmail))
+	jobs.AddWorker[SendEmail](ws, sendEmailWorker{a})
 	jobs.AddWorker(ws, jobs.WorkerFunc[SendBulkEmail](a.sendBulkEmail))
 	jobs.AddWorker(ws, jobs.WorkerFunc[ProcessImage](a.processImage))
 	jobs.AddWorker(ws, jobs.WorkerFunc[UserReport](a.userReport))
@@ -122,6 +140,19 @@ func periodic() []jobs.PeriodicJob {
 	}
 }
 
+// sendEmailWorker sends one email and retries after 60·(n+1) seconds, n
+// being the retries so far (the seed's countdown).
+type sendEmailWorker struct{ a *app }
+
+func (w sendEmailWorker) Work(ctx context.Context, j *jobs.Job[SendEmail]) error {
+	return w.a.sendEmail(ctx, j)
+}
+
+// NextRetry implements jobs.RetryDelayer.
+func (sendEmailWorker) NextRetry(j *jobs.Job[SendEmail], _ error) time.Duration {
+	return time.Duration(60*j.Attempt) * time.Second // Attempt is n+1
+}
+
 func (a *app) sendEmail(ctx context.Context, j *jobs.Job[SendEmail]) error {
 	msg := mail.Message{To: []string{j.Args.To}, Subject: j.Args.Subject, Text: j.Args.Content}
 	if err := msg.Validate(); err != nil {
@@ -136,23 +167,27 @@ func (a *app) sendEmail(ctx context.Context, j *jobs.Job[SendEmail]) error {
 func (a *app) sendBulkEmail(ctx context.Context, j *jobs.Job[SendBulkEmail]) error {
 	args := make([]jobs.Args, len(j.Args.Emails))
 	for i, to := range j.Args.Emails {
-		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content}
+		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content, Campaign: j.ID}
 	}
-	// One pipelined round trip (email_list holds at most 1,000). Delivery is
-	// at-least-once: if this job runs again after some or all of the batch
-	// went in (a connection lost mid-pipeline, an acknowledgement lost),
-	// those addresses are mailed twice.
+	// One pipelined round trip (email_list holds at most 1,000). The job id
+	// is the campaign: SendEmail's unique key refuses a second mail to an
+	// address in it, whether listed twice or enqueued again when this job
+	// runs again after some or all of the batch went in.
 	infos, err := a.jobs.EnqueueMany(ctx, args, jobs.Owner(j.Args.Owner))
 	if err != nil {
 		return err
 	}
 	type sent struct {
-		Email  string `json:"email"`
-		TaskID string `json:"task_id"`
+		Email     string `json:"email"`
+		TaskID    string `json:"task_id,omitempty"`
+		Duplicate bool   `json:"duplicate,omitempty"` // already sent in this campaign
 	}
 	out := make([]sent, len(infos))
 	for i, info := range infos {
-		out[i] = sent{Email: j.Args.Emails[i], TaskID: info.ID}
+		out[i] = sent{Email: j.Args.Emails[i], Duplicate: info == nil}
+		if info != nil {
+			out[i].TaskID = info.ID
+		}
 	}
 	return j.SetResult(map[string]any{"total": len(out), "tasks": out})
 }
