@@ -91,8 +91,8 @@ type Worker[T Args] interface {
 
 // RetryDelayer is implemented by a [Worker] that decides the wait before the
 // next attempt of its kind's jobs itself, from the failed attempt
-// (job.Attempt, 1-based) and its error. A result of 0 or less leaves the
-// choice to [RunnerConfig].Retry. Whether a job is retried at all is still
+// (job.Attempt, 1-based) and its error. A result of 0 or less, or a panic,
+// leaves the choice to [RunnerConfig].Retry. Whether a job is retried at all is still
 // set by its MaxRetry and [ErrSkipRetry].
 type RetryDelayer[T Args] interface {
 	NextRetry(job *Job[T], err error) time.Duration
