@@ -156,3 +156,56 @@ func TestBulkEmailOncePerAddress(t *testing.T) {
 		})
 	}
 }
+
+// Run by a real worker, the bulk job's result names each address's task,
+// and marks an address listed twice as a duplicate with no task.
+func TestBulkEmailResultNamesDuplicates(t *testing.T) {
+	t.Parallel()
+	for _, bk := range jobBackends {
+		t.Run(bk.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeApp(t)
+			withJobs(t, f, bk.new(t))
+			info, err := f.client.Enqueue(t.Context(), SendBulkEmail{Emails: []string{"a@example.com", "a@example.com", "b@example.com"}, Subject: "S", Content: "C", Owner: "7"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := f.newWorker("email=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+			done := make(chan error, 1)
+			go func() { done <- run(ctx) }()
+			defer func() { cancel(); <-done }()
+			var got *jobs.JobInfo
+			for deadline := time.Now().Add(10 * time.Second); got == nil || got.State != jobs.StateSucceeded; {
+				if time.Now().After(deadline) {
+					t.Fatalf("bulk job %+v not succeeded after 10 s", got)
+				}
+				time.Sleep(20 * time.Millisecond)
+				got, _ = f.inspect.Job(t.Context(), info.ID)
+			}
+			var res struct {
+				Total int `json:"total"`
+				Tasks []struct {
+					Email     string `json:"email"`
+					TaskID    string `json:"task_id"`
+					Duplicate bool   `json:"duplicate"`
+				} `json:"tasks"`
+			}
+			if err := json.Unmarshal(got.Result, &res); err != nil {
+				t.Fatalf("result %s: %v", got.Result, err)
+			}
+			dup := []bool{false, true, false}
+			if res.Total != 3 || len(res.Tasks) != 3 {
+				t.Fatalf("result %s; want 3 tasks", got.Result)
+			}
+			for i, task := range res.Tasks {
+				if task.Duplicate != dup[i] || (task.TaskID == "") != dup[i] {
+					t.Errorf("task %d = %+v; want duplicate %v, a task id only if not", i, task, dup[i])
+				}
+			}
+		})
+	}
+}
