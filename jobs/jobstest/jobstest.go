@@ -72,7 +72,7 @@ func (c *Client) enqueue(args jobs.Args, opts []jobs.Option) (*jobs.JobInfo, err
 	if err != nil {
 		return nil, fmt.Errorf("jobstest: marshal %s: %w", args.Kind(), err)
 	}
-	o := jobs.ResolveOptions(opts...)
+	o := jobs.OptionsFor(args, opts...)
 	if o.Queue == "" {
 		o.Queue = c.Routes[args.Kind()]
 	}

@@ -138,3 +138,31 @@ func ExampleRequireEnqueued() {
 	fmt.Println(email.UserID)
 	// Output: 7
 }
+
+// Invoice carries its kind's defaults, as a real Client applies them.
+type Invoice struct {
+	Customer string `json:"customer"`
+}
+
+func (Invoice) Kind() string { return "invoice" }
+
+func (i Invoice) JobDefaults() []jobs.Option {
+	return []jobs.Option{jobs.Queue("billing"), jobs.MaxRetry(5), jobs.Unique("invoice:"+i.Customer, time.Hour)}
+}
+
+// TestKindDefaults: the fake applies a kind's defaults before the call
+// site's options, as jobs.Client does.
+func TestKindDefaults(t *testing.T) {
+	fake := jobstest.NewClient()
+	if _, err := fake.Enqueue(t.Context(), Invoice{Customer: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	jobstest.RequireEnqueued[Invoice](t, fake, jobs.Queue("billing"), jobs.MaxRetry(5))
+	if _, err := fake.Enqueue(t.Context(), Invoice{Customer: "acme"}); !errors.Is(err, jobs.ErrDuplicate) {
+		t.Errorf("second invoice for acme = %v; want ErrDuplicate from the kind's derived unique key", err)
+	}
+	if _, err := fake.Enqueue(t.Context(), Invoice{Customer: "initech"}, jobs.Queue("urgent"), jobs.MaxRetry(1)); err != nil {
+		t.Fatal(err)
+	}
+	jobstest.RequireEnqueued[Invoice](t, fake, jobs.Queue("urgent"), jobs.MaxRetry(1))
+}
