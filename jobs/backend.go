@@ -16,7 +16,6 @@ type Backend interface {
 	heartbeat(ctx context.Context, queue string, leases []leaseRef, now time.Time, lease time.Duration) (lost, cancelled []string, err error)
 	setProgress(ctx context.Context, queue, id string, p Progress) error
 	job(ctx context.Context, queues []string, id string, now time.Time) (*JobInfo, error)
-	list(ctx context.Context, queue string, state State, offset, limit int, now time.Time) ([]*JobInfo, error)
 	retryDead(ctx context.Context, queue, id string) error
 	deleteDead(ctx context.Context, queue, id string) error
 	cancel(ctx context.Context, queue, id string, now time.Time) error

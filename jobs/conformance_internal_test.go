@@ -349,7 +349,7 @@ func TestConformance(t *testing.T) {
 					if got != tc.want {
 						t.Errorf("got  %+v\nwant %+v", got, tc.want)
 					}
-					if l, err := b.list(t.Context(), d.queue, StatePending, 0, 10, time.Now()); err != nil || len(l) != int(tc.want.sizes.Pending) {
+					if l, err := NewInspector(b).Jobs(t.Context(), d.queue, StatePending, Page{Limit: 10}); err != nil || len(l) != int(tc.want.sizes.Pending) {
 						t.Errorf("list(pending) = %d, %v; want %d", len(l), err, tc.want.sizes.Pending)
 					}
 				})
@@ -380,7 +380,7 @@ func TestListPendingSkipsCancelled(t *testing.T) {
 			}
 			var got []string
 			for off := 0; ; off += 7 {
-				page, err := b.list(t.Context(), "default", StatePending, off, 7, time.Now())
+				page, err := NewInspector(b).Jobs(t.Context(), "default", StatePending, Page{Offset: off, Limit: 7})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -40,20 +40,35 @@ func (i *Inspector) Job(ctx context.Context, id string) (*JobInfo, error) {
 	return info, nil
 }
 
-// Jobs lists a queue's jobs in one state: pending oldest first, scheduled
-// and retrying by next run time, active by lease deadline, succeeded,
-// cancelled and dead newest first.
+// Jobs lists a queue's jobs in one state by offset, in [Inspector.List]'s
+// default order: pending oldest first, scheduled and retrying by next run
+// time, active by lease deadline, succeeded, cancelled and dead newest
+// first. It walks List's pages, so an offset costs what it skips; prefer
+// List's cursors for deep pages.
 func (i *Inspector) Jobs(ctx context.Context, queue string, state State, p Page) ([]*JobInfo, error) {
 	if p.Limit <= 0 {
 		p.Limit = 50
 	}
 	p.Limit = min(p.Limit, 1000)
-	p.Offset = max(p.Offset, 0)
-	out, err := i.b.list(ctx, queue, state, p.Offset, p.Limit, i.now())
-	if err != nil {
-		return nil, fmt.Errorf("jobs: list %s %s: %w", queue, state, err)
+	skip := max(p.Offset, 0)
+	out := []*JobInfo{}
+	opt := ListOptions{State: state}
+	for {
+		opt.Limit = min(skip+p.Limit-len(out), 1000)
+		page, err := i.List(ctx, queue, opt)
+		if err != nil {
+			return nil, err
+		}
+		js := page.Jobs
+		n := min(skip, len(js))
+		skip -= n
+		js = js[n:]
+		out = append(out, js[:min(len(js), p.Limit-len(out))]...)
+		if len(out) == p.Limit || page.Next == "" {
+			return out, nil
+		}
+		opt.Cursor = page.Next
 	}
-	return out, nil
 }
 
 // RetryDead moves a dead job back to its queue with its attempts reset.

@@ -348,55 +348,6 @@ func (b *MemoryBackend) job(_ context.Context, _ []string, id string, now time.T
 	return &info, nil
 }
 
-func (b *MemoryBackend) list(_ context.Context, queue string, state State, offset, limit int, now time.Time) ([]*JobInfo, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q := b.q(queue)
-	var ids []string
-	switch state {
-	case StatePending:
-		for _, raw := range q.pending {
-			if id := messageID(raw); !q.cancelled[id] {
-				ids = append(ids, id)
-			}
-		}
-	default:
-		type e struct {
-			id string
-			t  time.Time
-		}
-		var all []e
-		for id, j := range b.jobs {
-			if j.info.Queue == queue && j.info.State == state && (j.expires.IsZero() || !j.expires.Before(now)) {
-				t := j.info.EnqueuedAt
-				switch state {
-				case StateScheduled, StateRetrying:
-					t = j.info.ProcessAt
-				case StateSucceeded, StateDead, StateCancelled:
-					t = now.Add(now.Sub(j.info.FinishedAt)) // newest first
-				}
-				all = append(all, e{id, t})
-			}
-		}
-		slices.SortFunc(all, func(x, y e) int { return cmp.Or(x.t.Compare(y.t), strings.Compare(x.id, y.id)) })
-		for _, x := range all {
-			ids = append(ids, x.id)
-		}
-	}
-	if offset > len(ids) {
-		offset = len(ids)
-	}
-	ids = ids[offset:min(len(ids), offset+limit)]
-	out := make([]*JobInfo, 0, len(ids))
-	for _, id := range ids {
-		if j := b.jobs[id]; j != nil {
-			info := j.info
-			out = append(out, &info)
-		}
-	}
-	return out, nil
-}
-
 func (b *MemoryBackend) retryDead(_ context.Context, queue, id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -499,38 +499,6 @@ return {math.max(redis.call('LLEN', KEYS[1]) - dropped, 0), redis.call('ZCARD', 
   redis.call('ZCOUNT', KEYS[8], now, '+inf'), redis.call('HEXISTS', KEYS[7], '!paused')}
 `)
 
-// listPendingScript pages through the pending list oldest first, skipping
-// cancelled entries. KEYS: pending, ctl. ARGV: offset, limit.
-var listPendingScript = redis.NewScript(`
-local off, lim = tonumber(ARGV[1]), tonumber(ARGV[2])
-if redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '!paused') == 0 then
-  local r = redis.call('LRANGE', KEYS[1], -(off + lim), -(off + 1))
-  local out = {}
-  for i = #r, 1, -1 do out[#out + 1] = r[i] end
-  return out
-end
-local out, seen, pos, chunk = {}, 0, -1, 200
-while #out < lim do
-  local part = redis.call('LRANGE', KEYS[1], pos - chunk + 1, pos)
-  if #part == 0 then break end
-  local ids = {}
-  for i, m in ipairs(part) do ids[i] = string.match(m, '^[^\31]*') end
-  local fl = redis.call('HMGET', KEYS[2], unpack(ids))
-  for i = #part, 1, -1 do
-    if not fl[i] then
-      seen = seen + 1
-      if seen > off then
-        out[#out + 1] = part[i]
-        if #out == lim then break end
-      end
-    end
-  end
-  if #part < chunk then break end
-  pos = pos - chunk
-end
-return out
-`)
-
 // windowScript reads consecutive entries of a pending list (mode l) or a
 // sorted set (mode z) after an anchor.
 // KEYS: list or sorted set, ctl, index.
