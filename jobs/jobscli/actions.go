@@ -96,30 +96,22 @@ func (r *run) singleJob(name, id, want string, do func(id string) error, done fu
 }
 
 func (r *run) retry(args []string) error {
-	fs := r.flags("retry")
-	allDead := fs.Bool("all-dead", false, "every dead job of --queue")
-	queue := fs.String("queue", "", "queue of --all-dead")
-	pos, err := r.parse(fs, args, 0, 1)
-	if err != nil {
-		return err
-	}
-	if *allDead || *queue != "" {
-		return r.bulk("retry", pos, *allDead, *queue, r.Inspector.RetryAllDead, "requeued")
-	}
-	if len(pos) == 0 {
-		return &UsageError{Command: "retry", Message: "missing argument: a job id, or --all-dead --queue Q"}
-	}
-	return r.singleJob("retry", pos[0], "a dead, retrying or scheduled job",
-		func(id string) error { return r.Inspector.RetryNow(r.ctx, id) },
-		func(w io.Writer, info *jobs.JobInfo) error {
-			_, err := fmt.Fprintf(w, "retried job %s (%s, queue %s, was %s): pending now\n",
-				info.ID, clean(info.Kind), clean(info.Queue), stateName(info.State))
-			return err
-		})
+	return r.jobOrAllDead(args, "retry", "retried", "requeued", "a dead, retrying or scheduled job", "pending now",
+		r.Inspector.RetryNow, r.Inspector.RetryAllDead)
 }
 
 func (r *run) delete(args []string) error {
-	fs := r.flags("delete")
+	return r.jobOrAllDead(args, "delete", "deleted", "deleted", "a job that is not running (cancel it first)", "",
+		r.Inspector.Delete, r.Inspector.DeleteAllDead)
+}
+
+// jobOrAllDead runs retry or delete: on one job (ID), or with --all-dead
+// --queue Q on every dead job of Q. verb and bulkVerb name the outcome for
+// one job and for the dead set, want the states the action takes, after
+// (if set) the job's new state.
+func (r *run) jobOrAllDead(args []string, name, verb, bulkVerb, want, after string,
+	one func(context.Context, string) error, all func(context.Context, string) (int, error)) error {
+	fs := r.flags(name)
 	allDead := fs.Bool("all-dead", false, "every dead job of --queue")
 	queue := fs.String("queue", "", "queue of --all-dead")
 	pos, err := r.parse(fs, args, 0, 1)
@@ -127,16 +119,22 @@ func (r *run) delete(args []string) error {
 		return err
 	}
 	if *allDead || *queue != "" {
-		return r.bulk("delete", pos, *allDead, *queue, r.Inspector.DeleteAllDead, "deleted")
+		return r.bulk(name, pos, *allDead, *queue, all, bulkVerb)
 	}
 	if len(pos) == 0 {
-		return &UsageError{Command: "delete", Message: "missing argument: a job id, or --all-dead --queue Q"}
+		return &UsageError{Command: name, Message: "missing argument: a job id, or --all-dead --queue Q"}
 	}
-	return r.singleJob("delete", pos[0], "a job that is not running (cancel it first)",
-		func(id string) error { return r.Inspector.Delete(r.ctx, id) },
+	return r.singleJob(name, pos[0], want,
+		func(id string) error { return one(r.ctx, id) },
 		func(w io.Writer, info *jobs.JobInfo) error {
-			_, err := fmt.Fprintf(w, "deleted job %s (%s, queue %s, was %s)\n",
+			_, err := fmt.Fprintf(w, "%s job %s (%s, queue %s, was %s)", verb,
 				info.ID, clean(info.Kind), clean(info.Queue), stateName(info.State))
+			if err == nil && after != "" {
+				_, err = fmt.Fprint(w, ": "+after)
+			}
+			if err == nil {
+				_, err = fmt.Fprintln(w)
+			}
 			return err
 		})
 }
