@@ -893,3 +893,74 @@ func TestQueueStatsJSON(t *testing.T) {
 		t.Errorf("decoded %+v, %v; want the stats back with latency 1.5 s", out, err)
 	}
 }
+
+// TestBurstDeleteRacingRunner: 600 Deletes race a runner working the same
+// 600 pending jobs. A job runs at most once; a Delete that succeeded leaves
+// nothing of its job (a deleted pending job is never run later, which would
+// leave a succeeded record); a Delete refused as ErrFinished met the job
+// running, and that job ran; nothing stays pending or active.
+func TestBurstDeleteRacingRunner(t *testing.T) {
+	t.Parallel()
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			t.Parallel()
+			d, _ := newDrv(t, tb)
+			insp := NewInspector(d.b)
+			ids := inState(d, StatePending, 600)
+			var mu sync.Mutex
+			runs := map[string]int{}
+			ws := NewWorkers()
+			AddWorker(ws, WorkerFunc[fenceArgs](func(_ context.Context, j *Job[fenceArgs]) error {
+				mu.Lock()
+				runs[j.ID]++
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				return nil
+			}))
+			r, err := NewRunner(d.b, RunnerConfig{Workers: ws, Concurrency: 8, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			errs := make([]error, len(ids))
+			burst(len(ids), func(i int) { errs[i] = insp.Delete(t.Context(), ids[i]) })
+			waitUntil(t, 30*time.Second, func() bool {
+				s, _ := insp.Sizes(t.Context(), "default")
+				return s.Pending == 0 && s.Active == 0
+			})
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var deleted, refused int
+			for i, id := range ids {
+				if runs[id] > 1 {
+					t.Errorf("job %s ran %d times", id, runs[id])
+				}
+				info, jerr := insp.Job(t.Context(), id)
+				switch {
+				case errs[i] == nil:
+					deleted++
+					if !errors.Is(jerr, ErrNotFound) {
+						t.Errorf("deleted job %s: Job = %+v, %v; want ErrNotFound", id, info, jerr)
+					}
+				case errors.Is(errs[i], ErrFinished):
+					refused++
+					if runs[id] != 1 || jerr != nil || info.State != StateSucceeded {
+						t.Errorf("job %s refused as running: ran %d times, Job = %+v, %v; want run once, succeeded", id, runs[id], info, jerr)
+					}
+				default:
+					t.Errorf("Delete(%s) = %v; want nil or ErrFinished", id, errs[i])
+				}
+			}
+			if deleted+refused != len(ids) || deleted == 0 {
+				t.Errorf("%d deleted + %d refused; want all %d, some deleted", deleted, refused, len(ids))
+			}
+			t.Logf("%d deleted, %d refused while running, %d ran", deleted, refused, len(runs))
+		})
+	}
+}
