@@ -26,7 +26,7 @@ type Backend interface {
 
 	// The operator API (see inspect.go).
 	window(ctx context.Context, queue string, w *windowReq) ([]winEntry, error)
-	jobsByID(ctx context.Context, queue string, ids []string, now time.Time) ([]*JobInfo, error)
+	jobsByID(ctx context.Context, queue string, es []winEntry, now time.Time) ([]*JobInfo, error)
 	stats(ctx context.Context, queue string, minutes int, now time.Time) (*QueueStats, error)
 	retryNow(ctx context.Context, queue, id string) error
 	remove(ctx context.Context, queue, id string) error

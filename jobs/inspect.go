@@ -265,18 +265,15 @@ func (i *Inspector) List(ctx context.Context, queue string, opt ListOptions) (*J
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list %s %s: %w", queue, opt.State, err)
 	}
-	ids, last, more := pick(es, w, opt.Kind, opt.Limit, scan)
+	kept, last, more := pick(es, w, opt.Kind, opt.Limit, scan)
 	page := &JobPage{Jobs: []*JobInfo{}}
-	if len(ids) > 0 {
-		infos, err := i.b.jobsByID(ctx, queue, ids, now)
+	if len(kept) > 0 {
+		infos, err := i.b.jobsByID(ctx, queue, kept, now)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: list %s %s: %w", queue, opt.State, err)
 		}
 		for _, info := range infos {
 			if info != nil && info.State == opt.State && (opt.Kind == "" || info.Kind == opt.Kind) {
-				if info.Payload == nil {
-					fillFromWindow(info, es)
-				}
 				page.Jobs = append(page.Jobs, info)
 			}
 		}
@@ -287,31 +284,17 @@ func (i *Inspector) List(ctx context.Context, queue string, opt ListOptions) (*J
 	return page, nil
 }
 
-// fillFromWindow sets info's payload and retry limit from the message the
-// window read, where the backend keeps them only in the queue entry (a
-// pending job on Redis).
-func fillFromWindow(info *JobInfo, es []winEntry) {
-	for i := range es {
-		if es[i].id == info.ID && es[i].raw != "" {
-			if m, err := decodeMessage(es[i].raw); err == nil {
-				info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
-			}
-			return
-		}
-	}
-}
-
 // pick walks a window: it examines at most scan entries and keeps up to
 // limit of them, skipping entries at or before the cursor (sorted sets with
 // equal scores), pending entries of cancelled or deleted jobs, finished
-// entries past their retention, and other kinds. It returns the kept ids,
-// the last entry examined and whether entries follow it.
-func pick(es []winEntry, w *windowReq, kind string, limit, scan int) (ids []string, last *winEntry, more bool) {
+// entries past their retention, and other kinds. It returns the kept
+// entries, the last entry examined and whether entries follow it.
+func pick(es []winEntry, w *windowReq, kind string, limit, scan int) (kept []winEntry, last *winEntry, more bool) {
 	nowMs := w.now.UnixMilli()
 	expires := w.state == StateSucceeded || w.state == StateCancelled
 	for i := range es {
 		if i == scan {
-			return ids, last, true
+			return kept, last, true
 		}
 		e := &es[i]
 		last = e
@@ -322,13 +305,13 @@ func pick(es []winEntry, w *windowReq, kind string, limit, scan int) (ids []stri
 		case expires && e.score < nowMs:
 		case kind != "" && e.kind != kind:
 		default:
-			ids = append(ids, e.id)
+			kept = append(kept, *e)
 		}
-		if len(ids) == limit {
-			return ids, last, i+1 < len(es)
+		if len(kept) == limit {
+			return kept, last, i+1 < len(es)
 		}
 	}
-	return ids, last, false
+	return kept, last, false
 }
 
 // findAnchor returns where a window starts in a sorted list of (score, id)

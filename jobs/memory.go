@@ -617,12 +617,12 @@ func (b *MemoryBackend) window(_ context.Context, queue string, w *windowReq) ([
 	return out, nil
 }
 
-func (b *MemoryBackend) jobsByID(_ context.Context, _ string, ids []string, now time.Time) ([]*JobInfo, error) {
+func (b *MemoryBackend) jobsByID(_ context.Context, _ string, es []winEntry, now time.Time) ([]*JobInfo, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]*JobInfo, len(ids))
-	for i, id := range ids {
-		if j := b.get(id, now); j != nil {
+	out := make([]*JobInfo, len(es))
+	for i, e := range es {
+		if j := b.get(e.id, now); j != nil {
 			info := j.info
 			info.Errors = slices.Clone(info.Errors)
 			out[i] = &info

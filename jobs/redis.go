@@ -575,9 +575,14 @@ const pendingScan = 1000
 // (the job's list page shows them).
 func (b *RedisBackend) pendingMessage(ctx context.Context, info *JobInfo) {
 	raw, err := pendingMessageScript.Run(ctx, b.rdb, []string{b.k(info.Queue).p}, info.ID, pendingScan).Text()
-	if err != nil {
-		return
+	if err == nil {
+		setMessage(info, raw)
 	}
+}
+
+// setMessage sets a pending job's payload and retry limit from its queue
+// entry raw, if raw decodes.
+func setMessage(info *JobInfo, raw string) {
 	if m, err := decodeMessage(raw); err == nil {
 		info.Payload, info.MaxRetry = m.Payload, m.MaxRetry
 	}
@@ -860,27 +865,32 @@ func (b *RedisBackend) window(ctx context.Context, queue string, w *windowReq) (
 	return out, nil
 }
 
-// jobsByID reads a page of one queue's jobs in one script call.
-func (b *RedisBackend) jobsByID(ctx context.Context, queue string, ids []string, _ time.Time) ([]*JobInfo, error) {
+// jobsByID reads a page of one queue's jobs in one script call. A pending
+// job's payload and retry limit live only in its list entry, which the
+// window read (es[i].raw).
+func (b *RedisBackend) jobsByID(ctx context.Context, queue string, es []winEntry, _ time.Time) ([]*JobInfo, error) {
 	k := b.k(queue)
-	keys := make([]string, 5, 5+len(ids))
+	keys := make([]string, 5, 5+len(es))
 	keys[0], keys[1], keys[2], keys[3], keys[4] = k.ix, k.ld, k.s, k.r, k.sd
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		keys = append(keys, k.job(id))
-		args[i] = id
+	args := make([]any, len(es))
+	for i, e := range es {
+		keys = append(keys, k.job(e.id))
+		args[i] = e.id
 	}
 	res, err := jobsScript.Run(ctx, b.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*JobInfo, len(ids))
+	out := make([]*JobInfo, len(es))
 	for i, r := range res {
-		if i >= len(ids) {
+		if i >= len(es) {
 			break
 		}
 		if rs, ok := r.([]any); ok && len(rs) >= 2 {
-			out[i] = parseJob(queue, ids[i], rs)
+			out[i] = parseJob(queue, es[i].id, rs)
+			if out[i] != nil && out[i].State == StatePending {
+				setMessage(out[i], es[i].raw)
+			}
 		}
 	}
 	return out, nil
