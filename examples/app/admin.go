@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -83,15 +82,4 @@ func adminAccount(c echo.Context) (label, signOutURL string) {
 		return u.Username, adminLogout
 	}
 	return u.Email, adminLogout
-}
-
-// redactJobArgs is what the dashboard shows of a job's arguments: an
-// e-mail's text may hold what only its recipient should read (a reset
-// link, a one-time code), so operators see its address and subject only.
-func redactJobArgs(kind string, payload json.RawMessage) json.RawMessage {
-	switch kind {
-	case SendEmail{}.Kind(), SendBulkEmail{}.Kind():
-		return jobshttp.RedactFields("content")(kind, payload)
-	}
-	return payload
 }

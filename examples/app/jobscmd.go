@@ -23,7 +23,7 @@ var errJobsNeedRedis = errors.New("jobs needs REDIS_URL: on the embedded default
 // Usage errors come back as *jobscli.UsageError, which main maps to exit
 // status 2.
 func jobsCommand(ctx context.Context, cfg *settings, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	cmd := jobscli.Command{Name: "app jobs", Stdout: stdout, Stderr: stderr, Logger: log}
+	cmd := jobscli.Command{Name: "app jobs", Stdout: stdout, Stderr: stderr, Logger: log, Redact: redactJobArgs}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		// Help needs no Redis: any Inspector will do.
 		cmd.Inspector = jobs.NewInspector(jobs.NewMemoryBackend())

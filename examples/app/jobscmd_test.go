@@ -114,6 +114,12 @@ func TestJobsCommand(t *testing.T) {
 		t.Errorf("app jobs ls --json = %v:\n%s\nwant the job %s", err, stdout, job.ID)
 	}
 
+	// The e-mail's text is hidden from operators, as on the dashboard.
+	stdout, _, _, err = runApp(t, "jobs", "show", job.ID)
+	if err != nil || !strings.Contains(stdout, `"content": "[redacted]"`) || strings.Contains(stdout, "Welcome") || !strings.Contains(stdout, "ann@example.com") {
+		t.Errorf("app jobs show %s = %v:\n%s\nwant the address shown and the content redacted", job.ID, err, stdout)
+	}
+
 	stdout, stderr, _, err = runApp(t, "jobs", "pause", "email")
 	if err != nil || stdout != "paused queue email: workers take no new jobs from it; running jobs finish\n" {
 		t.Errorf("app jobs pause email = %v: %q", err, stdout)

@@ -498,3 +498,15 @@ func (a *app) taskStatus(ctx context.Context, in *TaskID) (*TaskStatus, error) {
 	}
 	return st, nil
 }
+
+// redactJobArgs is what operators see of a job's arguments, on the
+// dashboard and from `app jobs`: an e-mail's text may hold what only its
+// recipient should read (a reset link, a one-time code), so they see its
+// address and subject only.
+func redactJobArgs(kind string, payload json.RawMessage) json.RawMessage {
+	switch kind {
+	case SendEmail{}.Kind(), SendBulkEmail{}.Kind():
+		return jobs.RedactFields("content")(kind, payload)
+	}
+	return payload
+}

@@ -1,7 +1,6 @@
 package jobshttp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,7 @@ type DashboardConfig struct {
 	Logger *slog.Logger
 	// Redact returns what the dashboard shows of a job's arguments, for
 	// kinds or fields operators must not read; it must not modify payload.
-	// [RedactFields] builds one from field names. Default: the arguments
+	// [jobs.RedactFields] builds one from field names. Default: the arguments
 	// are shown as stored.
 	Redact func(kind string, payload json.RawMessage) json.RawMessage
 	// CSRFToken, if set, returns the request's CSRF token: the pages carry
@@ -215,51 +214,6 @@ func (d *Dashboard) act(ctx context.Context, action, target string, f func() (in
 	}
 	d.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "jobs dashboard action", append(attrs, slog.String("result", "ok"), slog.Int("affected", n))...)
 	return &ActionResult{Action: action, Target: target, Affected: n}, nil
-}
-
-// RedactFields returns a DashboardConfig.Redact that replaces the value of
-// every object member named by one of fields, at any depth, with
-// "[redacted]", in the arguments of every kind. A payload that is not JSON
-// is hidden whole.
-func RedactFields(fields ...string) func(kind string, payload json.RawMessage) json.RawMessage {
-	hide := make(map[string]bool, len(fields))
-	for _, f := range fields {
-		hide[f] = true
-	}
-	return func(_ string, payload json.RawMessage) json.RawMessage {
-		if len(payload) == 0 {
-			return payload
-		}
-		dec := json.NewDecoder(bytes.NewReader(payload))
-		dec.UseNumber() // keep large integers exact
-		var v any
-		if err := dec.Decode(&v); err != nil || dec.More() {
-			return json.RawMessage(`"[redacted]"`)
-		}
-		out, err := json.Marshal(redactValue(v, hide))
-		if err != nil {
-			return json.RawMessage(`"[redacted]"`)
-		}
-		return out
-	}
-}
-
-func redactValue(v any, hide map[string]bool) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if hide[k] {
-				t[k] = "[redacted]"
-			} else {
-				t[k] = redactValue(x, hide)
-			}
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = redactValue(x, hide)
-		}
-	}
-	return v
 }
 
 func (d *Dashboard) redact(kind string, payload json.RawMessage) json.RawMessage {

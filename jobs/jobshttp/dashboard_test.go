@@ -237,7 +237,7 @@ func errType(m map[string]any) any { return field(m, "error", "type") }
 func TestDashboardAPIReads(t *testing.T) {
 	for _, bk := range backends {
 		t.Run(bk.name, func(t *testing.T) {
-			d := start(t, bk.open(t), jobshttp.DashboardConfig{Redact: jobshttp.RedactFields("card")})
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{Redact: jobs.RedactFields("card")})
 			d.seedJobs(t)
 			api := mount + "/api"
 
@@ -573,7 +573,7 @@ func TestDashboardCSRFMeta(t *testing.T) {
 func TestDashboardPages(t *testing.T) {
 	for _, bk := range backends {
 		t.Run(bk.name, func(t *testing.T) {
-			d := start(t, bk.open(t), jobshttp.DashboardConfig{Title: "Acme jobs", Redact: jobshttp.RedactFields("card")})
+			d := start(t, bk.open(t), jobshttp.DashboardConfig{Title: "Acme jobs", Redact: jobs.RedactFields("card")})
 			d.seedJobs(t)
 			tests := []struct {
 				path  string

@@ -33,7 +33,7 @@
 //		Inspector: jobs.NewInspector(backend),
 //		Actor:     func(c echo.Context) string { return userName(c) },
 //		CSRFToken: func(c echo.Context) string { return csrfToken(c) },
-//		Redact:    jobshttp.RedactFields("password", "token"),
+//		Redact:    jobs.RedactFields("password", "token"),
 //		Account:   func(c echo.Context) (string, string) { return userEmail(c), "/logout" },
 //	})
 //	dash.Mount(admin, openapi.Security("session"))

@@ -60,7 +60,7 @@ func ExampleDashboard_Mount() {
 	dash, _ := jobshttp.NewDashboard(jobshttp.DashboardConfig{
 		Inspector: jobs.NewInspector(backend),
 		ReadOnly:  true, // look, don't touch: actions answer 403
-		Redact:    jobshttp.RedactFields("password"),
+		Redact:    jobs.RedactFields("password"),
 		Logger:    slog.New(slog.DiscardHandler), // one line per action
 	})
 	dash.Mount(admin, openapi.Tags("admin"))
