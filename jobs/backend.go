@@ -68,6 +68,7 @@ type enqueueReq struct {
 	gkey  string        // unique key or schedule name
 	gttl  time.Duration // unique ttl
 	gtick time.Time     // tick time
+	once  bool          // refused if a job with its id exists (JobID)
 	dup   bool          // out: refused by its guard
 }
 

@@ -149,9 +149,16 @@ func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, 
 	if o.Retention <= 0 {
 		o.Retention = c.cfg.Retention
 	}
-	m := &message{ID: newID(), MaxRetry: o.MaxRetry, TimeoutMs: o.Timeout.Milliseconds(),
+	id := newID()
+	if o.ID != "" {
+		if err := checkID(o.ID); err != nil {
+			return nil, fmt.Errorf("jobs: %s: %w", kind, err)
+		}
+		id = o.ID
+	}
+	m := &message{ID: id, MaxRetry: o.MaxRetry, TimeoutMs: o.Timeout.Milliseconds(),
 		RetentionMs: o.Retention.Milliseconds(), EnqueuedMs: now.UnixMilli(), Kind: kind, Payload: payload}
-	r := &enqueueReq{queue: queue, msg: m, raw: m.encode(), owner: o.Owner}
+	r := &enqueueReq{queue: queue, msg: m, raw: m.encode(), owner: o.Owner, once: o.ID != ""}
 	switch {
 	case !o.ProcessAt.IsZero():
 		r.due = o.ProcessAt

@@ -84,6 +84,12 @@ func (b *MemoryBackend) enqueue(_ context.Context, now time.Time, reqs []*enqueu
 	pushed := false
 	for _, r := range reqs {
 		q := b.q(r.queue)
+		if r.once {
+			if j := b.jobs[r.msg.ID]; j != nil && (j.expires.IsZero() || j.expires.After(now)) {
+				r.dup = true
+				continue
+			}
+		}
 		switch r.guard {
 		case guardUnique:
 			if until, ok := q.uniq[r.gkey]; ok && until.After(now) {

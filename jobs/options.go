@@ -1,6 +1,9 @@
 package jobs
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Option is a per-call enqueue setting, e.g. jobs.Queue("email") or
 // jobs.MaxRetry(5). Options override the [ClientConfig] defaults and routes.
@@ -19,6 +22,7 @@ type EnqueueOptions struct {
 	UniqueTTL time.Duration // how long the unique key is held
 	Retention time.Duration // how long state, progress and result stay readable after the job finishes
 	Owner     string        // opaque owner id checked by the status handler
+	ID        string        // the job's id, chosen by the caller; empty: a new random id
 
 	tickName string    // scheduler: schedule name
 	tickAt   time.Time // scheduler: tick time
@@ -106,6 +110,34 @@ func Retention(d time.Duration) Option { return func(o *EnqueueOptions) { o.Rete
 // Owner records who started the job (e.g. a user id), for the status
 // handler's owner check.
 func Owner(owner string) Option { return func(o *EnqueueOptions) { o.Owner = owner } }
+
+// JobID gives the job the caller's id instead of a random one, and makes
+// the enqueue idempotent: while a job with that id is unfinished on the
+// queue, or finished and still within its retention (dead jobs while they
+// are kept), another enqueue with the id is refused with [ErrDuplicate] and
+// stores nothing. An outbox relay or a retried request can then enqueue the
+// same job twice without running it twice. An id is 1 to 128 bytes of
+// ASCII letters, digits and "-_.:"; ids the jobs package makes are 20
+// characters of digits and lower-case letters, so ids holding another byte
+// (e.g. a "-") never meet them.
+// An empty id means a random one, as without the option.
+func JobID(id string) Option { return func(o *EnqueueOptions) { o.ID = id } }
+
+// checkID reports whether id is a valid [JobID].
+func checkID(id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("job id must be 1 to 128 bytes, got %d", len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return fmt.Errorf("job id %q holds %q: only letters, digits and -_.: are allowed", id, c)
+		}
+	}
+	return nil
+}
 
 // tickAt marks an enqueue by the scheduler: at most one job per (name, at).
 func tickAt(name string, at time.Time) Option {

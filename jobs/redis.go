@@ -206,7 +206,7 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 	defer b.wg.Done()
 	runnable := true
 	for _, r := range reqs {
-		if r.guard != guardNone || r.due.After(now) {
+		if r.guard != guardNone || r.once || r.due.After(now) {
 			runnable = false
 			break
 		}
@@ -220,12 +220,16 @@ func (b *RedisBackend) enqueue(ctx context.Context, now time.Time, reqs []*enque
 	case runnable:
 		return b.enqueueNow(ctx, reqs)
 	}
-	calls, err := b.scriptCalls(ctx, reqs, 1, 6, func(k *qkeys) ([]string, []any) {
+	calls, err := b.scriptCalls(ctx, reqs, 1, 7, func(k *qkeys) ([]string, []any) {
 		return []string{k.p, k.s, k.sd, k.ix}, []any{now.UnixMilli(), 0}
 	}, func(c *scriptCall, k *qkeys, r *enqueueReq) {
 		gk, garg := b.guard(k, r)
 		c.keys = append(c.keys, gk)
-		c.args = append(c.args, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r))
+		once := 0
+		if r.once {
+			once = 1
+		}
+		c.args = append(c.args, r.msg.ID, r.raw, dueMs(r.due), int(r.guard), garg, meta(r), once)
 	})
 	if err != nil {
 		return err

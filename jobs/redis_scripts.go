@@ -33,17 +33,26 @@ import "github.com/redis/go-redis/v9"
 // enqueueScript stores jobs.
 // KEYS: pending, scheduled, scheddata, index, then one guard key per job
 // (the index key when the job has no guard).
-// ARGV: now, count, then per job: id, message, due, guard mode, guard arg, meta.
+// ARGV: now, count, then per job: id, message, due, guard mode, guard arg,
+// meta, once. A job with once set (JobID) is refused while its id is in the
+// index (unfinished) or its job key exists (finished, within retention);
+// the job key is derived from the pending key (same hash tag).
 var enqueueScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local res, push, ix = {}, {}, {}
+local base = string.sub(KEYS[1], 1, -2)
+local res, push, ix, seen = {}, {}, {}, {}
 for i = 0, n - 1 do
-  local a = 3 + i * 6
+  local a = 3 + i * 7
   local gk = KEYS[5 + i]
   local id, gm = ARGV[a], ARGV[a + 3]
   local ok = true
-  if gm == '1' then
+  if ARGV[a + 6] == '1' then
+    if seen[id] or redis.call('HEXISTS', KEYS[4], id) == 1 or redis.call('EXISTS', base .. 'j:' .. id) == 1 then ok = false end
+    seen[id] = true
+  end
+  if not ok then
+  elseif gm == '1' then
     ok = redis.call('SET', gk, id, 'NX', 'PX', ARGV[a + 4])
   elseif gm == '2' then
     local last = redis.call('GET', gk)
