@@ -24,6 +24,14 @@ type Backend interface {
 	queues(ctx context.Context) ([]string, error)
 	lastTick(ctx context.Context, queue, name string) (time.Time, error)
 
+	// Workflows (see workflow.go): the state lives apart from the queues,
+	// each transition atomic on its own.
+	createWorkflow(ctx context.Context, w *wfDef) error
+	stepDone(ctx context.Context, wf string, step int, out stepOutcome, now time.Time) ([]release, error)
+	stepInputs(ctx context.Context, wf string, step int) ([]StepResult, error)
+	workflow(ctx context.Context, id string) (*WorkflowInfo, error)
+	cancelWorkflow(ctx context.Context, id string, now time.Time) ([]release, error)
+
 	// The operator API (see inspect.go).
 	window(ctx context.Context, queue string, w *windowReq) ([]winEntry, error)
 	jobsByID(ctx context.Context, queue string, es []winEntry, now time.Time) ([]*JobInfo, error)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/internal/testenv"
 )
@@ -67,6 +68,12 @@ func (b *MemoryBackend) leftovers() []string {
 	var out []string
 	if len(b.jobs) > 0 {
 		out = append(out, fmt.Sprintf("jobs: %d", len(b.jobs)))
+	}
+	now := time.Now()
+	for id, w := range b.wfs {
+		if w.expires.IsZero() || w.expires.After(now) {
+			out = append(out, "workflow "+id)
+		}
 	}
 	for name, q := range b.qs {
 		for what, n := range map[string]int{"pending": len(q.pending), "sched": len(q.sched), "leases": len(q.leases),

@@ -151,7 +151,7 @@ func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, 
 	}
 	id := newID()
 	if o.ID != "" {
-		if err := checkID(o.ID); err != nil {
+		if err := checkID(o.ID, o.wfStep); err != nil {
 			return nil, fmt.Errorf("jobs: %s: %w", kind, err)
 		}
 		id = o.ID

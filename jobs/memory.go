@@ -19,11 +19,13 @@ import (
 // other than pending sorts that state's jobs (the Redis backend's page
 // costs only the page). Safe for concurrent use.
 type MemoryBackend struct {
-	mu   sync.Mutex
-	qs   map[string]*memQueue
-	jobs map[string]*memJob
-	wake chan struct{} // closed (and replaced) when a job becomes runnable
-	reg  memRegistry   // runners' and schedulers' records
+	mu    sync.Mutex
+	qs    map[string]*memQueue
+	jobs  map[string]*memJob
+	wake  chan struct{} // closed (and replaced) when a job becomes runnable
+	reg   memRegistry   // runners' and schedulers' records
+	wfs   map[string]*memWorkflow
+	swept time.Time // last sweep of expired workflows
 }
 
 var _ Backend = (*MemoryBackend)(nil)
@@ -60,7 +62,7 @@ type memJob struct {
 
 // NewMemoryBackend returns an empty in-process backend.
 func NewMemoryBackend() *MemoryBackend {
-	return &MemoryBackend{qs: map[string]*memQueue{}, jobs: map[string]*memJob{}, wake: make(chan struct{})}
+	return &MemoryBackend{qs: map[string]*memQueue{}, jobs: map[string]*memJob{}, wfs: map[string]*memWorkflow{}, wake: make(chan struct{})}
 }
 
 func (b *MemoryBackend) q(name string) *memQueue {

@@ -24,6 +24,7 @@ type EnqueueOptions struct {
 	Owner     string        // opaque owner id checked by the status handler
 	ID        string        // the job's id, chosen by the caller; empty: a new random id
 
+	wfStep   bool      // ID is a workflow step's (set by EnqueueWorkflow)
 	tickName string    // scheduler: schedule name
 	tickAt   time.Time // scheduler: tick time
 }
@@ -123,8 +124,12 @@ func Owner(owner string) Option { return func(o *EnqueueOptions) { o.Owner = own
 // An empty id means a random one, as without the option.
 func JobID(id string) Option { return func(o *EnqueueOptions) { o.ID = id } }
 
-// checkID reports whether id is a valid [JobID].
-func checkID(id string) error {
+// checkID reports whether id is a valid [JobID]. Ids shaped as a workflow
+// step's (a 20-character id, a dot, a number) are the workflows' own.
+func checkID(id string, step bool) error {
+	if _, _, ok := parseStepID(id); ok && !step {
+		return fmt.Errorf("job id %q has the shape of a workflow step's id", id)
+	}
 	if id == "" || len(id) > 128 {
 		return fmt.Errorf("job id must be 1 to 128 bytes, got %d", len(id))
 	}

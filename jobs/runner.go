@@ -240,6 +240,9 @@ type task struct {
 	rt       jobRuntime
 	err      error // the attempt's outcome
 	ack      ack
+
+	wfDone bool  // a workflow step's outcome is recorded
+	wfErr  error // recording it failed: hand the step back
 }
 
 // Timeouts this long are enforced at heartbeat granularity instead of with
@@ -686,6 +689,7 @@ func (r *lane) worker(work <-chan *task, fin *finished) {
 		if cancel != nil {
 			cancel()
 		}
+		r.recordStep(t)
 		fin.add(t)
 	}
 }
@@ -733,6 +737,12 @@ func (r *lane) complete(t *task) {
 		a.retention = time.Duration(t.m.RetentionMs) * time.Millisecond
 		kind = t.m.Kind
 	}
+	if t.u == nil {
+		// Decided without a worker run (a malformed message, attempts used
+		// up, a kind no runner knows): a workflow step's outcome is
+		// recorded here, on the loop; it is rare.
+		r.recordStep(t)
+	}
 	var perm *permanentError
 	var wait *waitForWorker
 	cause := context.Cause(t.ctx)
@@ -757,8 +767,17 @@ func (r *lane) complete(t *task) {
 		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
 		q.acks = append(q.acks, a)
 		return
-	case t.m == nil || errors.As(t.err, &perm):
+	case t.m == nil || errors.As(t.err, &perm) && t.wfErr == nil:
 		a.kind = ackDead
+	case t.wfErr != nil:
+		// The step's outcome could not be recorded in its workflow: hand it
+		// back without counting an attempt; it runs again.
+		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(time.Second+mrand.N(time.Second)), t.m.Retried, t.wfErr.Error()
+		r.log.LogAttrs(t.ctx, slog.LevelWarn, "workflow step's outcome not recorded; handed back to run again",
+			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.String("err", t.wfErr.Error()))
+		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
 	case t.m.Retried < t.m.MaxRetry:
 		m2 := *t.m
 		m2.Retried++
@@ -790,6 +809,58 @@ func (r *lane) complete(t *task) {
 	}
 	r.processed(q.name, kind, outcomeName(a.kind), now.Sub(t.start))
 	q.acks = append(q.acks, a)
+}
+
+// stepTimeout bounds the recording of a workflow step's outcome.
+const stepTimeout = 10 * time.Second
+
+// recordStep records a workflow step's final outcome in its workflow and
+// enqueues the steps it releases, before the step is acknowledged (so a
+// crash in between runs the step again and repeats the release, which the
+// id guard makes harmless). An attempt that will be retried records
+// nothing.
+func (r *lane) recordStep(t *task) {
+	if t.wfDone || t.m == nil {
+		return
+	}
+	wf, step, ok := parseStepID(t.id)
+	if !ok {
+		return
+	}
+	out, final := finalOutcome(t)
+	if !final {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), stepTimeout)
+	defer cancel()
+	if err := finishStep(ctx, r.b, wf, step, out, time.Now()); err != nil {
+		t.wfErr = fmt.Errorf("jobs: record workflow step: %w", err)
+		return
+	}
+	t.wfDone = true
+}
+
+// finalOutcome is what complete will decide for t, when that ends the job:
+// succeeded, dead or cancelled.
+func finalOutcome(t *task) (stepOutcome, bool) {
+	cause := context.Cause(t.ctx)
+	var perm *permanentError
+	var wait *waitForWorker
+	switch {
+	case errors.Is(cause, ErrCancelled):
+		return stepOutcome{state: 'c', value: ErrCancelled.Error()}, true
+	case t.err == nil:
+		return stepOutcome{state: 's', value: string(t.rt.result)}, true
+	case errors.Is(cause, ErrShutdown), errors.As(t.err, &wait):
+		return stepOutcome{}, false
+	case errors.As(t.err, &perm), t.m.Retried >= t.m.MaxRetry:
+		msg := strings.ReplaceAll(t.err.Error(), sep, " ")
+		if len(msg) > 2048 {
+			msg = msg[:2048]
+		}
+		return stepOutcome{state: 'f', value: msg}, true
+	}
+	return stepOutcome{}, false
 }
 
 // processed tells the Observer, if any, how an attempt ended.

@@ -156,6 +156,7 @@ func runSuite(t *testing.T, nb newBackendFunc) {
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, nb) })
 	t.Run("EnqueueMany", func(t *testing.T) { t.Parallel(); testMany(t, nb) })
 	t.Run("Scheduler", func(t *testing.T) { t.Parallel(); testScheduler(t, nb) })
+	t.Run("Workflows", func(t *testing.T) { t.Parallel(); runWorkflowSuite(t, nb) })
 }
 
 func testProcess(t *testing.T, nb newBackendFunc) {
