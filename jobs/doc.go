@@ -117,6 +117,50 @@
 // a result of 0 or less falls back to RunnerConfig.Retry. Nothing of this is
 // stored beyond the resolved options, so queued jobs are unchanged.
 //
+// # Idempotent enqueue
+//
+// [JobID] gives a job the caller's id and refuses (with [ErrDuplicate]) a
+// second enqueue of that id while the first job is unfinished or within its
+// retention, on the same atomic step that stores it: an outbox relay that
+// crashed after enqueueing and before deleting its row, or a client retrying
+// after a timeout, does not start the job twice.
+//
+// # Workflows
+//
+// [Client.EnqueueWorkflow] enqueues jobs with an order between them in one
+// call: [Chain] runs steps one after another, [Group] in parallel, [Chord]
+// runs a callback once every member of a group has finished; they nest.
+//
+//	wf, err := client.EnqueueWorkflow(ctx,
+//		jobs.Chain(
+//			jobs.Step(Resize{ImageID: 7}),
+//			jobs.Chord(jobs.Group(jobs.Step(Thumb{ImageID: 7, W: 64}), jobs.Step(Thumb{ImageID: 7, W: 256})),
+//				jobs.Step(Publish{ImageID: 7}), jobs.Partial()),
+//		),
+//		jobs.OnFailure(jobs.Step(Alert{ImageID: 7})))
+//
+// Each step is an ordinary job with its own queue, retries and timeout; its
+// id is the workflow's id, a dot and the step's number. A step reads the
+// outcomes of the steps it waited for with [Job.Inputs] (results decoded by
+// [StepResult.Decode]). A step that fails for good skips the steps that
+// depend on it; a chord callback built with [Partial] runs anyway and sees
+// which members failed; the [OnFailure] step runs once with the failed steps.
+// [Inspector.Workflow] shows the workflow and each step's state;
+// [Inspector.CancelWorkflow] cancels it (pending steps never run, running
+// ones see [ErrCancelled]).
+//
+// Delivery stays at-least-once per step. The workflow's state is one Redis
+// hash with its own hash tag ({w:<id>}), so each transition is one atomic
+// script in one slot while the steps' queues may live in other slots of a
+// Cluster. A runner records a step's outcome there before acknowledging the
+// step, then enqueues the steps it released under the [JobID] guard: a
+// worker SIGKILLed in between runs the step again, its outcome is recorded
+// once, and the release it repeats is refused as a duplicate. Completions
+// are counted in the workflow's hash, so of a chord's members finishing at
+// the same moment exactly one releases the callback. A step costs one
+// round trip to the workflow's hash after it ran (plus one to enqueue what it
+// released), and [Job.Inputs] one more when called; see bench/README.md.
+//
 // # Shutdown
 //
 // When its context ends, [Runner.Run] stops fetching, lets running jobs

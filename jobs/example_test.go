@@ -127,3 +127,87 @@ func ExampleKindDefaults() {
 	// true
 	// mail 0
 }
+
+// Thumb and Publish are the steps of the workflow example.
+type Thumb struct {
+	ImageID int `json:"image_id"`
+	Width   int `json:"width"`
+}
+
+func (Thumb) Kind() string { return "thumb" }
+
+type Publish struct {
+	ImageID int `json:"image_id"`
+}
+
+func (Publish) Kind() string { return "publish" }
+
+// A chain whose second part is a chord: resize, then two thumbnails in
+// parallel, then publish once both exist, reading their results.
+func ExampleClient_EnqueueWorkflow() {
+	ctx := context.Background()
+	backend := jobs.NewMemoryBackend()
+	workers := jobs.NewWorkers()
+	jobs.AddWorker(workers, jobs.WorkerFunc[Resize](func(ctx context.Context, j *jobs.Job[Resize]) error {
+		return j.SetResult(fmt.Sprintf("/img/%d-%d.png", j.Args.ImageID, j.Args.Width))
+	}))
+	jobs.AddWorker(workers, jobs.WorkerFunc[Thumb](func(ctx context.Context, j *jobs.Job[Thumb]) error {
+		in, err := j.Inputs(ctx) // the resize step's outcome
+		if err != nil {
+			return err
+		}
+		var src string
+		if err := in[0].Decode(&src); err != nil {
+			return err
+		}
+		return j.SetResult(fmt.Sprintf("%s@%d", src, j.Args.Width))
+	}))
+	published := make(chan []string, 1)
+	jobs.AddWorker(workers, jobs.WorkerFunc[Publish](func(ctx context.Context, j *jobs.Job[Publish]) error {
+		in, err := j.Inputs(ctx) // both thumbnails, in the order given
+		if err != nil {
+			return err
+		}
+		var urls []string
+		for _, r := range in {
+			var u string
+			_ = r.Decode(&u)
+			urls = append(urls, u)
+		}
+		published <- urls
+		return nil
+	}))
+	client, _ := jobs.NewClient(backend, jobs.ClientConfig{})
+	wf, err := client.EnqueueWorkflow(ctx, jobs.Chain(
+		jobs.Step(Resize{ImageID: 7, Width: 1024}),
+		jobs.Chord(jobs.Group(jobs.Step(Thumb{ImageID: 7, Width: 64}), jobs.Step(Thumb{ImageID: 7, Width: 256})),
+			jobs.Step(Publish{ImageID: 7})),
+	))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(wf.Steps), "steps;", wf.Steps[0].State, wf.Steps[3].State)
+
+	runner, _ := jobs.NewRunner(backend, jobs.RunnerConfig{Workers: workers, Logger: slog.New(slog.DiscardHandler)})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- runner.Run(runCtx) }()
+	fmt.Println(<-published)
+
+	insp := jobs.NewInspector(backend)
+	for {
+		got, err := insp.Workflow(ctx, wf.ID)
+		if err == nil && got.State != jobs.WorkflowRunning {
+			fmt.Println(got.State)
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	<-done
+	// Output:
+	// 4 steps; released waiting
+	// [/img/7-1024.png@64 /img/7-1024.png@256]
+	// succeeded
+}

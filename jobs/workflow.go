@@ -487,10 +487,12 @@ func parseStepID(id string) (wf string, step int, ok bool) {
 			return "", 0, false
 		}
 	}
-	step, err := strconv.Atoi(n)
-	if err != nil || step < 0 {
-		return "", 0, false
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return "", 0, false
+		}
 	}
+	step, _ = strconv.Atoi(n) // at most 5 digits
 	return wf, step, true
 }
 
