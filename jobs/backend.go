@@ -101,6 +101,10 @@ type ack struct {
 	attempts  int
 	started   time.Time
 	retention time.Duration
+	// next are workflow steps this job's outcome released on its own
+	// queue, runnable now: stored with the ack, atomically, under the id
+	// guard (whether or not the ack itself is accepted).
+	next []*enqueueReq
 }
 
 type fetchReq struct {

@@ -83,6 +83,12 @@ func (b *MemoryBackend) notify() {
 func (b *MemoryBackend) enqueue(_ context.Context, now time.Time, reqs []*enqueueReq) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.enqueueLocked(now, reqs)
+	return nil
+}
+
+// enqueueLocked stores reqs; b.mu is held.
+func (b *MemoryBackend) enqueueLocked(now time.Time, reqs []*enqueueReq) {
 	pushed := false
 	for _, r := range reqs {
 		q := b.q(r.queue)
@@ -120,7 +126,6 @@ func (b *MemoryBackend) enqueue(_ context.Context, now time.Time, reqs []*enqueu
 	if pushed {
 		b.notify()
 	}
-	return nil
 }
 
 func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error) {
@@ -131,6 +136,9 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 	now := time.Now()  // the backend's clock, not the caller's
 	var front []string // handed back or promoted: run next
 	for _, a := range f.acks {
+		if len(a.next) > 0 {
+			b.enqueueLocked(now, a.next) // released workflow steps, with the ack
+		}
 		l := q.leases[a.id]
 		if l == nil || l.token != a.token || l.deadline.Before(now) {
 			resp.refused++

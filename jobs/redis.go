@@ -454,6 +454,14 @@ func (b *RedisBackend) fetch(ctx context.Context, f *fetchReq) (*fetchResp, erro
 			args = append(args, max(a.retention.Milliseconds(), 1), progressField(a.progress))
 		}
 	}
+	nextAt := len(args)
+	args = append(args, 0)
+	for _, a := range f.acks {
+		for _, r := range a.next {
+			args = append(args, r.msg.ID, r.raw, meta(r))
+		}
+	}
+	args[nextAt] = (len(args) - nextAt - 1) / 3
 	res, err := fetchScript.Run(ctx, b.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, err

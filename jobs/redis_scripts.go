@@ -111,6 +111,9 @@ return #push
 // r stores the attempt's error in the job's hash as E<attempt> ("ms\29error",
 // dropping E<attempt-10>: no extra command), d and c build the record's
 // error list from those fields (one HGETALL, only past a first attempt).
+// After the acks: the count of workflow steps they released on this queue,
+// then id, message, meta for each (pushed before the lease, so this very
+// call may lease them).
 // Returns {messages, paused, next due, refused}.
 var fetchScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -257,6 +260,32 @@ if na > 0 then
   if #okz > 0 then redis.call('ZADD', KEYS[8], unpack(okz)) end
   if #front > 0 then redis.call('RPUSH', KEYS[1], unpack(front)) end
   if dead then trimdead() end
+end
+-- workflow steps released by the acked jobs, after the acks' arguments:
+-- a count, then id, message, meta each; stored unless their id is known
+-- (the JobID guard), so a repeated release stores nothing
+local rc = 10
+for i = 1, na do
+  local kind = ARGV[rc + 2]
+  if kind == 'q' then rc = rc + 6 elseif kind == 'c' then rc = rc + 7 else rc = rc + 8 end
+end
+local nrel = tonumber(ARGV[rc] or '0') or 0
+if nrel > 0 then
+  local push, ix, seen = {}, {}, {}
+  for j = 0, nrel - 1 do
+    local p = rc + 1 + j * 3
+    local id = ARGV[p]
+    if not seen[id] and redis.call('HEXISTS', KEYS[11], id) == 0 and redis.call('EXISTS', base .. 'j:' .. id) == 0 then
+      ix[#ix + 1] = id
+      ix[#ix + 1] = ARGV[p + 2]
+      push[#push + 1] = ARGV[p + 1]
+    end
+    seen[id] = true
+  end
+  if #ix > 0 then
+    redis.call('HSET', KEYS[11], unpack(ix))
+    redis.call('LPUSH', KEYS[1], unpack(push))
+  end
 end
 local nextdue = 0
 if ARGV[5] == '1' then

@@ -241,8 +241,9 @@ type task struct {
 	err      error // the attempt's outcome
 	ack      ack
 
-	wfDone bool  // a workflow step's outcome is recorded
-	wfErr  error // recording it failed: hand the step back
+	wfDone bool          // a workflow step's outcome is recorded
+	wfErr  error         // recording it failed: hand the step back
+	next   []*enqueueReq // steps it released on its own queue: sent with its ack
 }
 
 // Timeouts this long are enforced at heartbeat granularity instead of with
@@ -729,7 +730,7 @@ func (r *lane) complete(t *task) {
 		return
 	}
 	now := time.Now()
-	t.ack = ack{id: t.id, token: t.token, attempts: 1, started: t.start, retention: time.Hour, raw: t.raw}
+	t.ack = ack{id: t.id, token: t.token, attempts: 1, started: t.start, retention: time.Hour, raw: t.raw, next: t.next}
 	a := &t.ack
 	kind := "unknown"
 	if t.m != nil {
@@ -833,7 +834,30 @@ func (r *lane) recordStep(t *task) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), stepTimeout)
 	defer cancel()
-	if err := finishStep(ctx, r.b, wf, step, out, time.Now()); err != nil {
+	now := time.Now()
+	rs, err := r.b.stepDone(ctx, wf, step, out, now)
+	if err == nil {
+		// Steps on this queue that can run now go with this step's ack, in
+		// the same script (no round trip of their own); the others now.
+		var other []release
+		for _, rel := range rs {
+			if rel.queue != t.q.name || rel.delay > 0 {
+				other = append(other, rel)
+				continue
+			}
+			req, rerr := releaseReq(rel, now)
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			t.next = append(t.next, req)
+		}
+		if err == nil {
+			err = enqueueReleased(ctx, r.b, other, now)
+		}
+	}
+	if err != nil {
+		t.next = nil
 		t.wfErr = fmt.Errorf("jobs: record workflow step: %w", err)
 		return
 	}

@@ -529,18 +529,27 @@ func enqueueReleased(ctx context.Context, b Backend, rs []release, now time.Time
 	}
 	reqs := make([]*enqueueReq, 0, len(rs))
 	for _, r := range rs {
-		m, err := decodeMessage(r.raw)
+		req, err := releaseReq(r, now)
 		if err != nil {
-			return fmt.Errorf("jobs: workflow step %d: %w", r.step, err)
-		}
-		m.EnqueuedMs = now.UnixMilli()
-		req := &enqueueReq{queue: r.queue, msg: m, raw: m.encode(), owner: r.owner, once: true}
-		if r.delay > 0 {
-			req.due = now.Add(r.delay)
+			return err
 		}
 		reqs = append(reqs, req)
 	}
 	return b.enqueue(ctx, now, reqs)
+}
+
+// releaseReq is the enqueue of a released step, enqueued now.
+func releaseReq(r release, now time.Time) (*enqueueReq, error) {
+	m, err := decodeMessage(r.raw)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: workflow step %d: %w", r.step, err)
+	}
+	m.EnqueuedMs = now.UnixMilli()
+	req := &enqueueReq{queue: r.queue, msg: m, raw: m.encode(), owner: r.owner, once: true}
+	if r.delay > 0 {
+		req.due = now.Add(r.delay)
+	}
+	return req, nil
 }
 
 // finishStep records a step's outcome in its workflow and enqueues the
