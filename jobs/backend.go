@@ -32,6 +32,13 @@ type Backend interface {
 	workflow(ctx context.Context, id string) (*WorkflowInfo, error)
 	cancelWorkflow(ctx context.Context, id string, now time.Time) ([]release, error)
 
+	// Watching a job (see events.go): watchOpen opens or refreshes the
+	// job's event stream and reports where to read from (after, if the
+	// stream still holds it); watchRead waits up to wait for events after
+	// a position and returns them and the new position.
+	watchOpen(ctx context.Context, queue, id, after string, ttl time.Duration) (pos string, resumed bool, err error)
+	watchRead(ctx context.Context, queue, id, after string, wait time.Duration) ([]Event, string, error)
+
 	// The operator API (see inspect.go).
 	window(ctx context.Context, queue string, w *windowReq) ([]winEntry, error)
 	jobsByID(ctx context.Context, queue string, es []winEntry, now time.Time) ([]*JobInfo, error)

@@ -26,6 +26,9 @@ type MemoryBackend struct {
 	reg   memRegistry   // runners' and schedulers' records
 	wfs   map[string]*memWorkflow
 	swept time.Time // last sweep of expired workflows
+
+	evs    map[string]*memEvents // watched jobs' events
+	evWake chan struct{}         // closed (and replaced) when an event is recorded
 }
 
 var _ Backend = (*MemoryBackend)(nil)
@@ -62,7 +65,7 @@ type memJob struct {
 
 // NewMemoryBackend returns an empty in-process backend.
 func NewMemoryBackend() *MemoryBackend {
-	return &MemoryBackend{qs: map[string]*memQueue{}, jobs: map[string]*memJob{}, wfs: map[string]*memWorkflow{}, wake: make(chan struct{})}
+	return &MemoryBackend{qs: map[string]*memQueue{}, jobs: map[string]*memJob{}, wfs: map[string]*memWorkflow{}, evs: map[string]*memEvents{}, evWake: make(chan struct{}), wake: make(chan struct{})}
 }
 
 func (b *MemoryBackend) q(name string) *memQueue {
@@ -155,6 +158,7 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 			delete(q.cancelled, a.id)
 			if j != nil {
 				j.info.Attempts, j.info.StartedAt = a.attempts, a.started
+				b.emit(a.id, stateEvent(j, a.attempts))
 			}
 			continue
 		}
@@ -184,6 +188,7 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 			j.info.State, j.info.FinishedAt = StateCancelled, now
 			j.expires = now.Add(a.retention)
 		}
+		b.emit(a.id, stateEvent(j, a.attempts))
 	}
 	if f.maint {
 		var due []*memDelayed
@@ -252,6 +257,7 @@ func (b *MemoryBackend) fetch(_ context.Context, f *fetchReq) (*fetchResp, error
 		q.leases[id] = &memLease{token: f.token, raw: raw, deadline: now.Add(f.lease)}
 		if j := b.jobs[id]; j != nil {
 			j.info.State, j.info.StartedAt = StateActive, now
+			b.emit(id, stateEvent(j, j.info.Attempts+1))
 		}
 		resp.jobs = append(resp.jobs, leased{raw: raw, token: f.token})
 	}
@@ -341,6 +347,7 @@ func (b *MemoryBackend) setProgress(_ context.Context, _ string, id string, p Pr
 	defer b.mu.Unlock()
 	if j := b.jobs[id]; j != nil && !j.info.State.finished() {
 		j.info.Progress = &p
+		b.emit(id, Event{Type: EventProgress, State: StateActive, Progress: &p})
 	}
 	return nil
 }
@@ -430,6 +437,7 @@ func (b *MemoryBackend) cancel(_ context.Context, queue, id string, _ time.Time)
 		retention = time.Duration(m.RetentionMs) * time.Millisecond
 	}
 	j.info.State, j.info.FinishedAt, j.expires = StateCancelled, now, now.Add(retention)
+	b.emit(id, stateEvent(j, j.info.Attempts))
 	return nil
 }
 

@@ -140,6 +140,14 @@ local function cancelrec(h, id, att, msg)
 end
 local na = tonumber(ARGV[8])
 local refused = 0
+-- events for watched jobs (Inspector.Watch): only while the queue's flag
+-- w exists, and only to a job's stream ev:<id> that a watcher opened
+local watched = redis.call('EXISTS', base .. 'w') == 1
+local function ev(id, ...)
+  if not watched then return end
+  local k = base .. 'ev:' .. id
+  if redis.call('EXISTS', k) == 1 then redis.call('XADD', k, 'MAXLEN', '~', 1000, '*', ...) end
+end
 -- errlist builds a record's error list ("\30attempt\29ms\29error"
 -- entries, the last 10 by attempt) from the E<attempt> fields of the job's
 -- hash (read only past a first attempt: earlier errors exist only then)
@@ -212,7 +220,9 @@ if na > 0 then
       if cflags[i] then
         redis.call('HDEL', KEYS[9], id)
         cancelrec(h, id, att, nil) -- cancelled meanwhile: the cancel wrote the record
+        ev(id, 't', 's', 's', 'cancelled', 'a', att)
       elseif kind == 's' then
+        ev(id, 't', 's', 's', 'succeeded', 'a', att, 'r', ARGV[a + 7])
         if meta then
           redis.call('SET', h, 'ok\31' .. att .. '\31' .. now .. '\31' .. meta .. '\31' .. ARGV[a + 6] .. '\31\31' .. ARGV[a + 7], 'PX', ARGV[a + 5])
           unix[#unix + 1] = id
@@ -220,11 +230,13 @@ if na > 0 then
         okz[#okz + 1] = now + tonumber(ARGV[a + 5])
         okz[#okz + 1] = id
       elseif kind == 'r' then
+        ev(id, 't', 's', 's', 'retrying', 'a', att, 'e', ARGV[a + 7])
         redis.call('ZADD', KEYS[5], ARGV[a + 6], id)
         redis.call('HSET', KEYS[6], id, ARGV[a + 5])
         redis.call('HSET', h, 'a', att, 'e', ARGV[a + 7], 'E' .. att, now .. '\29' .. ARGV[a + 7])
         if tonumber(att) > 10 then redis.call('HDEL', h, 'E' .. (tonumber(att) - 10)) end
       elseif kind == 'd' then
+        ev(id, 't', 's', 's', 'dead', 'a', att, 'e', ARGV[a + 6])
         if meta then
           local errs = errlist(h, att, ARGV[a + 6])
           redis.call('ZADD', KEYS[7], now, id)
@@ -233,8 +245,10 @@ if na > 0 then
         end
         dead = true
       elseif kind == 'q' then
+        ev(id, 't', 's', 's', 'pending')
         front[#front + 1] = ARGV[a + 5]
       else
+        ev(id, 't', 's', 's', 'cancelled', 'a', att)
         local ttl = tonumber(ARGV[a + 5])
         if meta then
           local errs = errlist(h, att, nil)
@@ -351,6 +365,7 @@ if n > 0 then
           h[#h + 1] = ids[i]
           h[#h + 1] = ARGV[4] .. '\31' .. m
           out[#out + 1] = m
+          if watched then ev(ids[i], 't', 's', 's', 'active', 'a', (tonumber(string.match(m, '^[^\31]*\31([^\31]*)')) or 0) + 1) end
         end
       end
       if #drop > 0 then redis.call('HDEL', KEYS[9], unpack(drop)) end
@@ -469,6 +484,10 @@ if e == '' then e = p['e'] or '' end
 redis.call('SET', KEYS[1], 'c\31' .. (p['a'] or '0') .. '\31' .. now .. '\31' .. meta .. '\31' .. (p['pc'] or '') .. '\31' .. (p['pt'] or '') .. '\31' .. (p['pm'] or '') .. '\31' .. e .. '\31', 'PX', ttl)
 redis.call('HDEL', KEYS[8], id)
 redis.call('ZADD', KEYS[7], now + ttl, id)
+local base = string.sub(KEYS[8], 1, -3)
+if redis.call('EXISTS', base .. 'w') == 1 and redis.call('EXISTS', base .. 'ev:' .. id) == 1 then
+  redis.call('XADD', base .. 'ev:' .. id, 'MAXLEN', '~', 1000, '*', 't', 's', 's', 'cancelled', 'a', p['a'] or '0')
+end
 return 1
 `)
 
@@ -513,6 +532,10 @@ return 1
 var progressScript = redis.NewScript(`
 if redis.call('TYPE', KEYS[1]).ok == 'string' or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'pc', ARGV[2], 'pt', ARGV[3], 'pm', ARGV[4])
+local base = string.sub(KEYS[2], 1, -3)
+if redis.call('EXISTS', base .. 'w') == 1 and redis.call('EXISTS', base .. 'ev:' .. ARGV[1]) == 1 then
+  redis.call('XADD', base .. 'ev:' .. ARGV[1], 'MAXLEN', '~', 1000, '*', 't', 'p', 'pc', ARGV[2], 'pt', ARGV[3], 'pm', ARGV[4])
+end
 return 1
 `)
 
