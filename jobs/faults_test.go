@@ -64,6 +64,9 @@ func TestHelperWorker(t *testing.T) {
 		rdb.RPush(context.Background(), prefix+"log", "end|"+j.ID+"|"+pid+"|"+now())
 		return nil
 	}))
+	for _, add := range helperKinds {
+		add(ws, rdb, prefix)
+	}
 	conc, _ := strconv.Atoi(os.Getenv("JOBS_CONCURRENCY"))
 	r, err := jobs.NewRunner(b, jobs.RunnerConfig{Workers: ws, Concurrency: conc, LeaseDuration: env("JOBS_LEASE"),
 		HeartbeatInterval: env("JOBS_HEARTBEAT"), Logger: slog.New(slog.DiscardHandler)})
@@ -72,6 +75,11 @@ func TestHelperWorker(t *testing.T) {
 	}
 	_ = r.Run(context.Background()) // runs until killed
 }
+
+// helperKinds adds more kinds to the helper process's workers (other
+// tests' files append to it from init); each gets the helper's Redis client
+// and prefix.
+var helperKinds []func(ws *jobs.Workers, rdb *redis.Client, prefix string)
 
 // helper starts a worker process; it is killed when the test ends.
 func helper(t *testing.T, prefix string, conc int, work, lease, heartbeat time.Duration) *exec.Cmd {
