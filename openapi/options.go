@@ -22,11 +22,17 @@ type operation struct {
 	middleware   []echo.MiddlewareFunc
 	deprecated   bool
 	hidden       bool
+	headers      []headerParam // HeaderParameter: headers read by middleware
 
 	in, out reflect.Type
 	binder  *binder
 	noBody  bool
 	upload  *UploadPolicy // Upload: the route's File fields' policy
+}
+
+type headerParam struct {
+	name, description string
+	required          bool
 }
 
 type securityRequirement struct {
@@ -76,6 +82,17 @@ func Hidden() Option { return func(op *operation) { op.hidden = true } }
 // (a group's options come first). It is not documented.
 func Middleware(m ...echo.MiddlewareFunc) Option {
 	return func(op *operation) { op.middleware = append(slices.Clone(op.middleware), m...) }
+}
+
+// HeaderParameter documents a request header that middleware on the
+// route reads, rather than the input (e.g. Idempotency-Key): a string
+// parameter in the header, with a description, required or not, and a
+// 400 response for a bad value. It installs nothing, and an input field
+// bound to the same header is documented instead.
+func HeaderParameter(name, description string, required bool) Option {
+	return func(op *operation) {
+		op.headers = append(slices.Clone(op.headers), headerParam{name: name, description: description, required: required})
+	}
 }
 
 // Guard is an authorization requirement that both protects a route and
