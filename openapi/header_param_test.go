@@ -17,14 +17,14 @@ import (
 // documented instead, once.
 func TestHeaderParameter(t *testing.T) {
 	api := newAPI(t)
-	idem := openapi.HeaderParameter("Idempotency-Key", "Retry-safe key", false)
+	idem := openapi.HeaderParameter(openapi.Parameter{Name: "Idempotency-Key", Description: "Retry-safe key"})
 	none := func(context.Context, *openapi.Empty) (*openapi.Empty, error) { return nil, nil }
 	type In struct {
 		Key string `header:"idempotency-key" validate:"required"`
 	}
 	bound := func(context.Context, *In) (*openapi.Empty, error) { return nil, nil }
 	openapi.Post(api, "/orders", none, idem)
-	openapi.Post(api.Group("", openapi.HeaderParameter("X-Required", "", true)), "/grouped", none)
+	openapi.Post(api.Group("", openapi.HeaderParameter(openapi.Parameter{Name: "X-Required", Required: true, Schema: &openapi.Schema{Type: "string", MinLength: new(1)}})), "/grouped", none)
 	openapi.Post(api, "/bound", bound, idem)
 	openapi.Post(api, "/plain", none)
 	for _, tt := range []struct{ path, want string }{

@@ -22,17 +22,12 @@ type operation struct {
 	middleware   []echo.MiddlewareFunc
 	deprecated   bool
 	hidden       bool
-	headers      []headerParam // HeaderParameter: headers read by middleware
+	headers      []Parameter // HeaderParameter: headers read by middleware
 
 	in, out reflect.Type
 	binder  *binder
 	noBody  bool
 	upload  *UploadPolicy // Upload: the route's File fields' policy
-}
-
-type headerParam struct {
-	name, description string
-	required          bool
 }
 
 type securityRequirement struct {
@@ -85,14 +80,16 @@ func Middleware(m ...echo.MiddlewareFunc) Option {
 }
 
 // HeaderParameter documents a request header that middleware on the
-// route reads, rather than the input (e.g. Idempotency-Key): a string
-// parameter in the header, with a description, required or not, and a
-// 400 response for a bad value. It installs nothing, and an input field
-// bound to the same header is documented instead.
-func HeaderParameter(name, description string, required bool) Option {
-	return func(op *operation) {
-		op.headers = append(slices.Clone(op.headers), headerParam{name: name, description: description, required: required})
+// route reads, rather than the input (e.g. Idempotency-Key): p with In
+// set to "header" (a nil Schema documents a string), and a 400 response
+// for a bad value. It installs nothing, and an input field bound to the
+// same header is documented instead.
+func HeaderParameter(p Parameter) Option {
+	p.In = inHeader
+	if p.Schema == nil {
+		p.Schema = &Schema{Type: "string"}
 	}
+	return func(op *operation) { op.headers = append(slices.Clone(op.headers), p) }
 }
 
 // Guard is an authorization requirement that both protects a route and
