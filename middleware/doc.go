@@ -2,8 +2,8 @@
 // the server installs ([Stack]), and each piece usable alone in echo's
 // XxxConfig{Skipper, ...}.ToMiddleware() style: structured access log,
 // Prometheus metrics, rate limiting on Redis or memory, trusted hosts,
-// security headers, CORS, request deadlines, sessions and the client-IP
-// extractor.
+// security headers, CORS, request deadlines, sessions, idempotency keys
+// and the client-IP extractor.
 //
 // The package never imports server or auth: errors it returns are [*Error]
 // values the server's envelope reads (HTTPStatus, ErrorType,
@@ -96,6 +96,30 @@
 // leave the store alone for a second; trips are logged once through the
 // configured logger and fallbacks counted in
 // gantry_ratelimit_fallbacks_total.
+//
+// # Idempotency keys
+//
+// [IdempotencyConfig] is opt-in per route or group (it is not part of the
+// stack): a client that retries an unsafe request with the same
+// Idempotency-Key header (Stripe's convention, IETF
+// draft-ietf-httpapi-idempotency-key-header) runs it once. The first
+// response (status, the headers the handler set, the body byte for byte)
+// is stored for 24h per key and client (authenticated subject, else
+// address); a repeat gets it with Idempotent-Replayed: true. The same key
+// on a different request (method, path and query, body SHA-256) is a 422,
+// a repeat while the first runs a 409 (Retry-After: 1), a bad key a 400.
+// A 5xx is not stored: the key is released and a retry runs. A response
+// over MaxResponseSize (1 MiB) is served but not stored, and a repeat of
+// it is a 422 idempotency_response_not_stored, never a second run.
+//
+// [NewRedisIdempotencyStore] reserves a key atomically (one Lua script:
+// GET, else SET with a lease in PX), so a burst of the same key on many
+// instances runs once; the reservation of an instance that dies expires
+// after Lease (1m). [NewMemoryIdempotencyStore] serves one instance,
+// bounded in bytes. When the store fails the request is answered 503 (the
+// client retries with the same key, which is safe), or run unprotected
+// with FailOpen; failures are logged once per outage and counted in
+// gantry_idempotency_store_failures_total.
 //
 // # Client addresses
 //

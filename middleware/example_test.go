@@ -233,3 +233,45 @@ func ExampleBodyLimitConfig() {
 	// /notes 413 {"message":"Request Entity Too Large"}
 	// /uploads 200 40 bytes
 }
+
+// An order is created once however often a client retries it with the
+// same Idempotency-Key: the repeat gets the first response, marked as a
+// replay, and the same key on another request is refused.
+func ExampleIdempotencyConfig() {
+	orders := 0
+	idem, err := middleware.IdempotencyConfig{
+		// NewRedisIdempotencyStore when several instances serve the route
+		Store: middleware.NewMemoryIdempotencyStore(middleware.MemoryIdempotencyStoreConfig{}),
+		// scope keys by the authenticated subject (the client address when "")
+		Subject: func(c echo.Context) string { return c.Request().Header.Get("X-User") },
+	}.ToMiddleware()
+	if err != nil {
+		panic(err)
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = statusOnly // server.New installs the envelope handler
+	e.IPExtractor, _ = middleware.IPExtractor(nil)
+	e.POST("/orders", func(c echo.Context) error {
+		orders++
+		return c.JSON(http.StatusCreated, map[string]int{"order": orders})
+	}, idem)
+
+	send := func(body string) {
+		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+		req.Header.Set("X-User", "alice")
+		req.Header.Set(middleware.IdempotencyKeyHeader, "order-7f3a")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		line := fmt.Sprintf("%d replayed=%q %s", rec.Code, rec.Header().Get(middleware.IdempotentReplayedHeader), rec.Body)
+		fmt.Println(strings.TrimSpace(line))
+	}
+	send(`{"item":"book"}`)
+	send(`{"item":"book"}`) // a retry
+	send(`{"item":"pen"}`)  // the same key on another request
+	fmt.Println("orders created:", orders)
+	// Output:
+	// 201 replayed="" {"order":1}
+	// 201 replayed="true" {"order":1}
+	// 422 replayed=""
+	// orders created: 1
+}

@@ -453,6 +453,13 @@ func (s *spec) build(ops []*operation) *Document {
 		}
 		errs := slices.Clone(s.cfg.Errors)
 		errs = append(errs, op.errors...)
+		for _, h := range op.headers {
+			if slices.ContainsFunc(o.Parameters, func(p *Parameter) bool { return p.In == inHeader && strings.EqualFold(p.Name, h.Name) }) {
+				continue
+			}
+			o.Parameters = append(o.Parameters, &h)
+			errs = append(errs, http.StatusBadRequest)
+		}
 		// 431 is the server's for a request head beyond its limit, 500 for
 		// anything that goes wrong; any route can answer either.
 		errs = append(errs, http.StatusRequestHeaderFieldsTooLarge, http.StatusInternalServerError)

@@ -22,6 +22,7 @@ type operation struct {
 	middleware   []echo.MiddlewareFunc
 	deprecated   bool
 	hidden       bool
+	headers      []Parameter // HeaderParameter: headers read by middleware
 
 	in, out reflect.Type
 	binder  *binder
@@ -76,6 +77,19 @@ func Hidden() Option { return func(op *operation) { op.hidden = true } }
 // (a group's options come first). It is not documented.
 func Middleware(m ...echo.MiddlewareFunc) Option {
 	return func(op *operation) { op.middleware = append(slices.Clone(op.middleware), m...) }
+}
+
+// HeaderParameter documents a request header that middleware on the
+// route reads, rather than the input (e.g. Idempotency-Key): p with In
+// set to "header" (a nil Schema documents a string), and a 400 response
+// for a bad value. It installs nothing, and an input field bound to the
+// same header is documented instead.
+func HeaderParameter(p Parameter) Option {
+	p.In = inHeader
+	if p.Schema == nil {
+		p.Schema = &Schema{Type: "string"}
+	}
+	return func(op *operation) { op.headers = append(slices.Clone(op.headers), p) }
 }
 
 // Guard is an authorization requirement that both protects a route and

@@ -229,6 +229,16 @@ func (a *app) openAuth() error {
 	return nil
 }
 
+// idempotencyStore returns where Idempotency-Key records live: in Redis
+// when it is configured (every instance sees every key, so a retry landing
+// on another instance is still answered once), else in memory.
+func (a *app) idempotencyStore() (middleware.IdempotencyStore, error) {
+	if a.rdb != nil {
+		return middleware.NewRedisIdempotencyStore(middleware.RedisIdempotencyStoreConfig{Client: a.rdb, Prefix: a.cfg.RedisKeyPrefix + "idem:"})
+	}
+	return middleware.NewMemoryIdempotencyStore(middleware.MemoryIdempotencyStoreConfig{}), nil
+}
+
 func (a *app) openJobs() error {
 	var err error
 	if a.rdb != nil {

@@ -30,14 +30,16 @@ func (a *app) withURL(f File) File {
 }
 
 // routesFiles registers the file routes on v1: upload (multipart, under
-// uploadLimit, the body limit raised for it) and download, both documented
-// like every other route.
-func (a *app) routesFiles(v1 *openapi.API, uploadLimit echo.MiddlewareFunc) {
+// uploadLimit, the body limit raised for it, and idempotent: the options
+// idem, after the limit, so the body fingerprinted is capped by it) and
+// download, both documented like every other route.
+func (a *app) routesFiles(v1 *openapi.API, uploadLimit echo.MiddlewareFunc, idem []openapi.Option) {
 	tag := openapi.Tags("files")
-	openapi.Post(v1, "/files", a.uploadFile, tag, openapi.Middleware(uploadLimit), openapi.Secure(signedIn), openapi.Status(http.StatusCreated),
+	upload := append([]openapi.Option{tag, openapi.Middleware(uploadLimit), openapi.Secure(signedIn)}, idem...)
+	openapi.Post(v1, "/files", a.uploadFile, with(upload, openapi.Status(http.StatusCreated),
 		openapi.Upload(a.upload), openapi.Summary("Upload a file (multipart/form-data, part \"file\")"),
 		openapi.Description("The file is checked by size (MAX_FILE_SIZE: 413), by extension (ALLOWED_EXTENSIONS: 415) "+
-			"and by its content, which must be what its extension implies (a script named .png: 415)."))
+			"and by its content, which must be what its extension implies (a script named .png: 415)."))...)
 	openapi.Get(v1, "/files/{id}", a.downloadFile, tag, openapi.Secure(signedIn),
 		openapi.Summary("Download a file (its owner or an admin)"), openapi.Errors(http.StatusNotFound))
 }

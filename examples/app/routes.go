@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -106,6 +107,23 @@ func (a *app) newServer() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Creating routes answer a retried request with the same
+	// Idempotency-Key once (per user, else per address), across instances
+	// when the records are in Redis.
+	idemStore, err := a.idempotencyStore()
+	if err != nil {
+		return nil, err
+	}
+	idem, err := middleware.IdempotencyConfig{
+		Store:      idemStore,
+		Name:       "api",
+		Subject:    func(c echo.Context) string { p, _ := auth.PrincipalFrom(c); return subjectOf(p) },
+		Logger:     a.log,
+		Registerer: a.registry,
+	}.ToMiddleware()
+	if err != nil {
+		return nil, err
+	}
 	// A multipart upload carries the file (MAX_FILE_SIZE) and a little
 	// more; this route's cap replaces MAX_BODY_SIZE for it.
 	uploadLimit, err := middleware.BodyLimitConfig{Limit: cfg.MaxFileSize + 1<<20}.ToMiddleware()
@@ -125,7 +143,7 @@ func (a *app) newServer() (*server.Server, error) {
 	for _, api := range []*openapi.API{v1, v2} {
 		api.Echo().Use(authn, perClient)
 	}
-	a.routesV1(v1, perAddress, uploadLimit)
+	a.routesV1(v1, perAddress, uploadLimit, idempotent(idem))
 	a.routesV2(v2)
 	jobsAPI, err := a.routesAdmin(e, info, srv.Sessions(), authn, perAddress, perClient)
 	if err != nil {
@@ -144,7 +162,29 @@ func (a *app) newServer() (*server.Server, error) {
 // expired token hears it at once instead of silently seeing less.
 var readsToken = openapi.OptionalSecurity("bearer")
 
-func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareFunc) {
+// idempotent returns the options of a route that honours Idempotency-Key:
+// the middleware and its documentation (the header, and 409 for a repeat
+// while the first runs, 422 for a key reused on another request). Give
+// them after the route's guard, so a refused request stores nothing.
+func idempotent(mw echo.MiddlewareFunc) []openapi.Option {
+	return []openapi.Option{
+		openapi.Middleware(mw),
+		openapi.HeaderParameter(openapi.Parameter{
+			Name: middleware.IdempotencyKeyHeader,
+			Description: "A key unique to this operation: a retry with the same key and request is answered once, " +
+				"with the first response and " + middleware.IdempotentReplayedHeader + ": true, for 24 hours.",
+			Schema: &openapi.Schema{Type: "string", MinLength: new(1), MaxLength: new(255), Pattern: `^[ -~]+$`},
+		}),
+		openapi.Errors(http.StatusConflict, http.StatusUnprocessableEntity),
+	}
+}
+
+// with returns opts followed by more.
+func with(opts []openapi.Option, more ...openapi.Option) []openapi.Option {
+	return append(slices.Clone(opts), more...)
+}
+
+func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareFunc, idem []openapi.Option) {
 	v1 = v1.Group("", readsToken)
 	limited := openapi.Middleware(perAddress)
 	authTag, usersTag, postsTag, tasksTag := openapi.Tags("auth"), openapi.Tags("users"), openapi.Tags("posts"), openapi.Tags("tasks")
@@ -170,7 +210,8 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 		openapi.Errors(http.StatusNotFound, http.StatusConflict))
 
 	openapi.Get(v1, "/posts", a.listPostsV1, postsTag, openapi.Summary("List posts with filters, sort and offset pages"))
-	openapi.Post(v1, "/posts", a.createPost, postsTag, openapi.Secure(postWriter), openapi.Status(http.StatusCreated), openapi.Summary("Create a post"))
+	createPost := append([]openapi.Option{postsTag, openapi.Secure(postWriter)}, idem...)
+	openapi.Post(v1, "/posts", a.createPost, with(createPost, openapi.Status(http.StatusCreated), openapi.Summary("Create a post"))...)
 	openapi.Get(v1, "/posts/{id}", a.getPost, postsTag, openapi.Summary("Get a post"), openapi.Errors(http.StatusNotFound))
 	openapi.Patch(v1, "/posts/{id}", a.updatePost, postsTag, openapi.Secure(signedIn), openapi.Summary("Update a post (author or admin)"),
 		openapi.Errors(http.StatusNotFound, http.StatusConflict))
@@ -179,16 +220,17 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 	openapi.Post(v1, "/posts/{id}/restore", a.restorePost, postsTag, openapi.Secure(admin), openapi.Summary("Restore a deleted post (admin)"),
 		openapi.Errors(http.StatusNotFound))
 
-	a.routesFiles(v1, uploadLimit)
+	a.routesFiles(v1, uploadLimit, idem)
 
-	accepted := openapi.Status(http.StatusAccepted)
-	openapi.Post(v1, "/tasks/send-email", a.taskSendEmail, tasksTag, openapi.Secure(signedIn), accepted, openapi.Summary("Send an email in the background"))
-	openapi.Post(v1, "/tasks/send-bulk-email", a.taskSendBulkEmail, tasksTag, openapi.Secure(signedIn), accepted,
-		openapi.Summary("Send one email per address, each its own task"))
-	openapi.Post(v1, "/tasks/process-image", a.taskProcessImage, tasksTag, openapi.Secure(signedIn), accepted,
-		openapi.Summary("Process an uploaded image"), openapi.Errors(http.StatusNotFound, http.StatusUnsupportedMediaType))
-	openapi.Post(v1, "/tasks/reports/users", a.taskUserReport, tasksTag, openapi.Secure(signedIn), accepted,
-		openapi.Summary("Build the sign-ups and posts workbook of a date range"))
+	// every task POST: signed in, idempotent, 202
+	task := append([]openapi.Option{tasksTag, openapi.Secure(signedIn), openapi.Status(http.StatusAccepted)}, idem...)
+	openapi.Post(v1, "/tasks/send-email", a.taskSendEmail, with(task, openapi.Summary("Send an email in the background"))...)
+	openapi.Post(v1, "/tasks/send-bulk-email", a.taskSendBulkEmail, with(task,
+		openapi.Summary("Send one email per address, each its own task"))...)
+	openapi.Post(v1, "/tasks/process-image", a.taskProcessImage, with(task,
+		openapi.Summary("Process an uploaded image"), openapi.Errors(http.StatusNotFound, http.StatusUnsupportedMediaType))...)
+	openapi.Post(v1, "/tasks/reports/users", a.taskUserReport, with(task,
+		openapi.Summary("Build the sign-ups and posts workbook of a date range"))...)
 	openapi.Get(v1, "/tasks/{task_id}", a.taskStatus, tasksTag, openapi.Secure(signedIn), openapi.Summary("A task's state, progress and result"),
 		openapi.Errors(http.StatusNotFound))
 }
