@@ -32,8 +32,10 @@ type welcome struct {
 	To string `json:"to"`
 }
 
-func (welcome) Kind() string                { return "welcome" }
-func (welcome) JobDefaults() []jobs.Option { return []jobs.Option{jobs.Queue("mail"), jobs.MaxRetry(3)} }
+func (welcome) Kind() string { return "welcome" }
+func (welcome) JobDefaults() []jobs.Option {
+	return []jobs.Option{jobs.Queue("mail"), jobs.MaxRetry(3)}
+}
 
 var discard = slog.New(slog.DiscardHandler)
 
