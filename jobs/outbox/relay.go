@@ -35,6 +35,10 @@ type RelayConfig struct {
 	// 100 ms on SQLite (where EnqueueTx wakes the relays of its own
 	// process, and polling finds the rows other processes commit).
 	PollInterval time.Duration
+	// PollOnly turns LISTEN off on PostgreSQL: the Relay only polls. For
+	// connections through a pooler that cannot keep a session's LISTEN
+	// (PgBouncer in transaction mode).
+	PollOnly bool
 	// Logger receives failed passes, rows that could not be enqueued and
 	// the state of the LISTEN connection. Default slog.Default(), read once
 	// in NewRelay.
@@ -118,7 +122,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if r.d == postgres {
+	if r.d == postgres && !r.cfg.PollOnly {
 		lctx, cancel := context.WithCancel(ctx)
 		defer cancel() // before wg.Wait
 		wg.Go(func() { r.listen(lctx, wake) })
