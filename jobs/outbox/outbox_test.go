@@ -709,3 +709,17 @@ func TestSQLiteInProcessWake(t *testing.T) {
 		t.Errorf("rolled-back job: Job = %v, runs %d, rows %d; want not found, 0, 0", err, rec.count(rolledBack), e.rows())
 	}
 }
+
+// PollOnly keeps LISTEN off (for poolers that cannot hold it): the relay
+// still moves committed rows, by polling.
+func TestPollOnly(t *testing.T) {
+	e := newEnv(t, databases[0], backends[1])
+	var r *outbox.Relay
+	hook, wait := relayedAt(&r)
+	r = e.relay(outbox.RelayConfig{PollInterval: 100 * time.Millisecond, PollOnly: true, OnRelayed: hook})
+	e.run(r)
+	id := e.enqueue(note{N: 1})
+	if _, pid := wait(t, id, 3*time.Second); pid != 0 {
+		t.Errorf("PollOnly relay listens on pid %d; want no LISTEN connection", pid)
+	}
+}
