@@ -397,6 +397,14 @@ func scenario(t *testing.T, base string, emails func(*testing.T) int) {
 	anon.want(409, "POST", "/api/v1/auth/register", map[string]string{"username": "ALICE", "email": "x@example.com", "password": "whatever-1"})
 	anon.want(400, "POST", "/api/v1/auth/register", `{"username":"mallory","email":"m@example.com","password":"mallory-pw","is_superuser":true}`)
 	anon.want(422, "POST", "/api/v1/auth/register", map[string]string{"username": "x", "email": "nope", "password": "short"})
+	// Each registration sends one welcome mail, through the outbox and the
+	// worker (which may still be starting); the refused ones send none.
+	for deadline := time.Now().Add(30 * time.Second); emails(t) < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := emails(t); got != 2 {
+		t.Errorf("%d welcome emails after 2 registrations; want 2", got)
+	}
 	anon.want(401, "POST", "/api/v1/auth/login", map[string]string{"username": "alice", "password": "wrong-password"})
 	anon.want(401, "POST", "/api/v1/auth/login", map[string]string{"username": "nobody", "password": "wrong-password"})
 

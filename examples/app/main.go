@@ -38,6 +38,7 @@ import (
 	"github.com/gantry-dev/gantry/crud"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobscli"
+	"github.com/gantry-dev/gantry/jobs/outbox"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -212,8 +213,9 @@ func (a *app) runWorker(ctx context.Context, queues string) error {
 	return run(ctx)
 }
 
-// newWorker builds the job runner for queues ("default=3,email=3") and
-// returns its Run.
+// newWorker builds the job runner for queues ("default=3,email=3") and the
+// outbox relay (which enqueues the jobs committed with outbox.EnqueueTx;
+// any number of workers may relay at once), and returns their Run.
 func (a *app) newWorker(queues string) (func(context.Context) error, error) {
 	qs, err := queueWeights(queues)
 	if err != nil {
@@ -229,8 +231,17 @@ func (a *app) newWorker(queues string) (func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	relay, err := outbox.NewRelay(outbox.RelayConfig{DB: a.db, Client: a.client, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
 	a.log.Info("worker started", "queues", queues, "concurrency", a.cfg.WorkerConcurrency)
-	return r.Run, nil
+	return func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return r.Run(ctx) })
+		g.Go(func() error { return relay.Run(ctx) })
+		return g.Wait()
+	}, nil
 }
 
 func (a *app) runScheduler(ctx context.Context) error {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/jobs"
+	"github.com/gantry-dev/gantry/jobs/outbox"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/server"
 )
@@ -226,13 +228,52 @@ func (a *app) register(ctx context.Context, in *struct{ Body RegisterRequest }) 
 		Username: strings.ToLower(b.Username), Email: strings.ToLower(b.Email), HashedPassword: hash,
 		FullName: b.FullName, Role: RoleUser, Active: true,
 	}
-	if err := a.users.Create(ctx, &u); err != nil {
+	err = a.inTx(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := a.users.Create(ctx, &u); err != nil {
+			return err
+		}
+		return a.enqueueTx(ctx, tx, welcomeEmail(a.cfg.ProjectName, u), jobs.Owner(u.subject()))
+	})
+	if err != nil {
 		if errors.Is(err, crud.ErrConflict) {
 			return nil, conflict("username or email already registered", err)
 		}
 		return nil, err
 	}
 	return &u, nil
+}
+
+// welcomeEmail is the mail a registration sends.
+func welcomeEmail(project string, u User) SendEmail {
+	name := u.FullName
+	if name == "" {
+		name = u.Username
+	}
+	return SendEmail{To: u.Email, Subject: "Welcome to " + project,
+		Content: "Hello " + name + ",\n\nyour account " + u.Username + " is ready."}
+}
+
+// inTx runs fn in a transaction of the database; the repositories given
+// its ctx join it. Without a database (the handlers' tests on fakes) fn
+// runs as is, with a nil tx.
+func (a *app) inTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	if a.db == nil {
+		return fn(ctx, nil)
+	}
+	return crud.InTx(ctx, a.db, fn)
+}
+
+// enqueueTx enqueues a job as part of tx: it is recorded in the outbox
+// table, and the worker's relay enqueues it once tx commits, so a rolled
+// back change starts no job and a committed one always does. Without a
+// database (fakes) it enqueues on the job client directly.
+func (a *app) enqueueTx(ctx context.Context, tx *sqlx.Tx, args jobs.Args, opts ...jobs.Option) error {
+	if tx == nil {
+		_, err := a.jobs.Enqueue(ctx, args, opts...)
+		return err
+	}
+	_, err := outbox.EnqueueTx(ctx, tx, args, opts...)
+	return err
 }
 
 func (a *app) authenticator() *auth.Authenticator[User] {
