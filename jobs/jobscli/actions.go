@@ -14,15 +14,19 @@ import (
 // Result is what an action prints with --json.
 type Result struct {
 	// Action is "retry", "delete", "cancel", "retry_all_dead",
-	// "delete_all_dead", "pause" or "resume".
+	// "delete_all_dead", "pause", "resume" or "cancel_workflow".
 	Action string `json:"action"`
 	// JobID and Kind name the job of a single-job action.
 	JobID string `json:"job_id,omitempty"`
 	Kind  string `json:"kind,omitempty"`
-	// Queue is the job's queue, or the queue acted on.
+	// Workflow is the workflow of cancel_workflow.
+	Workflow string `json:"workflow,omitempty"`
+	// Queue is the job's queue, or the queue acted on ("" for a
+	// workflow, whose steps may be on several).
 	Queue string `json:"queue"`
 	// Count is how many jobs the action changed: 1 for a single job, the
-	// number moved for a bulk action, 0 for pause and resume.
+	// number moved for a bulk action, 0 for pause and resume, the steps
+	// not yet ended (waiting or released) for cancel_workflow.
 	Count int `json:"count"`
 	// Actor is who acted (Command.Actor).
 	Actor string `json:"actor"`
@@ -48,7 +52,11 @@ func (r *run) audit(res Result, err error) {
 	if res.JobID != "" {
 		attrs = append(attrs, slog.String("job_id", res.JobID), slog.String("kind", res.Kind))
 	}
-	attrs = append(attrs, slog.String("queue", res.Queue))
+	if res.Workflow != "" {
+		attrs = append(attrs, slog.String("workflow", res.Workflow), slog.Int("count", res.Count))
+	} else {
+		attrs = append(attrs, slog.String("queue", res.Queue))
+	}
 	if strings.HasSuffix(res.Action, "_all_dead") {
 		attrs = append(attrs, slog.Int("count", res.Count)) // also the jobs moved before a failure
 	}

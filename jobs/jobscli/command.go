@@ -200,6 +200,8 @@ func (r *run) dispatch(args []string) error {
 		return r.cancel(args)
 	case "pause", "resume":
 		return r.pause(name, args)
+	case "workflow":
+		return r.workflow(args)
 	case "schedules":
 		return r.schedules(args)
 	case "workers":

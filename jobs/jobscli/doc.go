@@ -8,6 +8,8 @@
 //	retry ID | delete ID | cancel ID
 //	retry --all-dead --queue Q      and delete --all-dead --queue Q
 //	pause Q | resume Q
+//	workflow ID                     a workflow: its state and each step's
+//	workflow cancel ID              cancel a running workflow
 //	schedules                       periodic jobs: spec, time zone, next and last fire
 //	workers                         worker processes online
 //	help [COMMAND]
@@ -40,7 +42,8 @@
 //
 // # Audit
 //
-// Every action (retry, delete, cancel, the bulk actions, pause, resume) is
-// logged to Command.Logger with who did it (Command.Actor, by default the
-// operating system user and host) and how it ended, also when it failed.
+// Every action (retry, delete, cancel, the bulk actions, pause, resume,
+// workflow cancel) is logged to Command.Logger with who did it
+// (Command.Actor, by default the operating system user and host) and how
+// it ended, also when it failed.
 package jobscli

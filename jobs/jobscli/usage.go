@@ -47,6 +47,14 @@ the command for the next page is printed (its --cursor).`},
 		details: `Jobs running finish; workers take no new ones until resume.`},
 	{name: "resume", synopses: []string{"resume Q"},
 		summary: "let workers take jobs from queue Q again"},
+	{name: "workflow", synopses: []string{"workflow ID", "workflow cancel ID"},
+		summary: "a workflow: its state and each step's",
+		more:    "cancel a running workflow",
+		details: `A step's job id is the workflow's id, a dot and the step's number (see
+show). WAITS FOR lists the steps a step waits for. Cancel stops a running
+workflow: its waiting steps never run, its released ones are cancelled
+(a running step sees its context cancelled at its worker's next
+heartbeat).`},
 	{name: "schedules", synopses: []string{"schedules"},
 		summary: "periodic jobs: spec, zone, next and last fire"},
 	{name: "workers", synopses: []string{"workers"},
@@ -77,7 +85,7 @@ func (c *Command) writeUsage(w io.Writer, name string) {
 		}
 		fmt.Fprintf(&b, "\n%s.\n", capitalize(u.summary))
 		if u.more != "" {
-			fmt.Fprintf(&b, "With --all-dead: %s.\n", u.more)
+			fmt.Fprintf(&b, "With %s: %s.\n", strings.Fields(u.synopses[1])[1], u.more)
 		}
 		if u.details != "" {
 			fmt.Fprintf(&b, "\n%s\n", u.details)

@@ -36,7 +36,8 @@ type DashboardConfig struct {
 	// Redact returns what the dashboard shows of a job's arguments, for
 	// kinds or fields operators must not read; it must not modify payload.
 	// [jobs.RedactFields] builds one from field names. Default: the arguments
-	// are shown as stored.
+	// are shown as stored. Results and errors (of jobs and of workflow
+	// steps) are shown as stored.
 	Redact func(kind string, payload json.RawMessage) json.RawMessage
 	// CSRFToken, if set, returns the request's CSRF token: the pages carry
 	// it in <meta name="csrf-token"> and their script sends it as the
@@ -105,7 +106,7 @@ func NewDashboard(cfg DashboardConfig) (*Dashboard, error) {
 // Mount registers the dashboard on api, under api's prefix (create api
 // with openapi.New(e, "/admin/jobs", ...) or take a group of an existing
 // one): the pages at "/", "/queues/{queue}", "/jobs/{id}", "/jobs?id=",
-// "/schedules" and "/workers", their assets under "/static/", and the
+// "/workflows/{id}", "/workflows?id=", "/schedules" and "/workers", their assets under "/static/", and the
 // JSON API under "/api", whose routes are documented in api's document.
 // opts apply to every API route, e.g. openapi.Security("session") or
 // openapi.Tags to document how the service guards them.

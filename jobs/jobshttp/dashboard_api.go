@@ -103,10 +103,11 @@ type JobList struct {
 
 // ActionResult says what an action did.
 type ActionResult struct {
-	Action string `json:"action" doc:"retry, delete, cancel, pause, resume, retry_dead or delete_dead"`
-	// Target is the job id or the queue name.
+	Action string `json:"action" doc:"retry, delete, cancel, pause, resume, retry_dead, delete_dead or cancel_workflow"`
+	// Target is the job id, the queue name or the workflow id.
 	Target string `json:"target"`
-	// Affected is the number of jobs (or queues) the action changed.
+	// Affected is the number of jobs (or queues, or workflows) the action
+	// changed.
 	Affected int `json:"affected"`
 }
 
@@ -171,6 +172,7 @@ func (d *Dashboard) mountAPI(api *openapi.API) {
 		openapi.Summary("Delete a job that is not running"), openapi.Errors(http.StatusNotFound, http.StatusConflict))
 	openapi.Post(api, "/jobs/{id}/cancel", d.apiCancel, action, openapi.OperationID("jobsCancelJob"),
 		openapi.Summary("Cancel a waiting or running job"), openapi.Errors(http.StatusNotFound, http.StatusConflict))
+	d.mountWorkflowAPI(api)
 	openapi.Get(api, "/schedules", d.apiSchedules, unavailable, openapi.OperationID("jobsListSchedules"),
 		openapi.Summary("The periodic jobs of the running schedulers"))
 	openapi.Get(api, "/workers", d.apiWorkers, unavailable, openapi.OperationID("jobsListWorkers"),

@@ -43,7 +43,7 @@ type pages struct {
 	version string // hash of the assets, in their URLs so caches refresh on change
 }
 
-var pageNames = []string{"overview", "queue", "job", "schedules", "workers", "error"}
+var pageNames = []string{"overview", "queue", "job", "workflow", "workflows", "schedules", "workers", "error"}
 
 func newPages() (*pages, error) {
 	st, err := fs.Sub(staticFS, "static")
@@ -88,10 +88,12 @@ var funcs = template.FuncMap{
 		}
 		return min(100, cur*100/total)
 	},
-	"queueURL": func(prefix, queue string) string { return prefix + "/queues/" + url.PathEscape(queue) },
-	"jobURL":   func(prefix, id string) string { return prefix + "/jobs/" + url.PathEscape(id) },
-	"apiJob":   func(prefix, id string) string { return prefix + "/api/jobs/" + url.PathEscape(id) },
-	"apiQueue": func(prefix, queue string) string { return prefix + "/api/queues/" + url.PathEscape(queue) },
+	"queueURL":    func(prefix, queue string) string { return prefix + "/queues/" + url.PathEscape(queue) },
+	"jobURL":      func(prefix, id string) string { return prefix + "/jobs/" + url.PathEscape(id) },
+	"apiJob":      func(prefix, id string) string { return prefix + "/api/jobs/" + url.PathEscape(id) },
+	"apiQueue":    func(prefix, queue string) string { return prefix + "/api/queues/" + url.PathEscape(queue) },
+	"workflowURL": func(prefix, id string) string { return prefix + "/workflows/" + url.PathEscape(id) },
+	"apiWorkflow": func(prefix, id string) string { return prefix + "/api/workflows/" + url.PathEscape(id) },
 	"sortedQueues": func(m map[string]int) []string {
 		out := make([]string, 0, len(m))
 		for q := range m {
@@ -224,6 +226,8 @@ func (d *Dashboard) mountPages(g *echo.Group) {
 	g.GET("/queues/:queue", d.queuePage)
 	g.GET("/jobs", d.searchJob)
 	g.GET("/jobs/:id", d.jobPage)
+	g.GET("/workflows", d.searchWorkflow)
+	g.GET("/workflows/:id", d.workflowPage)
 	g.GET("/schedules", d.schedulesPage)
 	g.GET("/workers", d.workersPage)
 	g.GET("/static/:file", d.asset)
@@ -250,7 +254,7 @@ func (d *Dashboard) page(c echo.Context, nav, heading string, data any) page {
 // matched.
 func (d *Dashboard) prefixOf(c echo.Context) string {
 	p := c.Path()
-	for _, suffix := range []string{"/queues/:queue", "/jobs/:id", "/jobs", "/schedules", "/workers", "/"} {
+	for _, suffix := range []string{"/queues/:queue", "/jobs/:id", "/jobs", "/workflows/:id", "/workflows", "/schedules", "/workers", "/"} {
 		if strings.HasSuffix(p, suffix) {
 			return strings.TrimSuffix(p, suffix)
 		}
@@ -303,6 +307,8 @@ func (d *Dashboard) errorPage(c echo.Context, err error) error {
 	}
 	heading := http.StatusText(status)
 	switch {
+	case errors.Is(err, ErrWorkflowNotFound):
+		heading, msg = "Workflow not found", "No workflow has this id, or it finished longer ago than its retention."
 	case errors.Is(err, jobs.ErrNotFound):
 		heading, msg = "Job not found", "No job has this id, or it finished longer ago than its retention."
 	case errors.Is(err, ErrQueueNotFound):
@@ -565,7 +571,10 @@ func (d *Dashboard) jobPage(c echo.Context) error {
 	if err != nil {
 		return d.errorPage(c, backendError(err))
 	}
-	return d.render(c, http.StatusOK, "job", d.page(c, "job", "Job "+id, d.job(j)))
+	return d.render(c, http.StatusOK, "job", d.page(c, "job", "Job "+id, struct {
+		Job
+		Workflow string // the workflow the job is a step of, or ""
+	}{d.job(j), workflowOfJob(j.ID)}))
 }
 
 func (d *Dashboard) schedulesPage(c echo.Context) error {

@@ -78,7 +78,9 @@ type seeded struct {
 	dead      string
 }
 
-func start(t *testing.T, b jobs.Backend, cfg jobshttp.DashboardConfig) *dash {
+// start mounts the dashboard with cfg on b; guards run on every page and
+// API route, as the mounting service's would.
+func start(t *testing.T, b jobs.Backend, cfg jobshttp.DashboardConfig, guards ...echo.MiddlewareFunc) *dash {
 	t.Helper()
 	d := &dash{b: b, insp: jobs.NewInspector(b), logs: &testenv.Buffer{}}
 	var err error
@@ -101,6 +103,7 @@ func start(t *testing.T, b jobs.Backend, cfg jobshttp.DashboardConfig) *dash {
 	if d.api, err = openapi.New(srv.Echo(), mount, openapi.Config{Title: "Jobs admin"}); err != nil {
 		t.Fatal(err)
 	}
+	d.api.Echo().Use(guards...)
 	dashboard.Mount(d.api)
 	d.base = servertest.Start(t, srv)
 	return d
@@ -805,6 +808,7 @@ func TestDashboardBackendDown(t *testing.T) {
 func TestDashboardOpenAPI(t *testing.T) {
 	d := start(t, jobs.NewMemoryBackend(), jobshttp.DashboardConfig{})
 	d.seedJobs(t)
+	wf := d.enqueueWorkflow(t, jobs.Chain(wfStep("a"), wfStep("b")), jobs.OnFailure(wfStep("fix")))
 	doc, err := d.api.JSON()
 	if err != nil {
 		t.Fatal(err)
@@ -827,6 +831,8 @@ func TestDashboardOpenAPI(t *testing.T) {
 		"/jobs/{id}/retry":            {"post"},
 		"/jobs/{id}/delete":           {"post"},
 		"/jobs/{id}/cancel":           {"post"},
+		"/workflows/{id}":             {"get"},
+		"/workflows/{id}/cancel":      {"post"},
 		"/schedules":                  {"get"},
 		"/workers":                    {"get"},
 	}
@@ -861,6 +867,11 @@ func TestDashboardOpenAPI(t *testing.T) {
 		openapitest.Call{Method: "POST", Path: api + "/queues/critical/dead/delete", Status: 200},
 		openapitest.Call{Method: "GET", Path: api + "/schedules", Status: 200},
 		openapitest.Call{Method: "GET", Path: api + "/workers", Status: 200},
+		openapitest.Call{Method: "GET", Path: api + "/workflows/" + wf.ID, Status: 200},
+		openapitest.Call{Method: "GET", Path: api + "/workflows/00000000000000000000", Status: 404},
+		openapitest.Call{Method: "POST", Path: api + "/workflows/" + wf.ID + "/cancel", Status: 200},
+		openapitest.Call{Method: "POST", Path: api + "/workflows/" + wf.ID + "/cancel", Status: 409},
+		openapitest.Call{Method: "POST", Path: api + "/workflows/00000000000000000000/cancel", Status: 404},
 	)
 	chk.RequireExercised()
 }

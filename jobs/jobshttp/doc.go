@@ -19,9 +19,11 @@
 // [Dashboard] is the operators' web dashboard on a [jobs.Inspector]: an
 // overview of every queue (counts by state, latency, paused, kinds, a live
 // throughput chart), a queue's jobs by state with cursor pages, a job with
-// each attempt's error, its arguments and result, the schedules and the
-// workers online, and the actions: retry, delete, cancel, retry or delete
-// every dead job of a queue, pause and resume. The pages are rendered on
+// each attempt's error, its arguments and result, a workflow with its
+// steps drawn by level (a level of more than 50 steps summed up, the step
+// list paged), the schedules and the workers online, and the actions:
+// retry, delete, cancel, retry or delete every dead job of a queue, pause
+// and resume, cancel a workflow. The pages are rendered on
 // the server; their stylesheet and script are embedded, so nothing is
 // fetched from another host. A JSON API under the same prefix serves the
 // pages' script and any client, and is documented in the service's
