@@ -16,8 +16,8 @@ type LogBufferConfig struct {
 	// interval ends; default 32 KiB.
 	FlushSize int
 	// Limit is the most bytes held while the sink is busy; a line that
-	// would pass it is dropped and counted. Default 8×FlushSize; at least
-	// FlushSize.
+	// would pass it is dropped and counted. Default 4×FlushSize; at least
+	// FlushSize. A LogBuffer allocates 2×Limit once, in NewLogBuffer.
 	Limit int
 	// FlushInterval is the longest a line waits in the buffer; default
 	// 200ms.
@@ -85,7 +85,7 @@ func NewLogBuffer(w io.Writer, cfg LogBufferConfig) (*LogBuffer, error) {
 		cfg.FlushSize = 32 << 10
 	}
 	if cfg.Limit == 0 {
-		cfg.Limit = 8 * cfg.FlushSize
+		cfg.Limit = 4 * cfg.FlushSize
 	}
 	cfg.Limit = max(cfg.Limit, cfg.FlushSize)
 	if cfg.FlushInterval == 0 {
@@ -96,7 +96,8 @@ func NewLogBuffer(w io.Writer, cfg LogBufferConfig) (*LogBuffer, error) {
 	}
 	b := &LogBuffer{
 		w: w, size: cfg.FlushSize, limit: cfg.Limit, interval: cfg.FlushInterval,
-		buf:  make([]byte, 0, cfg.FlushSize),
+		// Both buffers hold up to Limit bytes: appends never reallocate.
+		buf: make([]byte, 0, cfg.Limit), spare: make([]byte, 0, cfg.Limit),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	b.desc = prometheus.NewDesc(prometheus.BuildFQName(cfg.Namespace, "log", "dropped_lines_total"),
@@ -164,11 +165,7 @@ func (b *LogBuffer) flushLocked() error {
 		return nil
 	}
 	_, err := b.w.Write(b.spare)
-	if cap(b.spare) > b.limit { // one huge burst does not pin its memory
-		b.spare = nil
-	} else {
-		b.spare = b.spare[:0]
-	}
+	b.spare = b.spare[:0]
 	if err != nil {
 		return fmt.Errorf("middleware: log buffer: %w", err)
 	}

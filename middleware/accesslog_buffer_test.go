@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -322,5 +324,36 @@ func TestStackAccessLogBuffered(t *testing.T) {
 	}
 	if len(seen) != clients*each {
 		t.Errorf("access log holds %d requests; want %d", len(seen), clients*each)
+	}
+}
+
+// BenchmarkAccessLogSink is the cost of one access record by where it
+// goes: io.Discard (formatting only), /dev/null through a LogBuffer, and
+// /dev/null directly (a write system call per record).
+func BenchmarkAccessLogSink(b *testing.B) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	lb, err := middleware.NewLogBuffer(devnull, middleware.LogBufferConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lb.Close()
+	for _, s := range []struct {
+		name string
+		w    io.Writer
+	}{{"discard", io.Discard}, {"buffered", lb}, {"unbuffered", devnull}} {
+		b.Run(s.name, func(b *testing.B) {
+			log := slog.New(slog.NewJSONHandler(s.w, nil))
+			st, err := middleware.NewStack(middleware.StackConfig{Logger: log, AccessLog: &middleware.AccessLogConfig{Logger: log}, DisableRecover: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := echo.New()
+			e.Use(st.Middleware())
+			benchEcho(b, e)
+		})
 	}
 }
