@@ -50,6 +50,13 @@
 // development and test a missing SECRET_KEY is replaced by a random one and
 // Load logs a warning: tokens and sessions then die on restart.
 //
+// # Logs
+//
+// An empty LOG_FORMAT is text (for a person) in development and JSON in
+// every other environment. [Settings.NewLogger] builds the process's
+// logger; [WithLogOutput] holds Load's own warnings until the format is
+// known, so the first line has the format of the rest.
+//
 // # Settings at the edge
 //
 // Settings are read by main and turned into each package's own options in

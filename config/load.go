@@ -1,10 +1,12 @@
 package config
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -36,6 +38,7 @@ type options struct {
 	prefix string
 	lookup func(string) (string, bool)
 	logger *slog.Logger
+	out    io.Writer
 }
 
 // WithFile reads settings from a YAML (.yaml, .yml), JSON (.json) or TOML
@@ -74,6 +77,13 @@ func WithLookupEnv(fn func(string) (string, bool)) Option {
 // WithLogger sets the logger for warnings (a generated development secret,
 // unknown keys in the config file). Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithLogOutput writes Load's warnings to w, once the settings are loaded,
+// through the logger they describe ([Settings.NewLogger]: LOG_FORMAT and
+// LOG_LEVEL), so they have the format of the process's other lines (a
+// logger made before Load cannot know it). It replaces [WithLogger]. When
+// dst embeds no [Settings], the warnings are JSON. Without it, warnings go to the logger of [WithLogger].
+func WithLogOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
 
 // Load fills the struct dst points to from, lowest precedence first:
 //
@@ -138,14 +148,48 @@ func Load(dst any, opts ...Option) error {
 		}
 	}
 	if len(ld.errs) > 0 {
+		ld.flushWarnings(s)
 		return &Error{Fields: ld.errs}
 	}
 	if s != nil && s.SecretKey == "" && (s.Environment == EnvDevelopment || s.Environment == EnvTest) {
 		s.SecretKey = randomSecret()
-		o.logger.Warn("config: SECRET_KEY is not set; using a random key: tokens and sessions die on restart and differ between instances",
+		ld.warn("config: SECRET_KEY is not set; using a random key: tokens and sessions die on restart and differ between instances",
 			slog.String("var", ld.name("SECRET_KEY")), slog.String("environment", s.Environment))
 	}
+	ld.flushWarnings(s)
 	return nil
+}
+
+// warning is a warning Load holds until the log format is known.
+type warning struct {
+	msg   string
+	attrs []slog.Attr
+}
+
+// warn logs a warning now, or with WithLogOutput once the settings are
+// loaded.
+func (ld *loader) warn(msg string, attrs ...slog.Attr) {
+	if ld.opts.out == nil {
+		ld.opts.logger.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
+		return
+	}
+	ld.held = append(ld.held, warning{msg, attrs})
+}
+
+// flushWarnings writes the held warnings through s's logger (JSON when s
+// is nil).
+func (ld *loader) flushWarnings(s *Settings) {
+	if ld.opts.out == nil || len(ld.held) == 0 {
+		return
+	}
+	log := slog.New(slog.NewJSONHandler(ld.opts.out, nil))
+	if s != nil {
+		log = s.NewLogger(ld.opts.out)
+	}
+	for _, w := range ld.held {
+		log.LogAttrs(context.Background(), slog.LevelWarn, w.msg, w.attrs...)
+	}
+	ld.held = nil
 }
 
 // Checker is implemented by a settings struct with rules of its own, such as
@@ -169,6 +213,7 @@ type loader struct {
 	// checks skip them so each problem is reported once.
 	undecoded map[string]bool
 	errs      []FieldError
+	held      []warning // with WithLogOutput, until the format is known
 }
 
 // name returns the variable name the user sets: prefix + env.
@@ -278,7 +323,7 @@ func (ld *loader) readFile(path string, fields []field) {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		ld.opts.logger.Warn("config: unknown keys in config file are ignored",
+		ld.warn("config: unknown keys in config file are ignored",
 			slog.String("file", path), slog.Any("keys", unknown))
 	}
 }

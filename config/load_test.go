@@ -31,7 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 		AccessTokenExpireMinutes: 30, RefreshTokenExpireDays: 7, Algorithm: "HS256",
 		SessionMaxAge: time.Hour, AllowedHosts: []string{"*"}, CORSAllowMethods: []string{"*"}, CORSAllowHeaders: []string{"*"},
 		DatabasePoolSize: 5, DatabaseMaxOverflow: 10, DatabasePoolTimeout: 30 * time.Second,
-		RedisPoolSize: 10, LogLevel: "info", LogFormat: "json",
+		RedisPoolSize: 10, LogLevel: "info", LogFormat: "text", // text: the environment is development
 		RateLimitRequests: 100, RateLimitWindow: time.Minute,
 		PrometheusEnabled: true,
 	}

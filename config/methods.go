@@ -46,8 +46,11 @@ func (s Settings) SlogLevel() slog.Level {
 }
 
 // NewLogger returns a logger writing to w at LOG_LEVEL, as JSON or text per
-// LOG_FORMAT (JSON unless LOG_FORMAT is text). main calls it and decides
-// whether to make it the default; this package never calls slog.SetDefault.
+// LOG_FORMAT ([Load] makes an empty LOG_FORMAT text in development and JSON
+// elsewhere; anything but text is JSON here). Build every logger of the
+// process with it, and give [Load] the same w ([WithLogOutput]), so every
+// line has one format. main calls it and decides whether to make it the
+// default; this package never calls slog.SetDefault.
 func (s Settings) NewLogger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: s.SlogLevel()}
 	if s.LogFormat == "text" {

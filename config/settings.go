@@ -65,7 +65,7 @@ type Settings struct {
 
 	// Logging
 	LogLevel  string `env:"LOG_LEVEL" default:"info" doc:"debug, info, warn or error"`
-	LogFormat string `env:"LOG_FORMAT" default:"json" doc:"json or text"`
+	LogFormat string `env:"LOG_FORMAT" doc:"json or text; empty means text in development, json in every other environment"`
 
 	// Rate limiting
 	RateLimitRequests int           `env:"RATE_LIMIT_REQUESTS" default:"100" doc:"Requests allowed per client per window"`

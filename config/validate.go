@@ -52,6 +52,12 @@ func (s *Settings) validate(ld *loader) []FieldError {
 		s.LogLevel = "warn"
 	}
 	oneOf("LOG_LEVEL", &s.LogLevel, logLevels, strings.ToLower)
+	if strings.TrimSpace(s.LogFormat) == "" { // readable by a person in development, JSON elsewhere
+		s.LogFormat = "json"
+		if s.Environment == EnvDevelopment {
+			s.LogFormat = "text"
+		}
+	}
 	oneOf("LOG_FORMAT", &s.LogFormat, logFormats, strings.ToLower)
 	oneOf("ALGORITHM", &s.Algorithm, algorithms, strings.ToUpper)
 

@@ -19,6 +19,9 @@ import (
 //
 // Pick the format with the handler: slog.NewJSONHandler in production,
 // slog.NewTextHandler in development (LOG_FORMAT); [NewLogger] does it.
+// Give the handler a [LogBuffer] rather than os.Stderr itself: unbuffered,
+// every request's line is a write system call of its own, which over
+// loopback costs more than the rest of the log.
 type AccessLogConfig struct {
 	// Skipper skips logging; default none.
 	Skipper middleware.Skipper

@@ -71,7 +71,9 @@
 // ([BodyLimitConfig] caps the body itself, so a route can move the cap),
 // rate limiting (a context-aware [Store] with remaining and reset values
 // and a Redis store), metrics ([Metrics] labels by route template only)
-// and the access log ([AccessLogConfig] writes one slog record directly).
+// and the access log ([AccessLogConfig] writes one slog record directly;
+// [LogBuffer] is the writer to put under its handler: lines gathered in
+// memory and written in blocks, never blocking a request, drops counted).
 // bench/README.md has what each costs beside echo's.
 //
 // # Rate limiting

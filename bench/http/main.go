@@ -11,7 +11,10 @@
 // In-process figures are one goroutine calling echo's ServeHTTP with a
 // reusable ResponseWriter: GET /hello answering a static JSON body, logging
 // to io.Discard. The wrk mode runs each server in its own process pinned to
-// CPU 0 with GOMAXPROCS=1 and wrk -t1 -c64 pinned to CPU 1.
+// CPU 0 with GOMAXPROCS=1 and wrk -t1 -c64 pinned to CPU 1; besides the
+// stack logging to io.Discard it runs the stack logging to a pipe read by
+// another process (cat, as a log collector reads stderr) through a
+// middleware.LogBuffer and straight (one write(2) per request).
 package main
 
 import (
@@ -95,8 +98,13 @@ func gantryStackLog(withAuth *auth.Tokens, accessLog bool) *echo.Echo {
 // gantryStackWithout leaves out one piece (log, metrics, secure, limit,
 // timeout, requestid), for -serve gantry-no<piece> experiments.
 func gantryStackWithout(withAuth *auth.Tokens, piece string) *echo.Echo {
+	return gantryStackLogTo(withAuth, piece, io.Discard)
+}
+
+// gantryStackLogTo is gantryStackWithout with the log written to w.
+func gantryStackLogTo(withAuth *auth.Tokens, piece string, w io.Writer) *echo.Echo {
 	e := newEcho()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(w, nil))
 	var al *middleware.AccessLogConfig
 	if piece != "log" {
 		al = &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/health", "/metrics"}}
@@ -293,6 +301,19 @@ func serveChild(name string) {
 		e = bare()
 	case "gantry":
 		e = gantryStack(nil)
+	case "gantry-buffered", "gantry-unbuffered": // the log written to a pipe read by another process, as stderr to a log collector
+		sink := exec.Command("cat")
+		sink.Stdout = io.Discard
+		pipe := must(sink.StdinPipe())
+		if err := sink.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: start log reader:", err)
+			os.Exit(1)
+		}
+		var w io.Writer = pipe // one write(2) per request
+		if name == "gantry-buffered" {
+			w = must(middleware.NewLogBuffer(pipe, middleware.LogBufferConfig{})) // the process ends without Close: a bench
+		}
+		e = gantryStackLogTo(nil, "", w)
 	case "typical":
 		e = typical(false)
 	case "bare-hdr9", "bare-hdr7": // bare echo plus precomputed response headers: the wire cost of headers alone
@@ -400,7 +421,7 @@ func network(rounds int, d time.Duration) {
 		return
 	}
 	fmt.Printf("## Over loopback: server on CPU 0 (GOMAXPROCS=1), wrk -t1 -c64 on CPU 1, %s windows, %d rounds\n", d, rounds)
-	cs := []*child{startChild("bare"), startChild("gantry"), startChild("typical"), startChild("bare-hdr9"), startChild("gantry-nolog"), startChild("bare-hdr7")}
+	cs := []*child{startChild("bare"), startChild("gantry"), startChild("typical"), startChild("bare-hdr9"), startChild("gantry-nolog"), startChild("gantry-buffered"), startChild("gantry-unbuffered"), startChild("bare-hdr7")}
 	defer func() {
 		for _, c := range cs {
 			_ = c.cmd.Process.Kill()
@@ -434,7 +455,10 @@ func network(rounds int, d time.Duration) {
 	row(cs[2], "typical echo stack, no JWT", fmt.Sprintf("; gantry %.2f× its throughput", ratio(cs[2].cpu, cs[1].cpu)))
 	row(cs[3], "bare + gantry's 9 headers, no code", " (what the required headers alone cost on the wire)")
 	row(cs[4], "gantry default stack, no access log", "")
-	row(cs[5], "bare + 7 of the headers (8 keys)", " (within Go's 8-entry small map: see doc)")
+	row(cs[5], "gantry, log buffered to a pipe", fmt.Sprintf(" (%.2f× bare+headers, goal ≥ 0.90: %s; %.2f× no log, goal ≥ 0.90: %s)",
+		ratio(cs[3].cpu, cs[5].cpu), pass(ratio(cs[3].cpu, cs[5].cpu) >= 0.90), ratio(cs[4].cpu, cs[5].cpu), pass(ratio(cs[4].cpu, cs[5].cpu) >= 0.90)))
+	row(cs[6], "gantry, log unbuffered to a pipe", fmt.Sprintf(" (%.2f× no log: one write(2) per request)", ratio(cs[4].cpu, cs[6].cpu)))
+	row(cs[7], "bare + 7 of the headers (8 keys)", " (within Go's 8-entry small map: see doc)")
 	fmt.Println()
 }
 

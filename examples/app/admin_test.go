@@ -46,6 +46,7 @@ func newLiveApp(t *testing.T, extra map[string]string, adjust ...func(*app)) *li
 		"AUTH_RATE_LIMIT_REQUESTS": "1000",
 		"RATE_LIMIT_REQUESTS":      "100000",
 		"LOG_LEVEL":                "warn",
+		"LOG_FORMAT":               "json", // tests read the log as JSON (development logs text by default)
 	}
 	maps.Copy(env, extra)
 	cfg := new(settings)

@@ -147,6 +147,8 @@ func (a *app) openDB(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, db.Close)
 	a.db = db
+	// go_sql_{open,in_use,idle}_connections, go_sql_wait_{count,duration_seconds}_total, ...
+	a.registry.MustRegister(collectors.NewDBStatsCollector(db.DB, "main"))
 	a.dialect, err = crud.DialectOf(db.DriverName())
 	return err
 }
@@ -174,6 +176,7 @@ func (a *app) openRedis(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, rdb.Close)
 	a.rdb = rdb
+	a.registry.MustRegister(config.NewRedisPoolCollector(rdb, "main")) // gantry_redis_pool_*
 	return nil
 }
 

@@ -39,6 +39,7 @@ import (
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobscli"
 	"github.com/gantry-dev/gantry/jobs/outbox"
+	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -58,12 +59,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	boot := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := new(settings)
-	if err := config.Load(cfg, config.WithLogger(boot)); err != nil {
+	// Load's warnings wait for LOG_FORMAT: every line of the process has
+	// one format (text in development, JSON elsewhere, by default).
+	if err := config.Load(cfg, config.WithLogOutput(stderr)); err != nil {
 		return err
 	}
-	log := cfg.NewLogger(stderr).With("role", cmd)
+	// The log is written in blocks, not one write per line; closed (and
+	// so flushed) when the role has stopped, after the server's drain.
+	logs, err := middleware.NewLogBuffer(stderr, middleware.LogBufferConfig{})
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	log := cfg.NewLogger(logs).With("role", cmd)
 
 	switch cmd {
 	case "serve", "worker", "scheduler", "migrate":
@@ -76,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a.registry.MustRegister(logs) // gantry_log_dropped_lines_total
 
 	switch cmd {
 	case "migrate":

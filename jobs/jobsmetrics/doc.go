@@ -21,5 +21,9 @@
 //     than the scheduler's MisfireGrace;
 //   - <ns>_jobs_queue_size{queue,state}: with Config.Backend and Config.Queues,
 //     each queue's pending, scheduled, retrying, active and dead jobs, read at
-//     scrape time with O(1) backend commands per queue.
+//     scrape time with O(1) backend commands per queue;
+//   - <ns>_jobs_queue_latency_seconds{queue}: with Config.Backend and
+//     Config.Queues, the age of the pending job that runs next (0 when none
+//     is pending), from [jobs.Inspector.Stats], read at most once per
+//     Config.LatencyEvery (10s by default) whatever the scrape rate.
 package jobsmetrics

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gantry-dev/gantry/jobs"
@@ -22,6 +23,14 @@ type Config struct {
 	// Redis, never a scan).
 	Backend jobs.Backend
 	Queues  []string
+	// LatencyEvery bounds the cost of the queue latency gauge
+	// <ns>_jobs_queue_latency_seconds{queue} (the age of the pending job
+	// that runs next, added with Backend and Queues): it is read through
+	// [jobs.Inspector.Stats] over one minute, one backend call per queue
+	// (on Redis one script reading at most a fixed sample of each state),
+	// at most once per LatencyEvery; scrapes in between report the last
+	// reading. Default 10s; negative reads at every scrape.
+	LatencyEvery time.Duration
 }
 
 // Metrics records job counters; it implements [jobs.Observer]. Pass it in
@@ -43,7 +52,8 @@ var _ jobs.Observer = (*Metrics)(nil)
 // dead, cancelled, requeued), <ns>_jobs_duration_seconds{queue,kind},
 // <ns>_jobs_ticks_skipped_total{schedule} (periodic ticks skipped as later
 // than jobs.SchedulerConfig.MisfireGrace) and, with a backend,
-// <ns>_jobs_queue_size{queue,state}.
+// <ns>_jobs_queue_size{queue,state} and
+// <ns>_jobs_queue_latency_seconds{queue}.
 func New(cfg Config) (*Metrics, error) {
 	if cfg.Registerer == nil {
 		return nil, errors.New("jobsmetrics: invalid config: nil Registerer")
@@ -63,8 +73,16 @@ func New(cfg Config) (*Metrics, error) {
 	}
 	cs := []prometheus.Collector{m.enq, m.proc, m.dur, m.skip}
 	if cfg.Backend != nil && len(cfg.Queues) > 0 {
-		cs = append(cs, &depthCollector{insp: jobs.NewInspector(cfg.Backend), queues: cfg.Queues,
+		insp := jobs.NewInspector(cfg.Backend)
+		cs = append(cs, &depthCollector{insp: insp, queues: cfg.Queues,
 			desc: prometheus.NewDesc(prometheus.BuildFQName(cfg.Namespace, "jobs", "queue_size"), "Jobs in a queue by state.", []string{"queue", "state"}, nil)})
+		every := cfg.LatencyEvery
+		if every == 0 {
+			every = 10 * time.Second
+		}
+		cs = append(cs, &latencyCollector{insp: insp, queues: cfg.Queues, every: every,
+			desc: prometheus.NewDesc(prometheus.BuildFQName(cfg.Namespace, "jobs", "queue_latency_seconds"),
+				"Age of the pending job that runs next (0 when none is pending).", []string{"queue"}, nil)})
 	}
 	for _, c := range cs {
 		if err := cfg.Registerer.Register(c); err != nil {
@@ -122,4 +140,45 @@ func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v.n), q, v.state)
 		}
 	}
+}
+
+// latencyCollector reads each queue's latency at scrape time, at most once
+// per every.
+type latencyCollector struct {
+	insp   *jobs.Inspector
+	queues []string
+	every  time.Duration
+	desc   *prometheus.Desc
+
+	mu   sync.Mutex // one reading at a time; scrapes meanwhile wait for it
+	read time.Time
+	last []prometheus.Metric
+}
+
+func (c *latencyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *latencyCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil || c.every < 0 || time.Since(c.read) >= c.every {
+		c.last, c.read = c.measure(), time.Now()
+	}
+	for _, m := range c.last {
+		ch <- m
+	}
+}
+
+func (c *latencyCollector) measure() []prometheus.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out := make([]prometheus.Metric, 0, len(c.queues))
+	for _, q := range c.queues {
+		st, err := c.insp.Stats(ctx, q, 1)
+		if err != nil {
+			out = append(out, prometheus.NewInvalidMetric(c.desc, err))
+			continue
+		}
+		out = append(out, prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, st.Latency.Seconds(), q))
+	}
+	return out
 }
