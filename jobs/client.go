@@ -123,6 +123,44 @@ func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) (
 	return out, nil
 }
 
+// Item is one job of [Client.EnqueueItems]: its args and its own options.
+type Item struct {
+	Args    Args
+	Options []Option
+}
+
+// EnqueueItems stores jobs that each have their own options (an outbox
+// relay's rows, each with its [JobID]) in one round trip, as EnqueueMany
+// does: one script call per 1,000 jobs of a queue, pipelined. Each item
+// gets its kind's [KindDefaults] under its options. Jobs refused by a
+// [Unique] key or a [JobID] already known get a nil entry; the other
+// entries line up with items. An invalid item fails the whole call before
+// anything is stored.
+func (c *Client) EnqueueItems(ctx context.Context, items []Item) ([]*JobInfo, error) {
+	now := c.cfg.Now()
+	reqs := make([]*enqueueReq, len(items))
+	for i, it := range items {
+		r, err := c.request(it.Args, now, it.Options)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: enqueue items: item %d: %w", i, err)
+		}
+		reqs[i] = r
+	}
+	if err := c.b.enqueue(ctx, now, reqs); err != nil {
+		return nil, fmt.Errorf("jobs: enqueue items: %w", err)
+	}
+	out := make([]*JobInfo, len(reqs))
+	for i, r := range reqs {
+		if !r.dup {
+			out[i] = r.info()
+			if o := c.cfg.Metrics; o != nil {
+				o.Enqueued(r.queue, r.msg.Kind, 1)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, error) {
 	if args == nil {
 		return nil, errors.New("jobs: enqueue nil args")

@@ -135,3 +135,38 @@ func testJobIDMany(t *testing.T, nb newBackendFunc) {
 		t.Errorf("pending = %d; want 2", s.Pending)
 	}
 }
+
+// EnqueueItems stores jobs with their own options in one call: each
+// item's queue, id and retries apply to it alone, a known id gives a nil
+// entry, and an invalid item fails the call before anything is stored.
+func TestEnqueueItems(t *testing.T) {
+	for _, bk := range kdBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, bk.nb)
+			ctx := t.Context()
+			e.enqueue(noteArgs{}, jobs.JobID("known"))
+			infos, err := e.c.EnqueueItems(ctx, []jobs.Item{
+				{Args: noteArgs{N: 1}, Options: []jobs.Option{jobs.JobID("i-1"), jobs.Queue("a"), jobs.MaxRetry(2)}},
+				{Args: noteArgs{N: 2}, Options: []jobs.Option{jobs.JobID("known")}},
+				{Args: otherArgs{N: 3}},
+				{Args: noteArgs{N: 4}, Options: []jobs.Option{jobs.JobID("i-1"), jobs.Queue("a")}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if infos[0] == nil || infos[0].ID != "i-1" || infos[0].Queue != "a" || infos[0].MaxRetry != 2 ||
+				infos[1] != nil || infos[2] == nil || infos[2].Queue != "default" || infos[3] != nil {
+				t.Fatalf("infos = %+v %+v %+v %+v", infos[0], infos[1], infos[2], infos[3])
+			}
+			if _, err := e.c.EnqueueItems(ctx, []jobs.Item{{Args: noteArgs{}}, {Args: nil}}); err == nil {
+				t.Error("EnqueueItems with a nil Args = nil error")
+			}
+			sa, _ := e.insp.Sizes(ctx, "a")
+			sd, _ := e.insp.Sizes(ctx, "default")
+			if sa.Pending != 1 || sd.Pending != 2 {
+				t.Errorf("pending a=%d default=%d; want 1 and 2", sa.Pending, sd.Pending)
+			}
+		})
+	}
+}

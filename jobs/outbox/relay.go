@@ -181,6 +181,12 @@ type row struct {
 	Attempts    int    `db:"attempts"`
 }
 
+// itemsEnqueuer is implemented by *jobs.Client: a batch of jobs with their
+// own options in one round trip.
+type itemsEnqueuer interface {
+	EnqueueItems(ctx context.Context, items []jobs.Item) ([]*jobs.JobInfo, error)
+}
+
 // options rebuilds the enqueue options EnqueueTx resolved.
 func (w *row) options() []jobs.Option {
 	opts := []jobs.Option{jobs.JobID(w.ID)}
@@ -241,17 +247,43 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 	done := make([]*row, 0, len(rows))
 	var failed *row
 	var failure error
+	duplicate := func(w *row) {
+		r.duplicates.Add(1)
+		if w.UniqueKey != "" {
+			r.log.LogAttrs(ctx, slog.LevelInfo, "outbox: job refused as a duplicate, row dropped",
+				slog.String("id", w.ID), slog.String("kind", w.Kind), slog.String("unique_key", w.UniqueKey))
+		}
+	}
+	// One round trip for the whole batch when the client can (the usual
+	// case); if that fails, row by row, so a bad row is found and set
+	// aside while the rows before it go.
+	batched := false
+	if ie, ok := r.cfg.Client.(itemsEnqueuer); ok && len(rows) > 1 {
+		items := make([]jobs.Item, len(rows))
+		for i := range rows {
+			w := &rows[i]
+			items[i] = jobs.Item{Args: rawArgs{kind: w.Kind, payload: []byte(w.Payload)}, Options: w.options()}
+		}
+		if infos, err := ie.EnqueueItems(ctx, items); err == nil {
+			batched = true
+			for i := range rows {
+				if infos[i] == nil {
+					duplicate(&rows[i])
+				}
+				done = append(done, &rows[i])
+			}
+		}
+	}
 	for i := range rows {
+		if batched {
+			break
+		}
 		w := &rows[i]
 		_, err := r.cfg.Client.Enqueue(ctx, rawArgs{kind: w.Kind, payload: []byte(w.Payload)}, w.options()...)
 		switch {
 		case err == nil:
 		case errors.Is(err, jobs.ErrDuplicate):
-			r.duplicates.Add(1)
-			if w.UniqueKey != "" {
-				r.log.LogAttrs(ctx, slog.LevelInfo, "outbox: job refused as a duplicate, row dropped",
-					slog.String("id", w.ID), slog.String("kind", w.Kind), slog.String("unique_key", w.UniqueKey))
-			}
+			duplicate(w)
 		default:
 			failed, failure = w, err
 		}
