@@ -463,11 +463,16 @@ func TestFaultCluster(t *testing.T) {
 		return cc.Ping(context.Background()).Err() == nil
 	})
 	var seq atomic.Int32
-	runSuite(t, func(t *testing.T) jobs.Backend {
+	nb := func(t *testing.T) jobs.Backend {
 		b, err := jobs.NewRedisBackend(cc, jobs.RedisConfig{Prefix: fmt.Sprintf("c%d:", seq.Add(1))})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
-	})
+	}
+	runSuite(t, nb)
+	// Watching (XREAD on the job's slot) and the id guard on the Cluster.
+	t.Run("WatchProgress", func(t *testing.T) { t.Parallel(); testWatchProgress(t, nb) })
+	t.Run("WatchResume", func(t *testing.T) { t.Parallel(); testWatchResume(t, nb) })
+	t.Run("JobIDStates", func(t *testing.T) { t.Parallel(); testJobIDStates(t, nb) })
 }
