@@ -35,13 +35,17 @@
 //     [crud.Open] opens the pool from plain options, and [crud.ErrUnavailable]
 //     (503) says the database cannot be reached.
 //   - [github.com/gantry-dev/gantry/jobs]: Redis-backed retrying job queues
-//     with periodic schedules, progress and results, plus a memory backend;
-//     no HTTP and no Prometheus in it. Its web surfaces and metrics live in
+//     with periodic schedules, progress and results, workflows (chain,
+//     group, chord), idempotent enqueue by id and a watch of a job's
+//     changes, plus a memory backend; no HTTP, no SQL and no Prometheus in
+//     it. [github.com/gantry-dev/gantry/jobs/outbox] enqueues inside a
+//     database transaction (an outbox table and its relay, for PostgreSQL
+//     and SQLite). Its web surfaces and metrics live in
 //     sub-packages: [github.com/gantry-dev/gantry/jobs/jobshttp] serves a
 //     job's status and the operator's dashboard (pages and a JSON API in the
 //     OpenAPI document, assets embedded); [github.com/gantry-dev/gantry/jobs/jobscli]
 //     is the operator's command line (queues, ls, show, retry, delete,
-//     cancel, pause, resume, schedules, workers) for any service's binary;
+//     cancel, pause, resume, schedules, workers, workflow) for any service's binary;
 //     [github.com/gantry-dev/gantry/jobs/jobsmetrics] records the jobs'
 //     Prometheus metrics through the core's jobs.Observer. All three are
 //     built on the core's jobs.Inspector.
