@@ -26,6 +26,9 @@ type Job[T Args] struct {
 	MaxRetry   int           // retries allowed after the first attempt
 	EnqueuedAt time.Time     // when the job was enqueued
 	Timeout    time.Duration // run time limit of this attempt, 0 for none
+	// Headers are what ClientConfig.Headers stored with the job at its
+	// enqueue (e.g. a traceparent); nil if none.
+	Headers map[string]string
 
 	rt *jobRuntime
 }
@@ -189,6 +192,7 @@ func (u *typedUnit[T]) work(ctx context.Context, m *message, queue string, rt *j
 	job := &Job[T]{
 		ID: m.ID, Queue: queue, Args: args, Attempt: m.Retried + 1, MaxRetry: m.MaxRetry,
 		EnqueuedAt: time.UnixMilli(m.EnqueuedMs), Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, rt: rt,
+		Headers: parseHeaders(m.Headers),
 	}
 	if rd, ok := u.w.(RetryDelayer[T]); ok {
 		rt.nextRetry = func(err error) time.Duration { return rd.NextRetry(job, err) }

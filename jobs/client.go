@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -35,6 +36,12 @@ type ClientConfig struct {
 	Metrics Observer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Headers, if set, is called with each enqueue's context and returns
+	// key/value pairs stored with the job (e.g. the W3C traceparent of the
+	// request that enqueued it), readable by the worker as Job.Headers and
+	// by RunnerConfig.Wrap. At most 4 KiB once URL-encoded; keys and
+	// values are strings, so a secret put there is stored in clear.
+	Headers func(ctx context.Context) map[string]string
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -57,6 +64,9 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	return c
 }
 
+// maxHeaders bounds a job's encoded headers.
+const maxHeaders = 4096
+
 // Client enqueues jobs on a [Backend]. It is safe for concurrent use and
 // holds no resources of its own: closing the backend's Redis client is the
 // caller's job.
@@ -78,7 +88,7 @@ func NewClient(b Backend, cfg ClientConfig) (*Client, error) {
 // [ErrDuplicate] when a [Unique] key is held.
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobInfo, error) {
 	now := c.cfg.Now()
-	r, err := c.request(args, now, opts)
+	r, err := c.request(ctx, args, now, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +112,7 @@ func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) (
 	now := c.cfg.Now()
 	reqs := make([]*enqueueReq, len(args))
 	for i, a := range args {
-		r, err := c.request(a, now, opts)
+		r, err := c.request(ctx, a, now, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +150,7 @@ func (c *Client) EnqueueItems(ctx context.Context, items []Item) ([]*JobInfo, er
 	now := c.cfg.Now()
 	reqs := make([]*enqueueReq, len(items))
 	for i, it := range items {
-		r, err := c.request(it.Args, now, it.Options)
+		r, err := c.request(ctx, it.Args, now, it.Options)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: enqueue items: item %d: %w", i, err)
 		}
@@ -161,7 +171,7 @@ func (c *Client) EnqueueItems(ctx context.Context, items []Item) ([]*JobInfo, er
 	return out, nil
 }
 
-func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, error) {
+func (c *Client) request(ctx context.Context, args Args, now time.Time, opts []Option) (*enqueueReq, error) {
 	if args == nil {
 		return nil, errors.New("jobs: enqueue nil args")
 	}
@@ -194,7 +204,19 @@ func (c *Client) request(args Args, now time.Time, opts []Option) (*enqueueReq, 
 		}
 		id = o.ID
 	}
-	m := &message{ID: id, MaxRetry: o.MaxRetry, TimeoutMs: o.Timeout.Milliseconds(),
+	var headers string
+	if c.cfg.Headers != nil {
+		if hs := c.cfg.Headers(ctx); len(hs) > 0 {
+			vs := make(url.Values, len(hs))
+			for k, v := range hs {
+				vs.Set(k, v)
+			}
+			if headers = vs.Encode(); len(headers) > maxHeaders {
+				return nil, fmt.Errorf("jobs: %s: headers of %d bytes exceed %d", kind, len(headers), maxHeaders)
+			}
+		}
+	}
+	m := &message{ID: id, Headers: headers, MaxRetry: o.MaxRetry, TimeoutMs: o.Timeout.Milliseconds(),
 		RetentionMs: o.Retention.Milliseconds(), EnqueuedMs: now.UnixMilli(), Kind: kind, Payload: payload}
 	r := &enqueueReq{queue: queue, msg: m, raw: m.encode(), owner: o.Owner, once: o.ID != ""}
 	switch {

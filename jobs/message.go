@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,9 @@ type JobInfo struct {
 
 // message is the queued form of a job: what a worker needs to run it.
 // Encoding: id, retried, max retry, timeout ms, retention ms, enqueued ms,
-// kind, payload, separated by 0x1f (which JSON never contains unescaped).
+// kind, then headers if any, then payload, separated by 0x1f (which JSON
+// never contains unescaped, nor URL-encoded headers): 8 fields without
+// headers (the format before headers existed), 9 with them.
 type message struct {
 	ID          string
 	Retried     int // attempts already used up
@@ -69,6 +72,7 @@ type message struct {
 	RetentionMs int64
 	EnqueuedMs  int64
 	Kind        string
+	Headers     string // URL-encoded key=value pairs (ClientConfig.Headers); "" for none
 	Payload     []byte
 }
 
@@ -91,6 +95,10 @@ func (m *message) encode() string {
 	b.WriteString(sep)
 	b.WriteString(m.Kind)
 	b.WriteString(sep)
+	if m.Headers != "" {
+		b.WriteString(m.Headers)
+		b.WriteString(sep)
+	}
 	b.Write(m.Payload)
 	return b.String()
 }
@@ -98,11 +106,17 @@ func (m *message) encode() string {
 var errBadMessage = errors.New("jobs: malformed queue entry")
 
 func decodeMessage(s string) (*message, error) {
-	f := strings.SplitN(s, sep, 8)
-	if len(f) != 8 || f[0] == "" {
+	f := strings.SplitN(s, sep, 9)
+	if len(f) < 8 || f[0] == "" {
 		return nil, errBadMessage
 	}
 	m := &message{ID: f[0], Kind: f[6], Payload: []byte(f[7])}
+	if len(f) == 9 {
+		if f[7] == "" {
+			return nil, errBadMessage // headers are never stored empty
+		}
+		m.Headers, m.Payload = f[7], []byte(f[8])
+	}
 	var err error
 	var errs [5]error
 	m.Retried, errs[0] = strconv.Atoi(f[1])
@@ -114,6 +128,22 @@ func decodeMessage(s string) (*message, error) {
 		return nil, errBadMessage
 	}
 	return m, nil
+}
+
+// parseHeaders decodes a message's headers (nil for none).
+func parseHeaders(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	vs, err := url.ParseQuery(s)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]string, len(vs))
+	for k, v := range vs {
+		out[k] = v[0]
+	}
+	return out
 }
 
 // messageID returns the id of an encoded message, even a malformed one.

@@ -98,6 +98,12 @@ type RunnerConfig struct {
 	// the role of the process). The runner's id there is always
 	// "<host>:<pid>:<random>".
 	Name string
+	// Wrap, if set, runs around every attempt, with the attempt's context
+	// and an [Attempt] describing it (headers included): tracing (a span per
+	// attempt, linked to the enqueuer's trace from the headers) and error
+	// reporting (a [PanicError], or an error that is [Attempt.Final]) hook in
+	// here. Nil costs nothing.
+	Wrap WrapFunc
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -686,7 +692,11 @@ func (r *lane) worker(work <-chan *task, fin *finished) {
 		if t.timeout > 0 {
 			ctx, cancel = context.WithTimeout(ctx, t.timeout)
 		}
-		t.err = runSafely(ctx, t.u, t.m, t.q.name, &t.rt)
+		if w := r.cfg.Wrap; w != nil {
+			t.err = r.wrapped(ctx, w, t)
+		} else {
+			t.err = runSafely(ctx, t.u, t.m, t.q.name, &t.rt)
+		}
 		if cancel != nil {
 			cancel()
 		}
@@ -698,25 +708,63 @@ func (r *lane) worker(work <-chan *task, fin *finished) {
 func runSafely(ctx context.Context, u workUnit, m *message, queue string, rt *jobRuntime) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &panicError{value: p, stack: debug.Stack()}
+			err = &PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return u.work(ctx, m, queue, rt)
 }
 
-// panicError is a worker's panic. Its message, which is stored as the job's
-// LastError and may be shown to the job's owner, is "jobs: panic: <value>";
-// the stack goes to the runner's log only.
-type panicError struct {
-	value any
-	stack []byte
+// wrapped runs t's attempt through RunnerConfig.Wrap; a panic in Wrap
+// itself is the attempt's PanicError too, and a Wrap that never calls next
+// returns its own error (nil: the attempt succeeded without running).
+func (r *lane) wrapped(ctx context.Context, w WrapFunc, t *task) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	a := &Attempt{ID: t.id, Queue: t.q.name, Kind: t.m.Kind, Number: t.m.Retried + 1, MaxRetry: t.m.MaxRetry,
+		EnqueuedAt: time.UnixMilli(t.m.EnqueuedMs), Headers: parseHeaders(t.m.Headers)}
+	return w(ctx, a, func(ctx context.Context) error { return runSafely(ctx, t.u, t.m, t.q.name, &t.rt) })
 }
 
-func (e *panicError) Error() string { return fmt.Sprintf("jobs: panic: %v", e.value) }
+// WrapFunc runs around every attempt of a job (see RunnerConfig.Wrap): it
+// must call next once, with ctx or a context derived from it, and return
+// its error (or its own).
+type WrapFunc func(ctx context.Context, a *Attempt, next func(context.Context) error) error
+
+// Attempt describes one run of a job to a [WrapFunc].
+type Attempt struct {
+	ID, Queue, Kind string
+	Number          int // 1 for the first run
+	MaxRetry        int
+	EnqueuedAt      time.Time
+	Headers         map[string]string // what ClientConfig.Headers stored with the job; nil if none
+}
+
+// Final reports whether err, returned by the attempt, ends the job for
+// good: success, an error wrapping [ErrSkipRetry] or a bad payload, or the
+// last attempt's failure. A cancelled or shut-down attempt is not final
+// by this test (its context's cause tells).
+func (a *Attempt) Final(err error) bool {
+	var perm *permanentError
+	return err == nil || errors.As(err, &perm) || a.Number > a.MaxRetry
+}
+
+// PanicError is a worker's panic, as RunnerConfig.Wrap sees it returned
+// (errors.As). Its message, which is stored as the job's LastError and may
+// be shown to the job's owner, is "jobs: panic: <value>"; the stack goes to
+// the runner's log (and to an error reporter through Wrap) only.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("jobs: panic: %v", e.Value) }
 
 // Unwrap returns the panic value if it is an error.
-func (e *panicError) Unwrap() error {
-	err, _ := e.value.(error)
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
 	return err
 }
 
@@ -802,9 +850,9 @@ func (r *lane) complete(t *task) {
 		}
 		attrs := []slog.Attr{slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id),
 			slog.Int("attempt", a.attempts), slog.String("outcome", outcomeName(a.kind)), slog.String("err", a.errMsg)}
-		if pe := (*panicError)(nil); errors.As(t.err, &pe) {
+		if pe := (*PanicError)(nil); errors.As(t.err, &pe) {
 			lvl = slog.LevelError // a bug in the worker: its stack is for the log, never for LastError
-			attrs = append(attrs, slog.String("stack", string(pe.stack)))
+			attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 		}
 		r.log.LogAttrs(t.ctx, lvl, "job failed", attrs...)
 	}

@@ -132,7 +132,7 @@ func (s *Scheduler) Add(p PeriodicJob) error {
 			return fmt.Errorf("jobs: schedule %q added twice", p.Name)
 		}
 	}
-	r, err := s.cfg.Client.request(p.Args, time.Now(), p.Options)
+	r, err := s.cfg.Client.request(context.Background(), p.Args, time.Now(), p.Options) // to check it and find its queue
 	if err != nil {
 		return err
 	}

@@ -343,7 +343,7 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, root Node, opts ...Workflo
 			s.delay = so.Delay
 			sopts = append(sopts, Delay(0))
 		}
-		r, err := c.request(s.args, now, sopts)
+		r, err := c.request(ctx, s.args, now, sopts)
 		if err != nil {
 			return nil, fmt.Errorf("jobs: enqueue workflow: step %d: %w", i, err)
 		}
