@@ -632,7 +632,7 @@ func TestAdminDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := l.client.Enqueue(t.Context(), ProcessImage{FileID: "f1", UserID: 7})
+	img, err := l.client.Enqueue(t.Context(), ResizeImage{FileID: "f1", UserID: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

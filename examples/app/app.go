@@ -59,6 +59,7 @@ type app struct {
 	backend    jobs.Backend
 	jobMetrics *jobsmetrics.Metrics
 	jobs       jobs.Enqueuer
+	flows      jobs.WorkflowEnqueuer // starts the tasks that are workflows (bulk e-mail, image processing)
 	client     *jobs.Client
 	inspect    *jobs.Inspector
 	storage    *storage.Dir
@@ -257,7 +258,7 @@ func (a *app) openJobs() error {
 	if a.client, err = jobs.NewClient(a.backend, jobs.ClientConfig{Routes: routes, Metrics: a.jobMetrics}); err != nil {
 		return err
 	}
-	a.jobs = a.client
+	a.jobs, a.flows = a.client, a.client
 	a.inspect = jobs.NewInspector(a.backend)
 	return nil
 }

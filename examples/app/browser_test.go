@@ -264,8 +264,8 @@ func js(s string) string {
 func testID(id string) string { return `[data-testid="` + id + `"]` }
 
 // brokenPNG starts like a PNG, so the upload's content check takes it for
-// one, and then is not: the image job fails for good (jobs.SkipRetry: "a
-// bad image stays bad").
+// one, and then is not: the image chain's resize step fails for good
+// (jobs.SkipRetry: "a bad image stays bad").
 var brokenPNG = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("not an image "), 20)...)
 
 func TestBrowserDashboard(t *testing.T) {
@@ -338,10 +338,20 @@ func TestBrowserDashboard(t *testing.T) {
 	file := root.want(201, "POST", "/api/v1/files", fileBody(t, "broken.png", brokenPNG))
 	imageQueue := `document.querySelector('[data-testid="queue-row"][data-queue="image"]')`
 	deadCell := imageQueue + `?.querySelector('[data-testid="count-dead"]')?.textContent.trim()`
-	task := str(root.want(202, "POST", "/api/v1/tasks/process-image", map[string]any{
+	// The image task is a chain (resize, thumbnail, notify): its first
+	// step, a job of its own, is the one that dies; the rest never run.
+	chain := str(root.want(202, "POST", "/api/v1/tasks/process-image", map[string]any{
 		"file_id": str(file["id"]), "operations": []map[string]any{{"op": "grayscale"}}})["task_id"])
+	steps, _ := root.want(200, "GET", "/api/v1/tasks/"+chain, nil)["steps"].([]any)
+	if len(steps) != 3 {
+		t.Fatalf("the image task has steps %v; want resize, thumbnail, notify", steps)
+	}
+	task := str(steps[0].(map[string]any)["task_id"])
 	b.waitJS("the image queue's dead count reaches 1 on the open overview", deadCell+` === "1"`, 20*time.Second)
 	b.shot("03-overview")
+	if st := root.want(200, "GET", "/api/v1/tasks/"+chain, nil); str(st["state"]) != "dead" {
+		t.Errorf("the image task with its first step dead is %v; want dead", st)
+	}
 
 	// The queue's dead jobs, then the job's page with its error.
 	b.do("open the image queue's dead jobs",

@@ -534,31 +534,46 @@ func scenario(t *testing.T, base string, emails func(*testing.T) int) {
 	if st := alice.awaitTask(str(task["task_id"])); str(st["result"].(map[string]any)["status"]) != "sent" {
 		t.Errorf("send-email task = %v", st)
 	}
+	// The bulk e-mail is a chord: one send per address (D@ is d@ again),
+	// then a summary, the task's result.
 	bulk := alice.awaitTask(str(alice.want(202, "POST", "/api/v1/tasks/send-bulk-email", map[string]any{
-		"email_list": []string{"d@example.com", "e@example.com", "f@example.com"}, "subject": "News", "content": "Hello all"})["task_id"]))
-	subtasks, _ := bulk["result"].(map[string]any)["tasks"].([]any)
-	if len(subtasks) != 3 {
+		"email_list": []string{"d@example.com", "e@example.com", "D@example.com", "f@example.com"}, "subject": "News", "content": "Hello all"})["task_id"]))
+	summary, _ := bulk["result"].(map[string]any)
+	addresses, _ := summary["addresses"].([]any)
+	if summary["sent"] != 3.0 || summary["failed"] != 0.0 || len(addresses) != 4 || addresses[2].(map[string]any)["duplicate"] != true {
 		t.Fatalf("bulk result = %v", bulk)
 	}
-	for _, s := range subtasks {
-		alice.awaitTask(str(s.(map[string]any)["task_id"]))
+	for _, a := range addresses {
+		if id := str(a.(map[string]any)["task_id"]); id != "" {
+			alice.awaitTask(id)
+		}
 	}
+	bob.want(404, "GET", "/api/v1/tasks/"+str(bulk["task_id"]), nil)
 	if got := emails(t) - before; got != 4 {
 		t.Errorf("%d emails arrived; want 4", got)
 	}
 	alice.want(422, "POST", "/api/v1/tasks/send-bulk-email", map[string]any{"email_list": []string{"not-an-email"}, "subject": "x", "content": "y"})
 
+	// Image processing is a chain: resize, thumbnail, a mail to the owner.
+	before = emails(t)
 	imgTask := alice.awaitTask(str(alice.want(202, "POST", "/api/v1/tasks/process-image", map[string]any{
 		"file_id": fileID, "operations": []map[string]any{{"op": "resize", "width": 32}, {"op": "grayscale"}}})["task_id"]))
 	prog, _ := imgTask["progress"].(map[string]any)
-	if prog == nil || prog["current"] != prog["total"] || prog["total"].(float64) != 2 {
-		t.Errorf("image task progress = %v", imgTask["progress"])
+	if prog == nil || prog["current"] != prog["total"] || prog["total"].(float64) != 3 {
+		t.Errorf("image task progress = %v; want 3 of 3 steps", imgTask["progress"])
 	}
 	res := imgTask["result"].(map[string]any)
 	if code, out, _ := alice.do("GET", str(res["url"]), nil); code != 200 {
 		t.Errorf("GET processed image = %d", code)
 	} else if cfg, _, err := image.DecodeConfig(strings.NewReader(str(out["_raw"]))); err != nil || cfg.Width != 32 {
 		t.Errorf("processed image = %+v, %v; want width 32", cfg, err)
+	}
+	thumb, _ := res["thumbnail"].(map[string]any)
+	if code, _, _ := alice.do("GET", str(thumb["url"]), nil); code != 200 || res["notified"] != true {
+		t.Errorf("thumbnail %v: GET = %d; notified %v", thumb, code, res["notified"])
+	}
+	if got := emails(t) - before; got != 1 {
+		t.Errorf("%d emails arrived for the image; want 1, to its owner", got)
 	}
 	bob.want(404, "POST", "/api/v1/tasks/process-image", map[string]any{"file_id": fileID, "operations": []map[string]any{{"op": "grayscale"}}})
 	alice.want(422, "POST", "/api/v1/tasks/process-image", map[string]any{"file_id": fileID, "operations": []map[string]any{{"op": "explode"}}})

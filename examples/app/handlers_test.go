@@ -3,9 +3,12 @@ package main
 // The handlers' own tests run the real routes on in-memory fakes — the
 // stores of crudtest, the tokens of authtest, the job client of jobstest —
 // which is how an app built on Gantry tests its code without PostgreSQL or
-// Redis. The end-to-end tests (e2e_test.go) run the real binary.
+// Redis. Workflows (bulk e-mail, image processing) go to a real jobs client
+// on the memory backend, with no worker: jobstest records jobs only. The
+// end-to-end tests (e2e_test.go) run the real binary.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,7 +85,12 @@ func newFakeApp(t *testing.T, extra ...map[string]string) *fakeApp {
 	a.limits = middleware.NewMemoryStore(middleware.MemoryStoreConfig{})
 	fake := jobstest.NewClient()
 	a.jobs = fake
-	a.inspect = jobs.NewInspector(jobs.NewMemoryBackend())
+	a.backend = jobs.NewMemoryBackend()
+	a.inspect = jobs.NewInspector(a.backend)
+	if a.client, err = jobs.NewClient(a.backend, jobs.ClientConfig{Routes: routes}); err != nil {
+		t.Fatal(err)
+	}
+	a.flows = a.client
 	if a.storage, err = storage.NewDir(storage.DirConfig{Dir: filepath.Join(dir, "files"), MaxSize: cfg.MaxFileSize}); err != nil {
 		t.Fatal(err)
 	}
@@ -138,24 +146,79 @@ func TestTaskEndpointsEnqueue(t *testing.T) {
 	t.Parallel()
 	f := newFakeApp(t)
 	alice, token := f.user(t, "alice", false)
+	photo, err := f.storeFile(t.Context(), alice.ID, "photo.png", "image/png", bytes.NewReader(pngImage(t, 8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// workflow returns the workflow a task id names, started by alice.
+	workflow := func(t *testing.T, out map[string]any) *jobs.WorkflowInfo {
+		t.Helper()
+		wi, err := f.inspect.Workflow(t.Context(), str(out["task_id"]))
+		if err != nil {
+			t.Fatalf("task %v: %v", out["task_id"], err)
+		}
+		if wi.Owner != alice.subject() {
+			t.Errorf("workflow owner %q; want %q", wi.Owner, alice.subject())
+		}
+		return wi
+	}
+	type step struct {
+		kind, queue string
+		state       jobs.StepState
+		deps        []int
+	}
+	requireSteps := func(t *testing.T, wi *jobs.WorkflowInfo, want []step) {
+		t.Helper()
+		var got []step
+		for _, s := range wi.Steps {
+			got = append(got, step{s.Kind, s.Queue, s.State, s.DependsOn})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("steps = %v; want %v", got, want)
+		}
+	}
 	tests := []struct {
 		name, path, body string
 		status           int
-		check            func(t *testing.T)
+		check            func(t *testing.T, out map[string]any)
 	}{
-		{"send email", "/api/v1/tasks/send-email", `{"to_email":"c@example.com","subject":"Hi","content":"Hello"}`, 202, func(t *testing.T) {
+		{"send email", "/api/v1/tasks/send-email", `{"to_email":"c@example.com","subject":"Hi","content":"Hello"}`, 202, func(t *testing.T, _ map[string]any) {
 			got := jobstest.RequireEnqueued[SendEmail](t, f.enqueued, jobs.Owner(alice.subject()))
 			if got != (SendEmail{To: "c@example.com", Subject: "Hi", Content: "Hello"}) {
 				t.Errorf("enqueued %+v", got)
 			}
 		}},
 		{"bad email", "/api/v1/tasks/send-email", `{"to_email":"nope","subject":"Hi","content":"Hello"}`, 422, nil},
-		{"bulk", "/api/v1/tasks/send-bulk-email", `{"email_list":["a@example.com","b@example.com"],"subject":"S","content":"C"}`, 202, func(t *testing.T) {
-			got := jobstest.RequireEnqueued[SendBulkEmail](t, f.enqueued, jobs.Owner(alice.subject()))
-			if len(got.Emails) != 2 || got.Owner != alice.subject() {
-				t.Errorf("enqueued %+v", got)
-			}
-		}},
+		{"bulk: a chord of one send per address, then the summary", "/api/v1/tasks/send-bulk-email",
+			`{"email_list":["a@example.com","b@example.com","A@Example.COM"],"subject":"S","content":"C"}`, 202, func(t *testing.T, out map[string]any) {
+				wi := workflow(t, out)
+				requireSteps(t, wi, []step{{"send_email", "email", jobs.StepReleased, nil}, {"send_email", "email", jobs.StepReleased, nil},
+					{"bulk_email_summary", "email", jobs.StepWaiting, []int{0, 1}}})
+				if !wi.Steps[2].Partial {
+					t.Error("the summary does not run when a send failed; want Partial")
+				}
+				for i, to := range []string{"a@example.com", "b@example.com"} {
+					info, err := f.inspect.Job(t.Context(), wi.Steps[i].JobID)
+					var got SendEmail
+					if err != nil || json.Unmarshal(info.Payload, &got) != nil || got != (SendEmail{To: to, Subject: "S", Content: "C"}) || info.Owner != alice.subject() || info.MaxRetry != 3 {
+						t.Errorf("send %d = %+v (%v); want to %s, owned by alice, 3 retries", i, info, err, to)
+					}
+				}
+				if n := len(f.enqueued.Jobs()); n != 0 {
+					t.Errorf("the bulk task enqueued %d plain jobs; want none", n)
+				}
+			}},
+		{"image: a chain of resize, thumbnail, notify", "/api/v1/tasks/process-image",
+			`{"file_id":"` + photo.ID + `","operations":[{"op":"resize","width":4}]}`, 202, func(t *testing.T, out map[string]any) {
+				wi := workflow(t, out)
+				requireSteps(t, wi, []step{{"resize_image", "image", jobs.StepReleased, nil}, {"thumbnail_image", "image", jobs.StepWaiting, []int{0}},
+					{"notify_image_owner", "email", jobs.StepWaiting, []int{1}}})
+				info, err := f.inspect.Job(t.Context(), wi.Steps[0].JobID)
+				var got ResizeImage
+				if err != nil || json.Unmarshal(info.Payload, &got) != nil || got.FileID != photo.ID || got.UserID != alice.ID || len(got.Ops) != 1 || got.Ops[0].Width != 4 {
+					t.Errorf("resize step = %+v (%v)", info, err)
+				}
+			}},
 		{"report range reversed", "/api/v1/tasks/reports/users", `{"start_date":"2026-02-01","end_date":"2026-01-01"}`, 422, nil},
 		{"image of a missing file", "/api/v1/tasks/process-image", `{"file_id":"nope","operations":[{"op":"grayscale"}]}`, 404, nil},
 		{"image with a URL instead of a file", "/api/v1/tasks/process-image", `{"image_url":"http://169.254.169.254/","operations":[]}`, 422, nil},
@@ -163,14 +226,20 @@ func TestTaskEndpointsEnqueue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.enqueued.Reset()
+			before, _ := f.inspect.Sizes(t.Context(), "image")
 			status, out := f.call(t, token, "POST", tt.path, tt.body)
 			if status != tt.status {
 				t.Fatalf("POST %s = %d %v; want %d", tt.path, status, out, tt.status)
 			}
 			if tt.check != nil {
-				tt.check(t)
-			} else if len(f.enqueued.Jobs()) != 0 {
+				tt.check(t, out)
+				return
+			}
+			if len(f.enqueued.Jobs()) != 0 {
 				t.Errorf("a refused request enqueued %v", f.enqueued.Jobs())
+			}
+			if after, _ := f.inspect.Sizes(t.Context(), "image"); after.Pending != before.Pending {
+				t.Errorf("a refused request started a workflow: image queue %d pending, %d before", after.Pending, before.Pending)
 			}
 		})
 	}
@@ -195,15 +264,14 @@ func TestWorkersOnFakes(t *testing.T) {
 	if !errors.Is(err, jobs.ErrSkipRetry) {
 		t.Errorf("header injection: %v; want a no-retry error", err)
 	}
-	// The bulk job fans out one job per address.
-	f.enqueued.Reset()
-	if err := jobstest.Work(t, jobs.WorkerFunc[SendBulkEmail](f.sendBulkEmail), SendBulkEmail{Emails: []string{"a@example.com", "b@example.com", "c@example.com"}, Subject: "S", Content: "C", Owner: "7"}); err != nil {
-		t.Fatal(err)
+	// The chain's later steps need the step before: run alone, they fail
+	// for good.
+	if err := jobstest.Work(t, jobs.WorkerFunc[ThumbnailImage](f.thumbnailImage), ThumbnailImage{UserID: 7, Width: 8, Height: 8}); !errors.Is(err, jobs.ErrSkipRetry) {
+		t.Errorf("thumbnail outside the chain: %v; want a no-retry error", err)
 	}
-	if n := len(f.enqueued.Jobs()); n != 3 {
-		t.Errorf("bulk enqueued %d jobs; want 3", n)
+	if err := jobstest.Work[NotifyImageOwner](t, notifyWorker{f.app}, NotifyImageOwner{UserID: 7}); !errors.Is(err, jobs.ErrSkipRetry) {
+		t.Errorf("notify outside the chain: %v; want a no-retry error", err)
 	}
-	jobstest.RequireEnqueued[SendEmail](t, f.enqueued, jobs.Owner("7"))
 }
 
 // TestContract drives every documented route and checks each response,
@@ -259,6 +327,11 @@ func TestContract(t *testing.T) {
 		return b.String(), http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {mw.FormDataContentType()}}
 	}()
 
+	// A workflow's status, for the document's TaskStatus.
+	code, queued := f.call(t, token, "POST", "/api/v1/tasks/send-bulk-email", `{"email_list":["c@example.com","d@example.com"],"subject":"S","content":"C"}`)
+	if code != 202 {
+		t.Fatalf("bulk e-mail = %d %v", code, queued)
+	}
 	doc := openapitest.Fetch(t, f.base+"/api/v1/openapi.json")
 	openapitest.ValidateDocument(t, doc)
 	chk := openapitest.ValidateResponses(t, doc, f.base,
@@ -295,6 +368,7 @@ func TestContract(t *testing.T) {
 		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/process-image", Header: as, Body: `{"file_id":"missing","operations":[{"op":"grayscale"}]}`, Status: 404},
 		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/reports/users", Header: as, Body: `{"start_date":"2026-01-01","end_date":"2026-01-31"}`, Status: 202},
 		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/unknown", Header: as, Status: 404},
+		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/" + str(queued["task_id"]), Header: as, Status: 200},
 		openapitest.Call{Method: "PUT", Path: "/api/v1/users/me/password", Header: as, Body: `{"current_password":"alice-password","new_password":"new-password-1"}`, Status: 200},
 		openapitest.Call{Method: "PATCH", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Body: `{"role":"user"}`, Status: 200},
 		openapitest.Call{Method: "DELETE", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Status: 204},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func withJobs(t *testing.T, f *fakeApp, b jobs.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.backend, f.client, f.jobs, f.inspect = b, c, c, jobs.NewInspector(b)
+	f.backend, f.client, f.jobs, f.flows, f.inspect = b, c, c, c, jobs.NewInspector(b)
 }
 
 // The e-mail task's kind carries max_retries=3, and its worker retries after
@@ -95,115 +94,6 @@ func TestSendEmailRetryDefaults(t *testing.T) {
 				}
 				if info.LastError != "smtp down" || info.MaxRetry != tt.maxRetry {
 					t.Errorf("%s: retrying job %+v; want last error smtp down, max retry %d", tt.name, info, tt.maxRetry)
-				}
-			}
-		})
-	}
-}
-
-// The bulk e-mail is a campaign: an address gets one job in it, whether it
-// is listed twice (in any case) or the bulk job runs again; another campaign
-// mails it again.
-func TestBulkEmailOncePerAddress(t *testing.T) {
-	t.Parallel()
-	for _, bk := range jobBackends {
-		t.Run(bk.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeApp(t)
-			withJobs(t, f, bk.new(t))
-			emails := []string{"a@example.com", "b@example.com", "A@Example.com"}
-			tests := []struct {
-				name     string
-				campaign string
-				pending  int64 // in the email queue afterwards
-			}{
-				{"first run", "camp-1", 2},
-				{"same job again", "camp-1", 2},
-				{"another campaign", "camp-2", 4},
-			}
-			for _, tt := range tests {
-				j := &jobs.Job[SendBulkEmail]{ID: tt.campaign, Args: SendBulkEmail{Emails: emails, Subject: "S", Content: "C", Owner: "7"}}
-				if err := f.sendBulkEmail(t.Context(), j); err != nil {
-					t.Fatalf("%s: %v", tt.name, err)
-				}
-				s, err := f.inspect.Sizes(t.Context(), "email")
-				if err != nil || s.Pending != tt.pending {
-					t.Errorf("%s: email queue %+v, %v; want %d pending", tt.name, s, err, tt.pending)
-				}
-			}
-			list, err := f.inspect.Jobs(t.Context(), "email", jobs.StatePending, jobs.Page{Limit: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen := map[string]int{}
-			for _, info := range list {
-				var a SendEmail
-				if err := json.Unmarshal(info.Payload, &a); err != nil {
-					t.Fatal(err)
-				}
-				seen[a.Campaign+" "+a.To]++
-			}
-			want := map[string]int{"camp-1 a@example.com": 1, "camp-1 b@example.com": 1, "camp-2 a@example.com": 1, "camp-2 b@example.com": 1}
-			if len(seen) != len(want) {
-				t.Errorf("queued mails %v; want %v", seen, want)
-			}
-			for k, n := range want {
-				if seen[k] != n {
-					t.Errorf("queued mails %v; want %v", seen, want)
-					break
-				}
-			}
-		})
-	}
-}
-
-// Run by a real worker, the bulk job's result names each address's task,
-// and marks an address listed twice as a duplicate with no task.
-func TestBulkEmailResultNamesDuplicates(t *testing.T) {
-	t.Parallel()
-	for _, bk := range jobBackends {
-		t.Run(bk.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFakeApp(t)
-			withJobs(t, f, bk.new(t))
-			info, err := f.client.Enqueue(t.Context(), SendBulkEmail{Emails: []string{"a@example.com", "a@example.com", "b@example.com"}, Subject: "S", Content: "C", Owner: "7"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run, err := f.newWorker("email=1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-			done := make(chan error, 1)
-			go func() { done <- run(ctx) }()
-			defer func() { cancel(); <-done }()
-			var got *jobs.JobInfo
-			for deadline := time.Now().Add(10 * time.Second); got == nil || got.State != jobs.StateSucceeded; {
-				if time.Now().After(deadline) {
-					t.Fatalf("bulk job %+v not succeeded after 10 s", got)
-				}
-				time.Sleep(20 * time.Millisecond)
-				got, _ = f.inspect.Job(t.Context(), info.ID)
-			}
-			var res struct {
-				Total int `json:"total"`
-				Tasks []struct {
-					Email     string `json:"email"`
-					TaskID    string `json:"task_id"`
-					Duplicate bool   `json:"duplicate"`
-				} `json:"tasks"`
-			}
-			if err := json.Unmarshal(got.Result, &res); err != nil {
-				t.Fatalf("result %s: %v", got.Result, err)
-			}
-			dup := []bool{false, true, false}
-			if res.Total != 3 || len(res.Tasks) != 3 {
-				t.Fatalf("result %s; want 3 tasks", got.Result)
-			}
-			for i, task := range res.Tasks {
-				if task.Duplicate != dup[i] || (task.TaskID == "") != dup[i] {
-					t.Errorf("task %d = %+v; want duplicate %v, a task id only if not", i, task, dup[i])
 				}
 			}
 		})

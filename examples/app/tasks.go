@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/crud"
@@ -27,66 +25,35 @@ import (
 var (
 	queueNames = []string{"default", "email", "image", "reports", "maintenance"}
 	routes     = map[string]string{
-		SendEmail{}.Kind():      "email",
-		SendBulkEmail{}.Kind():  "email",
-		ProcessImage{}.Kind():   "image",
-		UserReport{}.Kind():     "reports",
-		DailyReport{}.Kind():    "reports",
-		CleanTempFiles{}.Kind(): "maintenance",
-		HealthProbe{}.Kind():    "maintenance",
+		SendEmail{}.Kind():        "email",
+		BulkEmailSummary{}.Kind(): "email",
+		ResizeImage{}.Kind():      "image",
+		ThumbnailImage{}.Kind():   "image",
+		NotifyImageOwner{}.Kind(): "email",
+		UserReport{}.Kind():       "reports",
+		DailyReport{}.Kind():      "reports",
+		CleanTempFiles{}.Kind():   "maintenance",
+		HealthProbe{}.Kind():      "maintenance",
 	}
 )
 
 // ---- Job arguments: only these JSON fields are stored with a job ----
 
-// SendEmail sends one email.
+// SendEmail sends one email: alone (POST /tasks/send-email) or as a
+// member of a bulk e-mail's chord (see workflows.go), which sends an
+// address once per campaign.
 type SendEmail struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
 	Content string `json:"content"`
-	// Campaign is the id of the bulk job that sent it, if any: one mail per
-	// address per campaign.
-	Campaign string `json:"campaign,omitempty"`
 }
 
 // Kind implements jobs.Args.
 func (SendEmail) Kind() string { return "send_email" }
 
-// campaignTTL is how long a campaign refuses a second mail to an address.
-const campaignTTL = 24 * time.Hour
-
 // JobDefaults implements jobs.KindDefaults: three retries (the seed's
-// max_retries=3; the delay is sendEmailWorker.NextRetry's) and, within a
-// campaign, one job per address.
-func (e SendEmail) JobDefaults() []jobs.Option {
-	opts := []jobs.Option{jobs.MaxRetry(3)}
-	if e.Campaign != "" {
-		opts = append(opts, jobs.Unique("campaign:"+e.Campaign+":"+strings.ToLower(strings.TrimSpace(e.To)), campaignTTL))
-	}
-	return opts
-}
-
-// SendBulkEmail fans out one SendEmail job per address.
-type SendBulkEmail struct {
-	Emails  []string `json:"emails"`
-	Subject string   `json:"subject"`
-	Content string   `json:"content"`
-	Owner   string   `json:"owner"`
-}
-
-// Kind implements jobs.Args.
-func (SendBulkEmail) Kind() string { return "send_bulk_email" }
-
-// ProcessImage applies operations to an uploaded image and stores the
-// output as a new file of the same user.
-type ProcessImage struct {
-	FileID string        `json:"file_id"`
-	UserID int64         `json:"user_id"`
-	Ops    []imageops.Op `json:"operations"`
-}
-
-// Kind implements jobs.Args.
-func (ProcessImage) Kind() string { return "process_image" }
+// max_retries=3; the delay is sendEmailWorker.NextRetry's).
+func (SendEmail) JobDefaults() []jobs.Option { return []jobs.Option{jobs.MaxRetry(3)} }
 
 // UserReport builds the sign-ups and posts workbook of a date range.
 type UserReport struct {
@@ -122,8 +89,10 @@ func (HealthProbe) Kind() string { return "health_probe" }
 func (a *app) workers() *jobs.Workers {
 	ws := jobs.NewWorkers()
 	jobs.AddWorker[SendEmail](ws, sendEmailWorker{a})
-	jobs.AddWorker(ws, jobs.WorkerFunc[SendBulkEmail](a.sendBulkEmail))
-	jobs.AddWorker(ws, jobs.WorkerFunc[ProcessImage](a.processImage))
+	jobs.AddWorker(ws, jobs.WorkerFunc[BulkEmailSummary](a.bulkEmailSummary))
+	jobs.AddWorker(ws, jobs.WorkerFunc[ResizeImage](a.resizeImage))
+	jobs.AddWorker(ws, jobs.WorkerFunc[ThumbnailImage](a.thumbnailImage))
+	jobs.AddWorker[NotifyImageOwner](ws, notifyWorker{a})
 	jobs.AddWorker(ws, jobs.WorkerFunc[UserReport](a.userReport))
 	jobs.AddWorker(ws, jobs.WorkerFunc[DailyReport](a.dailyReport))
 	jobs.AddWorker(ws, jobs.WorkerFunc[CleanTempFiles](a.cleanTempFiles))
@@ -159,66 +128,12 @@ func (a *app) sendEmail(ctx context.Context, j *jobs.Job[SendEmail]) error {
 		return jobs.SkipRetry(err) // retrying cannot fix the message
 	}
 	if err := a.mailer.Send(ctx, msg); err != nil {
+		if mail.Permanent(err) {
+			return jobs.SkipRetry(err) // e.g. 550: no such recipient
+		}
 		return err
 	}
 	return j.SetResult(map[string]string{"status": "sent", "to": j.Args.To})
-}
-
-func (a *app) sendBulkEmail(ctx context.Context, j *jobs.Job[SendBulkEmail]) error {
-	args := make([]jobs.Args, len(j.Args.Emails))
-	for i, to := range j.Args.Emails {
-		args[i] = SendEmail{To: to, Subject: j.Args.Subject, Content: j.Args.Content, Campaign: j.ID}
-	}
-	// One pipelined round trip (email_list holds at most 1,000). The job id
-	// is the campaign: SendEmail's unique key refuses a second mail to an
-	// address in it, whether listed twice or enqueued again when this job
-	// runs again after some or all of the batch went in.
-	infos, err := a.jobs.EnqueueMany(ctx, args, jobs.Owner(j.Args.Owner))
-	if err != nil {
-		return err
-	}
-	type sent struct {
-		Email     string `json:"email"`
-		TaskID    string `json:"task_id,omitempty"`
-		Duplicate bool   `json:"duplicate,omitempty"` // already sent in this campaign
-	}
-	out := make([]sent, len(infos))
-	for i, info := range infos {
-		out[i] = sent{Email: j.Args.Emails[i], Duplicate: info == nil}
-		if info != nil {
-			out[i].TaskID = info.ID
-		}
-	}
-	return j.SetResult(map[string]any{"total": len(out), "tasks": out})
-}
-
-func (a *app) processImage(ctx context.Context, j *jobs.Job[ProcessImage]) error {
-	rc, obj, err := a.storage.Open(ctx, j.Args.FileID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return jobs.SkipRetry(err)
-	}
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	_ = j.Progress(ctx, 0, int64(len(j.Args.Ops)), "processing")
-	var out bytes.Buffer
-	res, err := a.images.Process(ctx, &out, rc, j.Args.Ops, func(done, total int, msg string) {
-		_ = j.Progress(ctx, int64(done), int64(total), msg)
-	})
-	if err != nil {
-		var ie *imageops.Error
-		if errors.As(err, &ie) {
-			return jobs.SkipRetry(err) // a bad image stays bad
-		}
-		return err
-	}
-	name := fmt.Sprintf("%s-processed.%s", trimExt(obj.Name), res.Extension)
-	f, err := a.storeFile(ctx, j.Args.UserID, name, res.ContentType, &out)
-	if err != nil {
-		return err
-	}
-	return j.SetResult(map[string]any{"file_id": f.ID, "url": f.URL, "width": res.Width, "height": res.Height})
 }
 
 func (a *app) userReport(ctx context.Context, j *jobs.Job[UserReport]) error {
@@ -416,17 +331,29 @@ type TaskID struct {
 	ID string `path:"task_id" validate:"required,max=64"`
 }
 
-// TaskStatus is GET /tasks/{task_id}.
+// TaskStatus is GET /tasks/{task_id}, for a job or a workflow (bulk
+// e-mail, image processing: Kind "workflow", with its Steps; see
+// workflowStatus).
 type TaskStatus struct {
 	TaskID     string         `json:"task_id"`
 	Kind       string         `json:"kind"`
 	State      string         `json:"state" validate:"oneof=pending scheduled active retrying succeeded dead cancelled"`
-	Attempts   int            `json:"attempts"`
+	Attempts   int            `json:"attempts" doc:"Attempts of a job so far; 0 for a workflow (see its steps' tasks)"`
 	Progress   *jobs.Progress `json:"progress,omitempty"`
 	Result     map[string]any `json:"result,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	EnqueuedAt time.Time      `json:"enqueued_at"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Steps      []TaskStep     `json:"steps,omitempty"`
+}
+
+// TaskStep is one step of a workflow task; its task id is a job's,
+// readable at GET /tasks/{task_id} too.
+type TaskStep struct {
+	TaskID string `json:"task_id"`
+	Kind   string `json:"kind"`
+	State  string `json:"state" validate:"oneof=waiting released succeeded failed cancelled skipped"`
+	Error  string `json:"error,omitempty"`
 }
 
 func (a *app) enqueue(ctx context.Context, args jobs.Args) (*TaskQueued, error) {
@@ -442,9 +369,19 @@ func (a *app) taskSendEmail(ctx context.Context, in *struct{ Body EmailRequest }
 	return a.enqueue(ctx, SendEmail{To: in.Body.ToEmail, Subject: in.Body.Subject, Content: in.Body.Content})
 }
 
-func (a *app) taskSendBulkEmail(ctx context.Context, in *struct{ Body BulkEmailRequest }) (*TaskQueued, error) {
+// enqueueWorkflow starts root for the current user; the task id is the
+// workflow's.
+func (a *app) enqueueWorkflow(ctx context.Context, root jobs.Node) (*TaskQueued, error) {
 	u, _ := currentUser(ctx)
-	return a.enqueue(ctx, SendBulkEmail{Emails: in.Body.EmailList, Subject: in.Body.Subject, Content: in.Body.Content, Owner: u.subject()})
+	wi, err := a.flows.EnqueueWorkflow(ctx, root, jobs.WorkflowOwner(u.subject()))
+	if err != nil {
+		return nil, err
+	}
+	return &TaskQueued{TaskID: wi.ID, Status: "queued"}, nil
+}
+
+func (a *app) taskSendBulkEmail(ctx context.Context, in *struct{ Body BulkEmailRequest }) (*TaskQueued, error) {
+	return a.enqueueWorkflow(ctx, bulkEmailWorkflow(in.Body))
 }
 
 func (a *app) taskProcessImage(ctx context.Context, in *struct{ Body ImageRequest }) (*TaskQueued, error) {
@@ -462,7 +399,7 @@ func (a *app) taskProcessImage(ctx context.Context, in *struct{ Body ImageReques
 		return nil, server.NewError(http.StatusUnsupportedMediaType, "file "+f.ID+" is not an image")
 	}
 	u, _ := currentUser(ctx)
-	return a.enqueue(ctx, ProcessImage{FileID: f.ID, UserID: u.ID, Ops: ops})
+	return a.enqueueWorkflow(ctx, imageWorkflow(f.ID, u.ID, ops))
 }
 
 func (a *app) taskUserReport(ctx context.Context, in *struct{ Body ReportRequest }) (*TaskQueued, error) {
@@ -474,13 +411,24 @@ func (a *app) taskUserReport(ctx context.Context, in *struct{ Body ReportRequest
 }
 
 // taskStatus answers only the user who started the task, or an admin; to
-// anyone else the task does not exist.
+// anyone else the task does not exist. The id is a job's or, for the tasks
+// that run as workflows, a workflow's.
 func (a *app) taskStatus(ctx context.Context, in *TaskID) (*TaskStatus, error) {
+	u, p := currentUser(ctx)
 	info, err := a.inspect.Job(ctx, in.ID)
+	if errors.Is(err, jobs.ErrNotFound) {
+		wi, werr := a.inspect.Workflow(ctx, in.ID)
+		if werr != nil {
+			return nil, werr
+		}
+		if wi.Owner != u.subject() && !isAdmin(p) {
+			return nil, jobs.ErrNotFound
+		}
+		return a.workflowStatus(ctx, wi), nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	u, p := currentUser(ctx)
 	if info.Owner != u.subject() && !isAdmin(p) {
 		return nil, jobs.ErrNotFound
 	}
@@ -491,21 +439,19 @@ func (a *app) taskStatus(ctx context.Context, in *TaskID) (*TaskStatus, error) {
 	if !info.FinishedAt.IsZero() {
 		st.FinishedAt = &info.FinishedAt
 	}
-	if len(info.Result) > 0 {
-		if err := json.Unmarshal(info.Result, &st.Result); err != nil {
-			st.Result = map[string]any{"value": json.RawMessage(info.Result)}
-		}
-	}
+	st.Result = decodeResult(info.Result)
 	return st, nil
 }
 
 // redactJobArgs is what operators see of a job's arguments, on the
 // dashboard and from `app jobs`: an e-mail's text may hold what only its
 // recipient should read (a reset link, a one-time code), so they see its
-// address and subject only.
+// address and subject only. SendEmail is the one kind that stores a text:
+// a bulk e-mail's sends are SendEmail steps (its summary keeps the list
+// and the subject), and NotifyImageOwner's mail is written by its worker.
 func redactJobArgs(kind string, payload json.RawMessage) json.RawMessage {
 	switch kind {
-	case SendEmail{}.Kind(), SendBulkEmail{}.Kind():
+	case SendEmail{}.Kind():
 		return jobs.RedactFields("content")(kind, payload)
 	}
 	return payload

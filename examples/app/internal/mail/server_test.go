@@ -43,6 +43,7 @@ type serverOptions struct {
 	TLS            *tls.Config     // offer STARTTLS (or, with Implicit, speak TLS at once)
 	Implicit       bool            // SMTPS: TLS from the first byte
 	RejectRcpt     bool            // answer 550 to every RCPT TO
+	DeferRcpt      bool            // answer 451 (try again later) to every RCPT TO
 	StallData      <-chan struct{} // block in DATA until this is closed
 }
 
@@ -133,6 +134,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.opts.RejectRcpt {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	if s.opts.DeferRcpt {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
 	s.msg.To = append(s.msg.To, to)
 	return nil
