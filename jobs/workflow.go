@@ -214,6 +214,9 @@ const (
 	StepFailed    StepState = "failed"    // its job failed for good
 	StepCancelled StepState = "cancelled" // cancelled, alone or with its workflow
 	StepSkipped   StepState = "skipped"   // never ran: a step it depends on failed, or the workflow ended without needing it
+	// StepDuplicate is a first step refused at enqueue by its [Unique] key
+	// (another job holds it): it counts as done for the steps after it.
+	StepDuplicate StepState = "duplicate"
 )
 
 func stepState(c string) StepState {
@@ -230,6 +233,8 @@ func stepState(c string) StepState {
 		return StepCancelled
 	case "k":
 		return StepSkipped
+	case "u":
+		return StepDuplicate
 	}
 	return StepState(c)
 }
@@ -354,13 +359,28 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, root Node, opts ...Workflo
 		return nil, fmt.Errorf("jobs: enqueue workflow: %w", err)
 	}
 	var roots []*enqueueReq
+	var rootSteps []int
 	for i := range w.steps {
 		if s := &w.steps[i]; len(s.deps) == 0 && !s.onFail {
 			roots = append(roots, s.req)
+			rootSteps = append(rootSteps, i)
 		}
 	}
 	if err := c.b.enqueue(ctx, now, roots); err != nil {
 		return nil, fmt.Errorf("jobs: enqueue workflow %s: %w", w.id, err)
+	}
+	info := w.info()
+	for n, r := range roots {
+		if !r.dup {
+			continue
+		}
+		// Refused by its Unique key: never runs, counts as done.
+		i := rootSteps[n]
+		out := stepOutcome{state: 'u', value: "refused as a duplicate: its unique key is held"}
+		if err := finishStep(ctx, c.b, w.id, i, out, now); err != nil {
+			return nil, fmt.Errorf("jobs: enqueue workflow %s: %w", w.id, err)
+		}
+		info.Steps[i].State, info.Steps[i].Error = StepDuplicate, out.value
 	}
 	if o := c.cfg.Metrics; o != nil {
 		for _, r := range roots {
@@ -369,7 +389,7 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, root Node, opts ...Workflo
 			}
 		}
 	}
-	return w.info(), nil
+	return info, nil
 }
 
 // wfDef is a workflow as EnqueueWorkflow builds it.
@@ -498,7 +518,7 @@ func parseStepID(id string) (wf string, step int, ok bool) {
 
 // stepOutcome is what a step's attempt means for its workflow.
 type stepOutcome struct {
-	state byte   // 's' succeeded, 'f' failed for good, 'c' cancelled
+	state byte   // 's' succeeded, 'f' failed for good, 'c' cancelled, 'u' refused as a duplicate
 	value string // the result (s) or the error (f, c)
 }
 

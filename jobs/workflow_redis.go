@@ -22,7 +22,8 @@ local function split(s)
   if s then for x in string.gmatch(s, '[^,]+') do t[#t + 1] = x end end
   return t
 end
-local function ended(s) return s == 's' or s == 'f' or s == 'c' or s == 'k' end
+local function ended(s) return s == 's' or s == 'f' or s == 'c' or s == 'k' or s == 'u' end
+local function ok(s) return s == 's' or s == 'u' end
 local function meta()
   local m = redis.call('HGET', h, 'meta')
   if not m then return nil end
@@ -40,7 +41,7 @@ end
 `
 
 // wfDoneScript records a step's outcome.
-// KEYS: the workflow. ARGV: step, outcome (s, f, c), result or error, now ms.
+// KEYS: the workflow. ARGV: step, outcome (s, f, c, u), result or error, now ms.
 // Returns {found (0/1), ended (0/1), step, release record, ...}.
 var wfDoneScript = redis.NewScript(wfLua + `
 local i, out, val, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -55,7 +56,7 @@ if ended(st) then
     for _, k in ipairs(split(redis.call('HGET', h, 'd' .. i))) do
       if redis.call('HGET', h, 's' .. k) == 'r' then released[#released + 1] = k end
     end
-    if of ~= '-1' and st ~= 's' and redis.call('HGET', h, 's' .. of) == 'r' then released[#released + 1] = of end
+    if of ~= '-1' and not ok(st) and redis.call('HGET', h, 's' .. of) == 'r' then released[#released + 1] = of end
   end
   local res = {1, 0}
   for _, v in ipairs(releases(released)) do res[#res + 1] = v end
@@ -74,19 +75,19 @@ end
 setended(i, out)
 if out == 's' then redis.call('HSET', h, 'o' .. i, val) else redis.call('HSET', h, 'e' .. i, val) end
 local work, head = {}, 1
-for _, k in ipairs(split(redis.call('HGET', h, 'd' .. i))) do work[#work + 1] = {k, out == 's'} end
+for _, k in ipairs(split(redis.call('HGET', h, 'd' .. i))) do work[#work + 1] = {k, ok(out)} end
 while head <= #work do
-  local k, ok = work[head][1], work[head][2]
+  local k, good = work[head][1], work[head][2]
   head = head + 1
   local left = redis.call('HINCRBY', h, 'n' .. k, -1)
-  if ok or redis.call('HGET', h, 'p' .. k) == '1' then
+  if good or redis.call('HGET', h, 'p' .. k) == '1' then
     if left <= 0 then release(k) end
   elseif redis.call('HGET', h, 's' .. k) == 'w' then
     setended(k, 'k')
     for _, d in ipairs(split(redis.call('HGET', h, 'd' .. k))) do work[#work + 1] = {d, false} end
   end
 end
-if out ~= 's' and i ~= of then
+if not ok(out) and i ~= of then
   redis.call('HSET', h, 'failed', '1')
   if of ~= '-1' then release(of) end
 end

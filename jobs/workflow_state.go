@@ -59,7 +59,10 @@ func (h wfHash) incr(k string, d int) int {
 	return n
 }
 
-func stepEnded(s string) bool { return s == "s" || s == "f" || s == "c" || s == "k" }
+func stepEnded(s string) bool { return s == "s" || s == "f" || s == "c" || s == "k" || s == "u" }
+
+// stepOK reports whether an ended step lets the steps after it run.
+func stepOK(s string) bool { return s == "s" || s == "u" }
 
 // stepDone records step's outcome and returns the steps it released, and
 // whether the workflow ended (then the caller sets its expiry to the
@@ -84,7 +87,7 @@ func (h wfHash) stepDone(step int, out stepOutcome, now time.Time) (rs []release
 					released = append(released, k)
 				}
 			}
-			if m.onFail >= 0 && st != "s" && h["s"+of] == "r" {
+			if m.onFail >= 0 && !stepOK(st) && h["s"+of] == "r" {
 				released = append(released, m.onFail)
 			}
 		}
@@ -118,7 +121,7 @@ func (h wfHash) stepDone(step int, out stepOutcome, now time.Time) (rs []release
 	}
 	work := []note{}
 	for _, k := range splitInts(h["d"+is]) {
-		work = append(work, note{k, out.state == 's'})
+		work = append(work, note{k, stepOK(string(out.state))})
 	}
 	for len(work) > 0 {
 		n := work[0]
@@ -139,7 +142,7 @@ func (h wfHash) stepDone(step int, out stepOutcome, now time.Time) (rs []release
 			work = append(work, note{k, false})
 		}
 	}
-	if out.state != 's' && step != m.onFail {
+	if !stepOK(string(out.state)) && step != m.onFail {
 		h["failed"] = "1"
 		if m.onFail >= 0 {
 			release(m.onFail)

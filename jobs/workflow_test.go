@@ -141,6 +141,36 @@ func runWorkflowSuite(t *testing.T, nb newBackendFunc) {
 	t.Run("ChordBurst", func(t *testing.T) { t.Parallel(); testWFChordBurst(t, nb) })
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testWFRetention(t, nb) })
 	t.Run("Invalid", func(t *testing.T) { t.Parallel(); testWFInvalid(t, nb) })
+	t.Run("DuplicateFirstStep", func(t *testing.T) { t.Parallel(); testWFDuplicate(t, nb) })
+}
+
+// A first step refused by its Unique key (held by another job) never runs
+// and counts as done: the steps after it run, the workflow ends.
+func testWFDuplicate(t *testing.T, nb newBackendFunc) {
+	e, rec := wfEnv(t, nb, 4)
+	if _, err := e.c.Enqueue(t.Context(), noteArgs{}, jobs.Unique("once", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wi, err := e.c.EnqueueWorkflow(t.Context(), jobs.Chord(jobs.Group(wfStep("d1", jobs.Unique("once", time.Minute)), wfStep("d2")), wfStep("dcb")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wi.Steps[0].State != jobs.StepDuplicate {
+		t.Errorf("step 0 at enqueue = %s; want duplicate", wi.Steps[0].State)
+	}
+	done := e.waitWorkflow(wi.ID, jobs.WorkflowSucceeded, 10*time.Second)
+	if got := stepStates(done); !slices.Equal(got, []jobs.StepState{jobs.StepDuplicate, jobs.StepSucceeded, jobs.StepSucceeded}) {
+		t.Errorf("states = %v", got)
+	}
+	if rec.count("d1") != 0 || rec.count("dcb") != 1 {
+		t.Errorf("runs = %v", rec.runs)
+	}
+	rec.mu.Lock()
+	in := rec.inputs["dcb"]
+	rec.mu.Unlock()
+	if len(in) != 2 || in[0].State != jobs.StepDuplicate || in[1].State != jobs.StepSucceeded {
+		t.Errorf("callback inputs = %+v", in)
+	}
 }
 
 // A chain across queues runs in order, each step reading the one before;
