@@ -312,21 +312,9 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, root Node, opts ...Workflo
 	if o.retention <= 0 {
 		o.retention = c.cfg.Retention
 	}
-	b := &wfBuilder{}
-	if _, err := root.add(b, nil, false); err != nil {
+	b, onFail, err := layout(root, o)
+	if err != nil {
 		return nil, fmt.Errorf("jobs: enqueue workflow: %w", err)
-	}
-	onFail := -1
-	if o.onFailure != nil {
-		s, ok := o.onFailure.(*stepNode)
-		if !ok {
-			return nil, errors.New("jobs: enqueue workflow: OnFailure takes a single Step")
-		}
-		if _, err := s.add(b, nil, false); err != nil {
-			return nil, fmt.Errorf("jobs: enqueue workflow: %w", err)
-		}
-		onFail = len(b.steps) - 1
-		b.steps[onFail].onFail = true
 	}
 	now := c.cfg.Now()
 	w := &wfDef{id: newID(), owner: o.owner, created: now, retention: o.retention, onFail: onFail}
@@ -390,6 +378,67 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, root Node, opts ...Workflo
 		}
 	}
 	return info, nil
+}
+
+// layout lays out root's steps, then the OnFailure step if any (its index,
+// or -1).
+func layout(root Node, o workflowOptions) (*wfBuilder, int, error) {
+	b := &wfBuilder{}
+	if _, err := root.add(b, nil, false); err != nil {
+		return nil, 0, err
+	}
+	onFail := -1
+	if o.onFailure != nil {
+		s, ok := o.onFailure.(*stepNode)
+		if !ok {
+			return nil, 0, errors.New("OnFailure takes a single Step")
+		}
+		if _, err := s.add(b, nil, false); err != nil {
+			return nil, 0, err
+		}
+		onFail = len(b.steps) - 1
+		b.steps[onFail].onFail = true
+	}
+	return b, onFail, nil
+}
+
+// WorkflowStep is one step of a workflow as [Steps] lays it out.
+type WorkflowStep struct {
+	Args      Args
+	Options   []Option // as given to Step
+	DependsOn []int
+	Partial   bool // runs even if a step it depends on failed
+	OnFailure bool // the workflow's OnFailure step (last)
+}
+
+// Steps lays out the workflow root (with opts' OnFailure step last) as
+// [Client.EnqueueWorkflow] numbers and links its steps (a [WorkflowOwner]
+// added to the steps without an owner), storing nothing:
+// for fakes such as package jobstest, and for tests of code that builds
+// workflows. It returns the errors EnqueueWorkflow would for the shape.
+func Steps(root Node, opts ...WorkflowOption) ([]WorkflowStep, error) {
+	if root == nil {
+		return nil, errors.New("jobs: workflow: nil root")
+	}
+	var o workflowOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	b, _, err := layout(root, o)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: workflow: %w", err)
+	}
+	out := make([]WorkflowStep, len(b.steps))
+	for i, s := range b.steps {
+		so := s.opts
+		if o.owner != "" && OptionsFor(s.args, s.opts...).Owner == "" {
+			so = append(append([]Option{}, s.opts...), Owner(o.owner))
+		}
+		out[i] = WorkflowStep{Args: s.args, Options: so, DependsOn: s.deps, Partial: s.partial, OnFailure: s.onFail}
+	}
+	return out, nil
 }
 
 // wfDef is a workflow as EnqueueWorkflow builds it.

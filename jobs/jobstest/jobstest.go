@@ -31,6 +31,10 @@ type Job struct {
 	Args    jobs.Args
 	Options jobs.EnqueueOptions // as given, with Queue resolved
 	Info    *jobs.JobInfo
+	// Workflow is the id of the workflow the job is a step of
+	// ([Client.EnqueueWorkflow]), "" for a plain job; Step its number.
+	Workflow string
+	Step     int
 }
 
 // Client is a fake [jobs.Enqueuer] that records jobs in memory. It honours
@@ -116,6 +120,43 @@ func (c *Client) EnqueueMany(_ context.Context, args []jobs.Args, opts ...jobs.O
 		out[i] = info
 	}
 	return out, nil
+}
+
+var _ jobs.WorkflowEnqueuer = (*Client)(nil)
+
+// EnqueueWorkflow records every step of the workflow as a job, in step
+// order (waiting steps too: the fake runs nothing by itself), with job ids
+// "<workflow id>.<step>" and the workflow's owner on steps without their
+// own; Job.Workflow and Job.Step tell which. The returned info lists the
+// steps as EnqueueWorkflow's does. [Client.Work] runs them in step order;
+// Job.Inputs is nil there (no backend keeps outcomes).
+func (c *Client) EnqueueWorkflow(_ context.Context, root jobs.Node, opts ...jobs.WorkflowOption) (*jobs.WorkflowInfo, error) {
+	steps, err := jobs.Steps(root, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Err != nil {
+		return nil, c.Err
+	}
+	c.seq++
+	wf := &jobs.WorkflowInfo{ID: fmt.Sprintf("fakewf%014d", c.seq), State: jobs.WorkflowRunning, CreatedAt: time.Now()}
+	for i, s := range steps {
+		info, err := c.enqueue(s.Args, s.Options)
+		if err != nil {
+			return nil, fmt.Errorf("jobstest: workflow step %d: %w", i, err)
+		}
+		info.ID = fmt.Sprintf("%s.%d", wf.ID, i)
+		c.jobs[len(c.jobs)-1].Workflow, c.jobs[len(c.jobs)-1].Step = wf.ID, i
+		st := jobs.StepWaiting
+		if len(s.DependsOn) == 0 && !s.OnFailure {
+			st = jobs.StepReleased
+		}
+		wf.Steps = append(wf.Steps, jobs.StepInfo{Step: i, JobID: info.ID, Kind: info.Kind, Queue: info.Queue, State: st,
+			DependsOn: s.DependsOn, Partial: s.Partial, OnFailure: s.OnFailure})
+	}
+	return wf, nil
 }
 
 // Jobs returns the recorded jobs in enqueue order.

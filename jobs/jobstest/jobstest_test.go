@@ -166,3 +166,40 @@ func TestKindDefaults(t *testing.T) {
 	}
 	jobstest.RequireEnqueued[Invoice](t, fake, jobs.Queue("urgent"), jobs.MaxRetry(1))
 }
+
+type thumbArgs struct {
+	W int `json:"w"`
+}
+
+func (thumbArgs) Kind() string { return "thumb" }
+
+// The fake records every step of a workflow, waiting ones too, with ids and
+// links as the real client lays them out.
+func TestEnqueueWorkflow(t *testing.T) {
+	fake := jobstest.NewClient()
+	wf, err := fake.EnqueueWorkflow(t.Context(), jobs.Chain(
+		jobs.Step(WelcomeEmail{UserID: 1}),
+		jobs.Chord(jobs.Group(jobs.Step(thumbArgs{64}), jobs.Step(thumbArgs{256})), jobs.Step(Report{}), jobs.Partial()),
+	), jobs.WorkflowOwner("u1"), jobs.OnFailure(jobs.Step(Report{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := fake.Jobs()
+	if len(js) != 5 || len(wf.Steps) != 5 {
+		t.Fatalf("recorded %d jobs, %d steps; want 5", len(js), len(wf.Steps))
+	}
+	for i, j := range js {
+		if j.Workflow != wf.ID || j.Step != i || j.Info.ID != wf.Steps[i].JobID || j.Options.Owner != "u1" {
+			t.Errorf("job %d = %+v (info %+v)", i, j, j.Info)
+		}
+	}
+	if s := wf.Steps[3]; !s.Partial || len(s.DependsOn) != 2 || s.DependsOn[0] != 1 || wf.Steps[0].State != jobs.StepReleased || !wf.Steps[4].OnFailure {
+		t.Errorf("steps = %+v", wf.Steps)
+	}
+	if got := jobstest.RequireEnqueued[thumbArgs](t, fake); got.W != 64 {
+		t.Errorf("first thumb = %+v", got)
+	}
+	if _, err := fake.EnqueueWorkflow(t.Context(), jobs.Chain()); err == nil {
+		t.Error("an empty chain was accepted")
+	}
+}
