@@ -18,7 +18,10 @@ import (
 // at least MinLength bytes (or is flushed early), and it is not already
 // encoded or partial: a response that carries Content-Encoding (e.g.
 // promhttp's own gzip) or Content-Range, a 206, 204 or 304, and one marked
-// Cache-Control: no-transform pass through untouched. Vary: Accept-Encoding
+// Cache-Control: no-transform pass through untouched, and so does a
+// text/event-stream (server-sent events: each event must reach the client
+// when it is flushed, and proxies and browsers handle a compressed stream
+// badly). Vary: Accept-Encoding
 // is sent once, whoever else adds it, on every response the piece wraps;
 // when the client does not accept gzip the piece only adds Vary and does
 // not wrap (so costs nothing), and a handler adding its own Vary:
@@ -255,8 +258,8 @@ func (w *gzipWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // compressible reports whether a response with this status and header may
-// be gzip-encoded: not already encoded, not partial, not bodiless, and not
-// marked no-transform.
+// be gzip-encoded: not already encoded, not partial, not bodiless, not
+// marked no-transform, and not an event stream.
 func compressible(code int, h http.Header) bool {
 	switch code {
 	case http.StatusNoContent, http.StatusPartialContent, http.StatusNotModified:
@@ -265,12 +268,23 @@ func compressible(code int, h http.Header) bool {
 	if len(h[echo.HeaderContentEncoding]) > 0 || len(h["Content-Range"]) > 0 {
 		return false
 	}
+	if ct := h[echo.HeaderContentType]; len(ct) > 0 && isEventStream(ct[0]) {
+		return false
+	}
 	for _, v := range h["Cache-Control"] {
 		if strings.Contains(strings.ToLower(v), "no-transform") {
 			return false
 		}
 	}
 	return true
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream.
+func isEventStream(ct string) bool {
+	const es = "text/event-stream"
+	ct = strings.TrimLeft(ct, " \t")
+	return len(ct) >= len(es) && strings.EqualFold(ct[:len(es)], es) &&
+		(len(ct) == len(es) || ct[len(es)] == ';' || ct[len(es)] == ' ' || ct[len(es)] == '\t')
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding admits gzip

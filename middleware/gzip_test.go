@@ -61,13 +61,25 @@ func TestGzipStandaloneAndStack(t *testing.T) {
 			return c.String(http.StatusOK, big)
 		}, hdr: gz, status: 200, want: big},
 		{name: "flushed stream", handler: func(c echo.Context) error {
+			c.Response().Header().Set("Content-Type", "application/x-ndjson")
+			c.Response().WriteHeader(http.StatusOK)
+			_, _ = c.Response().Write([]byte("{}\n"))
+			c.Response().Flush() // compressed from here: the final size is unknown
+			_, _ = c.Response().Write([]byte("{}\n"))
+			return nil
+		}, hdr: gz, status: 200, encoded: true, want: "{}\n{}\n"},
+		// server-sent events pass through: each event reaches the client as flushed
+		{name: "event stream", handler: func(c echo.Context) error {
 			c.Response().Header().Set("Content-Type", "text/event-stream")
 			c.Response().WriteHeader(http.StatusOK)
 			_, _ = c.Response().Write([]byte("data: 1\n\n"))
-			c.Response().Flush() // compressed from here: the final size is unknown
-			_, _ = c.Response().Write([]byte("data: 2\n\n"))
+			c.Response().Flush()
+			_, _ = c.Response().Write([]byte("data: " + big + "\n\n"))
 			return nil
-		}, hdr: gz, status: 200, encoded: true, want: "data: 1\n\ndata: 2\n\n"},
+		}, hdr: gz, status: 200, want: "data: 1\n\ndata: " + big + "\n\n"},
+		{name: "event stream with charset, unflushed and big", handler: func(c echo.Context) error {
+			return c.Blob(http.StatusOK, "Text/Event-Stream; charset=utf-8", []byte("data: "+big+"\n\n"))
+		}, hdr: gz, status: 200, want: "data: " + big + "\n\n"},
 		{name: "204", handler: func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, hdr: gz, status: 204},
 		// errors are rendered outside the piece, uncompressed (as echo's Gzip does)
 		{name: "error", handler: func(c echo.Context) error { return echo.NewHTTPError(http.StatusTeapot, big) }, hdr: gz, status: 418},

@@ -27,6 +27,11 @@ import (
 // starts its timer only when Done is first called (a DB or Redis call
 // does); Deadline and Err are answered from the clock. The request costs 2
 // allocations (the context and the request copy).
+//
+// A streaming route (server-sent events, a long download) opts out with
+// [LiftDeadline], which removes the deadline from the request context from
+// then on (server's SSE writer calls it); the context still ends when the
+// client goes away or the handler returns.
 type TimeoutConfig struct {
 	// Skipper skips the deadline; default none.
 	Skipper middleware.Skipper
@@ -83,7 +88,45 @@ type lazyDeadline struct {
 	deadline        time.Time
 	mu              sync.Mutex
 	finished        bool
+	lifted          atomic.Bool        // LiftDeadline: no deadline from now on
+	before          context.CancelFunc // the deadline context started before the lift
 	started         atomic.Pointer[startedDeadline]
+}
+
+// deadlineKey finds the innermost lazyDeadline through the Values of the
+// contexts wrapping it.
+type deadlineKey struct{}
+
+// LiftDeadline removes the request deadline that [TimeoutConfig] (or the
+// stack's Timeout) put on c's request context, every such deadline if
+// several are nested, and reports whether there was one. From then on the
+// context, and every context derived from it afterwards, ends only when
+// its parent does (the client goes away, the server closes the
+// connection) or the handler returns; contexts derived before the call
+// keep the deadline. It is how a streaming route opts out: call it first
+// in the handler, or in a route middleware:
+//
+//	noDeadline := func(next echo.HandlerFunc) echo.HandlerFunc {
+//		return func(c echo.Context) error { middleware.LiftDeadline(c); return next(c) }
+//	}
+//
+// The net/http server's ReadTimeout and WriteTimeout are the connection's,
+// not the context's: a stream extends those with http.ResponseController
+// (server's SSE writer does).
+func LiftDeadline(c echo.Context) bool {
+	var chain []*lazyDeadline // innermost first
+	for ctx := c.Request().Context(); ; {
+		d, _ := ctx.Value(deadlineKey{}).(*lazyDeadline)
+		if d == nil {
+			break
+		}
+		chain = append(chain, d)
+		ctx = d.Context
+	}
+	for i := len(chain) - 1; i >= 0; i-- { // outermost first: an inner one restarts on its lifted parent
+		chain[i].lift()
+	}
+	return len(chain) > 0
 }
 
 type startedDeadline struct {
@@ -92,6 +135,9 @@ type startedDeadline struct {
 }
 
 func (d *lazyDeadline) Deadline() (time.Time, bool) {
+	if d.lifted.Load() {
+		return d.Context.Deadline()
+	}
 	if pd, ok := d.Context.Deadline(); ok && pd.Before(d.deadline) {
 		return pd, true
 	}
@@ -107,7 +153,13 @@ func (d *lazyDeadline) start() *startedDeadline {
 	if s := d.started.Load(); s != nil {
 		return s
 	}
-	ctx, cancel := context.WithDeadline(d.Context, d.deadline)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if d.lifted.Load() {
+		ctx, cancel = context.WithCancel(d.Context)
+	} else {
+		ctx, cancel = context.WithDeadline(d.Context, d.deadline)
+	}
 	if d.finished {
 		cancel()
 	}
@@ -131,25 +183,49 @@ func (d *lazyDeadline) Err() error {
 	if err := d.Context.Err(); err != nil {
 		return err
 	}
-	if !time.Now().Before(d.deadline) {
+	if !d.lifted.Load() && !time.Now().Before(d.deadline) {
 		return context.DeadlineExceeded
 	}
 	return nil
 }
 
 func (d *lazyDeadline) Value(key any) any {
+	if key == (deadlineKey{}) {
+		return d
+	}
 	if s := d.started.Load(); s != nil {
 		return s.ctx.Value(key)
 	}
 	return d.Context.Value(key)
 }
 
+// lift drops the deadline. A context already started (a Done call came
+// first) is replaced by one without a deadline; the contexts derived from
+// the old one keep it, and it is cancelled when the request is over.
+func (d *lazyDeadline) lift() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.finished || d.lifted.Load() {
+		return
+	}
+	d.lifted.Store(true)
+	if s := d.started.Load(); s != nil {
+		d.before = s.cancel
+		ctx, cancel := context.WithCancel(d.Context)
+		d.started.Store(&startedDeadline{ctx: ctx, cancel: cancel})
+	}
+}
+
 // finish cancels the context when the request is over.
 func (d *lazyDeadline) finish() {
 	d.mu.Lock()
 	d.finished = true
+	before := d.before
 	d.mu.Unlock()
 	if s := d.started.Load(); s != nil {
 		s.cancel()
+	}
+	if before != nil {
+		before()
 	}
 }

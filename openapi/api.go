@@ -329,6 +329,9 @@ func (op *operation) handler(h func(context.Context, any) (any, error)) echo.Han
 		if d, ok := out.(*Download); ok {
 			return d.respond(c, status)
 		}
+		if s, ok := out.(*EventStream); ok && s.Serve != nil {
+			return s.Serve(c)
+		}
 		return c.JSON(status, out)
 	}
 }

@@ -60,10 +60,14 @@ func (d *Download) respond(c echo.Context, status int) error {
 }
 
 // responseContent documents a success response body: binary of any media
-// type for a [Download], JSON otherwise.
+// type for a [Download], text/event-stream for an [EventStream], JSON
+// otherwise.
 func responseContent(g *schemaGen, out reflect.Type) map[string]MediaType {
-	if out == downloadType {
+	switch out {
+	case downloadType:
 		return map[string]MediaType{"*/*": {Schema: &Schema{Type: "string", Format: "binary"}}}
+	case eventStreamType:
+		return map[string]MediaType{"text/event-stream": {Schema: &Schema{Type: "string"}}}
 	}
 	return map[string]MediaType{echo.MIMEApplicationJSON: {Schema: g.schemaOf(out)}}
 }

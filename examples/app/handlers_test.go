@@ -369,6 +369,7 @@ func TestContract(t *testing.T) {
 		openapitest.Call{Method: "POST", Path: "/api/v1/tasks/reports/users", Header: as, Body: `{"start_date":"2026-01-01","end_date":"2026-01-31"}`, Status: 202},
 		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/unknown", Header: as, Status: 404},
 		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/" + str(queued["task_id"]), Header: as, Status: 200},
+		openapitest.Call{Method: "GET", Path: "/api/v1/tasks/unknown/events", Header: as, Status: 404},
 		openapitest.Call{Method: "PUT", Path: "/api/v1/users/me/password", Header: as, Body: `{"current_password":"alice-password","new_password":"new-password-1"}`, Status: 200},
 		openapitest.Call{Method: "PATCH", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Body: `{"role":"user"}`, Status: 200},
 		openapitest.Call{Method: "DELETE", Path: fmt.Sprintf("/api/v1/users/%d", alice.ID), Header: root, Status: 204},

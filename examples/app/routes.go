@@ -233,6 +233,8 @@ func (a *app) routesV1(v1 *openapi.API, perAddress, uploadLimit echo.MiddlewareF
 		openapi.Summary("Build the sign-ups and posts workbook of a date range"))...)
 	openapi.Get(v1, "/tasks/{task_id}", a.taskStatus, tasksTag, openapi.Secure(signedIn), openapi.Summary("A task's state, progress and result"),
 		openapi.Errors(http.StatusNotFound))
+	openapi.Get(v1, "/tasks/{task_id}/events", a.taskEvents, tasksTag, openapi.Secure(signedIn), openapi.Summary("A task's state changes and progress as server-sent events"),
+		openapi.Errors(http.StatusNotFound))
 }
 
 func (a *app) routesV2(v2 *openapi.API) {

@@ -14,6 +14,32 @@
 //	}.ToHandler()
 //	api.GET("/tasks/:id", status)
 //
+// # Job events
+//
+// [EventsConfig] builds the echo handler for GET /tasks/{id}/events: the
+// job's state changes and progress reports as server-sent events
+// ([jobs.Inspector.Watch] written with server's [server.SSE]), under the
+// same ownership rule as the status handler (404 before the stream starts).
+// Each event is named "state" or "progress", its id is the event's
+// position (what a reconnecting EventSource sends as Last-Event-ID, to get
+// the rest without duplicates) and its data is [EventData] as JSON; the
+// first is a snapshot of the job, the last its final state with the
+// result or error, after which the stream ends and the client closes its
+// EventSource. Keep-alive comments go out every EventsConfig.KeepAlive.
+// The stream outlives the server's request deadline and write timeout
+// (the SSE writer lifts them), passes the gzip middleware uncompressed,
+// works across instances on Redis, and ends, its watch with it, within
+// about a second of the client going away:
+//
+//	events, err := jobshttp.EventsConfig{
+//		Inspector: jobs.NewInspector(backend),
+//		Owner:     func(c echo.Context) (string, error) { return userID(c) },
+//	}.ToHandler()
+//	api.GET("/tasks/:id/events", events)
+//
+// On a typed openapi route, return an openapi.EventStream whose Serve is
+// that handler, so the document lists the route as text/event-stream.
+//
 // # Dashboard
 //
 // [Dashboard] is the operators' web dashboard on a [jobs.Inspector]: an

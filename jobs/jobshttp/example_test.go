@@ -81,3 +81,36 @@ func ExampleDashboard_Mount() {
 	// GET 200 pending
 	// POST 403
 }
+
+func ExampleEventsConfig_ToHandler() {
+	backend := jobs.NewMemoryBackend()
+	client, _ := jobs.NewClient(backend, jobs.ClientConfig{})
+	inspector := jobs.NewInspector(backend)
+	info, _ := client.Enqueue(context.Background(), Resize{ImageID: 1}, jobs.Owner("alice"))
+	_ = inspector.Cancel(context.Background(), info.ID) // ended: its stream is the final state alone
+
+	events, _ := jobshttp.EventsConfig{
+		Inspector: inspector,
+		Owner:     func(c echo.Context) (string, error) { return c.Request().Header.Get("X-User"), nil },
+	}.ToHandler()
+	e := echo.New()
+	e.GET("/tasks/:id/events", events)
+
+	for _, user := range []string{"alice", "bob"} {
+		req := httptest.NewRequest(http.MethodGet, "/tasks/"+info.ID+"/events", nil)
+		req.Header.Set("X-User", user)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(user, rec.Code, rec.Header().Get("Content-Type"))
+		if rec.Code == http.StatusOK {
+			fmt.Print(strings.ReplaceAll(rec.Body.String(), info.ID, "<id>"))
+		}
+	}
+	// Output:
+	// alice 200 text/event-stream
+	// id: 0-0
+	// event: state
+	// data: {"id":"<id>","type":"state","state":"cancelled"}
+	//
+	// bob 404 application/json
+}
