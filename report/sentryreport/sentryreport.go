@@ -55,7 +55,7 @@ func (c Config) withDefaults() Config {
 
 func (c Config) validate() error {
 	var errs []error
-	if err := checkDSN(c.DSN); err != nil {
+	if err := CheckDSN(c.DSN); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SampleRate < 0 || c.SampleRate > 1 {
@@ -64,8 +64,9 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// checkDSN checks the shape of a DSN; its errors never contain the DSN.
-func checkDSN(dsn string) error {
+// CheckDSN reports whether dsn has the shape of a Sentry DSN; its errors
+// never contain the DSN.
+func CheckDSN(dsn string) error {
 	if dsn == "" {
 		return errors.New("DSN is empty")
 	}
