@@ -76,6 +76,6 @@ type Settings struct {
 	SentryRelease     string  `env:"SENTRY_RELEASE" doc:"Release named in error reports (a version or commit); empty means VERSION"`
 	SentryEnvironment string  `env:"SENTRY_ENVIRONMENT" doc:"Environment named in error reports; empty means ENVIRONMENT"`
 	SentrySampleRate  float64 `env:"SENTRY_SAMPLE_RATE" default:"1" doc:"Share of error events sent to Sentry, greater than 0 and at most 1"`
-	PrometheusEnabled bool   `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
-	MetricsAddr       string `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
+	PrometheusEnabled bool    `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
+	MetricsAddr       string  `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
 }
