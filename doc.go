@@ -49,6 +49,11 @@
 //     [github.com/gantry-dev/gantry/jobs/jobsmetrics] records the jobs'
 //     Prometheus metrics through the core's jobs.Observer. All three are
 //     built on the core's jobs.Inspector.
+//   - [github.com/gantry-dev/gantry/report]: the hook for unexpected errors
+//     (5xx answers, panics, jobs that fail for good), set on server.Config
+//     and, through [github.com/gantry-dev/gantry/jobs/jobsreport], on the
+//     job runners; [github.com/gantry-dev/gantry/report/sentryreport] sends
+//     them to Sentry, scrubbed.
 //   - [github.com/gantry-dev/gantry/health]: liveness and readiness checks.
 //   - [github.com/gantry-dev/gantry/openapi]: typed routes, list routes bound
 //     to crud queries ([openapi.Query]), multipart uploads ([openapi.File],

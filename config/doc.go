@@ -62,7 +62,11 @@
 // Settings are read by main and turned into each package's own options in
 // one place each: [Settings.ServerConfig] gives server.Config (timeouts,
 // limits, trusted proxies, hosts, CORS, rate limit, sessions, metrics) and
-// [Settings.DocsConfig] openapi.DocsConfig. No library package imports
+// [Settings.DocsConfig] openapi.DocsConfig. [Settings.SentryReporter]
+// builds the Sentry error reporter from SENTRY_DSN, SENTRY_RELEASE (VERSION
+// when empty), SENTRY_ENVIRONMENT (ENVIRONMENT when empty) and
+// SENTRY_SAMPLE_RATE, or returns nil when SENTRY_DSN is empty; Load checks
+// the DSN's shape without ever quoting it. No library package imports
 // config.
 //
 // # Secrets

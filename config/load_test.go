@@ -33,7 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		DatabasePoolSize: 5, DatabaseMaxOverflow: 10, DatabasePoolTimeout: 30 * time.Second,
 		RedisPoolSize: 10, LogLevel: "info", LogFormat: "text", // text: the environment is development
 		RateLimitRequests: 100, RateLimitWindow: time.Minute,
-		PrometheusEnabled: true,
+		SentrySampleRate: 1, PrometheusEnabled: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() with no input =\n%+v\nwant\n%+v", got, want)

@@ -72,7 +72,10 @@ type Settings struct {
 	RateLimitWindow   time.Duration `env:"RATE_LIMIT_WINDOW" default:"60s" doc:"Rate-limit window"`
 
 	// Monitoring
-	SentryDSN         string `env:"SENTRY_DSN" secret:"true" json:"-" doc:"Sentry DSN; empty disables Sentry"`
-	PrometheusEnabled bool   `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
-	MetricsAddr       string `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
+	SentryDSN         string  `env:"SENTRY_DSN" secret:"true" json:"-" doc:"Sentry DSN; empty disables Sentry"`
+	SentryRelease     string  `env:"SENTRY_RELEASE" doc:"Release named in error reports (a version or commit); empty means VERSION"`
+	SentryEnvironment string  `env:"SENTRY_ENVIRONMENT" doc:"Environment named in error reports; empty means ENVIRONMENT"`
+	SentrySampleRate  float64 `env:"SENTRY_SAMPLE_RATE" default:"1" doc:"Share of error events sent to Sentry, greater than 0 and at most 1"`
+	PrometheusEnabled bool    `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
+	MetricsAddr       string  `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
 }

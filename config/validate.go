@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gantry-dev/gantry/report/sentryreport"
 )
 
 // The environments ENVIRONMENT accepts.
@@ -114,6 +116,14 @@ func (s *Settings) validate(ld *loader) []FieldError {
 	}
 	if r := checkURL(s.RedisURL, redisSchemes, true); r != "" {
 		bad("REDIS_URL", Redacted(s.RedisURL), r)
+	}
+	if s.SentryDSN != "" {
+		if err := sentryreport.CheckDSN(s.SentryDSN); err != nil {
+			bad("SENTRY_DSN", "", err.Error()) // the DSN is a secret: never quoted
+		}
+	}
+	if s.SentrySampleRate <= 0 || s.SentrySampleRate > 1 {
+		bad("SENTRY_SAMPLE_RATE", strconv.FormatFloat(s.SentrySampleRate, 'g', -1, 64), "must be greater than 0 and at most 1")
 	}
 
 	for i, p := range s.TrustedProxies {

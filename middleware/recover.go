@@ -13,8 +13,11 @@ import (
 // RecoverConfig configures the recover middleware: a panic in the handler
 // becomes a 500 error ([ErrPanic], message "internal server error"),
 // logged at error level with its stack, method, path and request id;
-// http.ErrAbortHandler is panicked again, as net/http expects. When the
-// response was already committed nothing more is sent (the log has it).
+// http.ErrAbortHandler is panicked again, as net/http expects. The error
+// wraps a [*PanicError] with the value and stack, for error reporters.
+// When the response was already committed nothing more is sent (the log
+// has it), but the error still goes to echo's error handler, which must not
+// write a committed response (the server's does not; it reports the panic).
 // The zero value is valid.
 type RecoverConfig struct {
 	// Skipper lets a request's panics through; default none.
@@ -62,9 +65,28 @@ func (cfg RecoverConfig) compile(def *slog.Logger) *recoverer {
 	return rc
 }
 
+// PanicError is a handler's recovered panic: the 500 error the recover
+// middleware returns wraps it (errors.As), and errors.Is(err, [ErrPanic])
+// holds. Its text names the value; the stack is for logs and error
+// reporters only, never for the client.
+type PanicError struct {
+	Value any
+	Stack []byte // the panicking goroutine's stack (runtime.Stack), at most 8 KiB
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("%v: %v", ErrPanic, e.Value) }
+
+// Unwrap returns [ErrPanic], and the panic value when it is an error.
+func (e *PanicError) Unwrap() []error {
+	if err, ok := e.Value.(error); ok {
+		return []error{ErrPanic, err}
+	}
+	return []error{ErrPanic}
+}
+
 // recovered turns the recovered value r into the error the request
-// answers with (nil when the response is already committed); it panics
-// again with http.ErrAbortHandler.
+// answers with (when the response is already committed, the error handler
+// only reports it); it panics again with http.ErrAbortHandler.
 func (rc *recoverer) recovered(c echo.Context, r any) error {
 	if r == http.ErrAbortHandler {
 		panic(r)
@@ -76,8 +98,5 @@ func (rc *recoverer) recovered(c echo.Context, r any) error {
 		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 		slog.String("method", req.Method), slog.String("path", req.URL.Path),
 		slog.Any("panic", r), slog.String("stack", string(buf)))
-	if c.Response().Committed {
-		return nil // too late for an error response; the log has it
-	}
-	return newError(http.StatusInternalServerError, "internal server error").Wrap(fmt.Errorf("%w: %v", ErrPanic, r))
+	return newError(http.StatusInternalServerError, "internal server error").Wrap(&PanicError{Value: r, Stack: buf})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantry-dev/gantry/health"
 	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/report"
 )
 
 // Config configures a [Server]. The zero value is valid: every zero field
@@ -107,6 +108,13 @@ type Config struct {
 	// Middleware gives the default middleware stack the objects it uses
 	// (metrics registry, subject func); see stack.go.
 	Middleware MiddlewareConfig
+
+	// Reporter, if set, hears of every unexpected error once, with the
+	// request id: each 5xx answer but 503 and 504, and each recovered
+	// panic, even one after the response was committed (see package
+	// [report] for what an event carries and never carries). Its user id
+	// is Middleware.Subject's. Nil reports nothing.
+	Reporter report.Reporter
 }
 
 // HeaderMargin is how many bytes above MaxHeaderBytes the listener

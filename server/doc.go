@@ -37,6 +37,14 @@
 // built with [NewError] and its With methods, is that type for handlers. A 5xx other than 503/504 always says "internal server
 // error"; its cause is logged with the request id and never sent.
 //
+// # Error reporting
+//
+// With Config.Reporter set ([report.Reporter]), each unexpected error is
+// reported once, with the request id, method, route template, status and
+// the user id of MiddlewareConfig.Subject: every 5xx but 503 and 504, and
+// every recovered panic (with its value and stack, even after the response
+// was committed). 4xx answers are never reported.
+//
 // # Binding
 //
 // [Bind] decodes a JSON body only (query parameters never leak into it) and

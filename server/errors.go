@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gantry-dev/gantry/apierror"
+	"github.com/gantry-dev/gantry/middleware"
+	"github.com/gantry-dev/gantry/report"
 )
 
 // Envelope is the body of every non-2xx response.
@@ -98,15 +100,24 @@ func classify(err error) (status int, typ, msg string, details any) {
 }
 
 // errorHandler returns the echo.HTTPErrorHandler that writes every error as
-// an [Envelope] and logs server errors with the request id.
-func errorHandler(log *slog.Logger, now func() time.Time) echo.HTTPErrorHandler {
+// an [Envelope], logs server errors with the request id and hands the
+// unexpected ones to rep (when set; subject gives the user id).
+func errorHandler(log *slog.Logger, now func() time.Time, rep report.Reporter, subject func(echo.Context) string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			// Too late to answer; a panic after the response started is
+			// still a bug to report (the recover middleware logged it).
+			if pe := (*middleware.PanicError)(nil); rep != nil && errors.As(err, &pe) {
+				reportError(rep, c, err, c.Response().Status, subject)
+			}
 			return
 		}
 		status, typ, msg, details := classify(err)
 		req := c.Request()
 		rid := c.Response().Header().Get(echo.HeaderXRequestID)
+		if rep != nil && reportable(err, status) {
+			reportError(rep, c, err, status, subject)
+		}
 		if status >= 500 {
 			log.LogAttrs(req.Context(), slog.LevelError, "request failed",
 				slog.String("request_id", rid),
@@ -139,4 +150,40 @@ func errorHandler(log *slog.Logger, now func() time.Time) echo.HTTPErrorHandler 
 			log.LogAttrs(req.Context(), slog.LevelWarn, "write error response", slog.String("error", werr.Error()))
 		}
 	}
+}
+
+// reportable reports whether an error answered with status is unexpected:
+// a panic, or a 5xx other than 503 and 504 (the service saying "not now":
+// a drain, an unavailable dependency, a request deadline).
+func reportable(err error, status int) bool {
+	if errors.Is(err, middleware.ErrPanic) {
+		return true
+	}
+	return status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout
+}
+
+// reportError hands err to rep with what identifies the request: its id,
+// method, route template and status, and the subject as the user id;
+// never its path, query, headers or body.
+func reportError(rep report.Reporter, c echo.Context, err error, status int, subject func(echo.Context) string) {
+	req := c.Request()
+	route := c.Path()
+	if route == "" {
+		route = middleware.UnmatchedRoute
+	}
+	ev := report.Event{
+		Kind:      report.KindHTTP,
+		Err:       err,
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
+		Method:    req.Method,
+		Route:     route,
+		Status:    status,
+	}
+	if pe := (*middleware.PanicError)(nil); errors.As(err, &pe) {
+		ev.Panic, ev.Stack = pe.Value, pe.Stack
+	}
+	if subject != nil {
+		ev.UserID = subject(c)
+	}
+	rep.Report(req.Context(), ev)
 }

@@ -72,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 		echo:  e,
 		ready: make(chan struct{}),
 	}
-	e.HTTPErrorHandler = errorHandler(s.log, cfg.Now)
+	e.HTTPErrorHandler = errorHandler(s.log, cfg.Now, cfg.Reporter, cfg.Middleware.Subject)
 	e.Validator = newValidator()
 	e.IPExtractor = echo.ExtractIPDirect() // never trust X-Forwarded-For by default
 	if err := s.installStack(); err != nil {

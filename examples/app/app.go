@@ -31,6 +31,7 @@ import (
 	"github.com/gantry-dev/gantry/jobs/jobsmetrics"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
+	"github.com/gantry-dev/gantry/report/sentryreport"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -67,6 +68,7 @@ type app struct {
 	mailer     mail.Sender
 	images     *imageops.Processor
 	zone       *time.Location
+	reporter   *sentryreport.Reporter // SENTRY_DSN's; nil when unset
 
 	adminMu sync.Mutex // serializes guardSuperusers when there is no database (fakes)
 
@@ -104,6 +106,7 @@ func (a *app) open(ctx context.Context) (err error) {
 		name string
 		open func() error
 	}{
+		{"reporter", a.openReporter},
 		{"database", func() error { return a.openDB(ctx) }},
 		{"redis", func() error { return a.openRedis(ctx) }},
 		{"repositories", a.openRepositories},

@@ -53,6 +53,7 @@ func (a *app) newServer() (*server.Server, error) {
 	scfg := cfg.ServerConfig()
 	scfg.Logger = a.log
 	scfg.Health = reg
+	scfg.Reporter = a.errorReporter() // 5xx and panics, when SENTRY_DSN is set
 	// The API limits per user after authentication (perClient below), so
 	// the server-wide limit by address is off.
 	scfg.RateLimit = nil
