@@ -733,6 +733,34 @@ func (r *lane) wrapped(ctx context.Context, w WrapFunc, t *task) (err error) {
 // its error (or its own).
 type WrapFunc func(ctx context.Context, a *Attempt, next func(context.Context) error) error
 
+// ChainWrap combines ws into one WrapFunc, the first outermost (e.g.
+// tracing around error reporting); nil entries are skipped, and with none
+// left it returns nil, which costs nothing.
+func ChainWrap(ws ...WrapFunc) WrapFunc {
+	var live []WrapFunc
+	for _, w := range ws {
+		if w != nil {
+			live = append(live, w)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return nil
+	case 1:
+		return live[0]
+	}
+	return func(ctx context.Context, a *Attempt, next func(context.Context) error) error {
+		var run func(i int, ctx context.Context) error
+		run = func(i int, ctx context.Context) error {
+			if i == len(live) {
+				return next(ctx)
+			}
+			return live[i](ctx, a, func(ctx context.Context) error { return run(i+1, ctx) })
+		}
+		return run(0, ctx)
+	}
+}
+
 // Attempt describes one run of a job to a [WrapFunc].
 type Attempt struct {
 	ID, Queue, Kind string

@@ -110,3 +110,29 @@ func TestHeadersAndWrap(t *testing.T) {
 		})
 	}
 }
+
+// ChainWrap runs its wraps first-outermost, passes contexts down, skips
+// nils, and is nil when nothing is left.
+func TestChainWrap(t *testing.T) {
+	if jobs.ChainWrap() != nil || jobs.ChainWrap(nil, nil) != nil {
+		t.Fatal("ChainWrap of nothing is not nil")
+	}
+	var order []string
+	mk := func(name string) jobs.WrapFunc {
+		return func(ctx context.Context, a *jobs.Attempt, next func(context.Context) error) error {
+			order = append(order, name+">")
+			err := next(context.WithValue(ctx, ctxKey{}, name))
+			order = append(order, "<"+name)
+			return err
+		}
+	}
+	w := jobs.ChainWrap(mk("a"), nil, mk("b"))
+	boom := errors.New("boom")
+	err := w(t.Context(), &jobs.Attempt{}, func(ctx context.Context) error {
+		order = append(order, "run:"+ctx.Value(ctxKey{}).(string))
+		return boom
+	})
+	if !errors.Is(err, boom) || strings.Join(order, " ") != "a> b> run:b <b <a" {
+		t.Errorf("err %v, order %v", err, order)
+	}
+}
