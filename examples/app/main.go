@@ -237,6 +237,7 @@ func (a *app) newWorker(queues string) (func(context.Context) error, error) {
 		Concurrency: a.cfg.WorkerConcurrency,
 		Logger:      a.log,
 		Metrics:     a.jobMetrics,
+		Wrap:        a.jobTracing().Wrap(), // nil without TRACING_ENABLED
 	})
 	if err != nil {
 		return nil, err
