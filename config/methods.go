@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/gantry-dev/gantry/tracing"
 )
 
 // IsProduction reports whether ENVIRONMENT is production.
@@ -51,12 +53,22 @@ func (s Settings) SlogLevel() slog.Level {
 // process with it, and give [Load] the same w ([WithLogOutput]), so every
 // line has one format. main calls it and decides whether to make it the
 // default; this package never calls slog.SetDefault.
+//
+// With TRACING_ENABLED every record logged with a context that carries a
+// span (the request's, a job's) gets trace_id and span_id
+// ([tracing.LogHandler]); without it the handler is slog's own.
 func (s Settings) NewLogger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: s.SlogLevel()}
+	var h slog.Handler
 	if s.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
+	} else {
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	if s.TracingEnabled {
+		h = tracing.LogHandler(h)
+	}
+	return slog.New(h)
 }
 
 // TrustedProxyNets returns TRUSTED_PROXIES parsed, in the form echo's

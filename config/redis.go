@@ -250,11 +250,12 @@ func hideURL(err error) error {
 // forms) after one PING answered within [RedisPingTimeout]. The pool size
 // is s.RedisPoolSize unless the URL sets pool_size, and the context of a
 // call bounds it (ContextTimeoutEnabled). On error nothing stays open. The
-// caller closes the client, typically in a server stop hook.
+// caller closes the client, typically in a server stop hook. With
+// [TraceRedis] its commands are spans.
 //
 // An empty RedisURL is an error: callers that run without Redis check for
 // it first.
-func OpenRedis(ctx context.Context, s *Settings) (redis.UniversalClient, error) {
+func OpenRedis(ctx context.Context, s *Settings, opts ...RedisOption) (redis.UniversalClient, error) {
 	if s.RedisURL == "" {
 		return nil, errors.New("config: REDIS_URL is empty")
 	}
@@ -280,6 +281,10 @@ func OpenRedis(ctx context.Context, s *Settings) (redis.UniversalClient, error) 
 		o.Cluster.ContextTimeoutEnabled = true
 	}
 	rdb := o.NewClient()
+	if err := instrumentRedis(rdb, opts); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	pctx, cancel := context.WithTimeout(ctx, RedisPingTimeout)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {

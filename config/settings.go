@@ -78,4 +78,5 @@ type Settings struct {
 	SentrySampleRate  float64 `env:"SENTRY_SAMPLE_RATE" default:"1" doc:"Share of error events sent to Sentry, greater than 0 and at most 1"`
 	PrometheusEnabled bool    `env:"PROMETHEUS_ENABLED" default:"true" doc:"Expose Prometheus metrics"`
 	MetricsAddr       string  `env:"METRICS_ADDR" doc:"Serve /metrics on its own listener at this address; empty means on the main listener"`
+	TracingEnabled    bool    `env:"TRACING_ENABLED" default:"false" doc:"OpenTelemetry tracing (HTTP, SQL, Redis, jobs spans; trace ids in logs and exemplars); the exporter, sampler and service name come from the standard OTEL_* variables"`
 }

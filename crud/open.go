@@ -50,6 +50,19 @@ type DBConfig struct {
 	// Logger receives the Debug statement log (default slog.Default(), read
 	// once in Open).
 	Logger *slog.Logger
+	// Driver, if set, wraps the database/sql driver before Open builds the
+	// pool on it, so every connection of the pool (the app's statements and
+	// the repositories' alike) goes through the wrapper: tracing
+	// (tracing.SQLDriver: a span per statement) hooks in here. Nil costs
+	// nothing.
+	Driver DriverWrapper
+}
+
+// DriverWrapper wraps the database/sql driver of a pool [Open] opens (see
+// [DBConfig].Driver). An interface rather than a func, so DBConfig stays
+// comparable.
+type DriverWrapper interface {
+	WrapDriver(driver.Driver) driver.Driver
 }
 
 func (c DBConfig) withDefaults() DBConfig {
@@ -118,6 +131,9 @@ func Open(ctx context.Context, cfg DBConfig) (*sqlx.DB, error) {
 	drv, err := registered(name)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Driver != nil {
+		drv = cfg.Driver.WrapDriver(drv)
 	}
 	var inner driver.Connector
 	if dc, ok := drv.(driver.DriverContext); ok {

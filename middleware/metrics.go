@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // UnmatchedRoute is the route label of every request that matched no route
@@ -27,7 +28,9 @@ const UnmatchedRoute = "<unmatched>"
 //
 // route is the route template (c.Path(), e.g. "/users/:id"), or
 // [UnmatchedRoute]; method is one of the standard methods or "OTHER". No
-// label ever comes from the Host header or the raw path.
+// label ever comes from the Host header or the raw path. When the request
+// has a sampled span ([TracingConfig]), the latency observation carries its
+// trace_id and span_id as an exemplar.
 type MetricsConfig struct {
 	// Skipper skips measuring; default none.
 	Skipper middleware.Skipper
@@ -139,7 +142,7 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
-			m.observe(c, time.Since(start))
+			m.observeExemplar(c, time.Since(start), trace.SpanContextFromContext(c.Request().Context()))
 			return nil
 		}
 	}
@@ -150,6 +153,25 @@ func (m *Metrics) observe(c echo.Context, d time.Duration) {
 	ch := m.childrenFor(c.Request().Method, routeLabel(c), res.Status)
 	ch.requests.Inc()
 	ch.duration.Observe(d.Seconds())
+	ch.size.Observe(float64(res.Size))
+}
+
+// observeExemplar is observe with, when sc is sampled, its trace and span
+// ids as the exemplar of the latency observation (exposed in the
+// OpenMetrics format: [MetricsHandler] negotiates it).
+func (m *Metrics) observeExemplar(c echo.Context, d time.Duration, sc trace.SpanContext) {
+	if !sc.IsSampled() {
+		m.observe(c, d)
+		return
+	}
+	res := c.Response()
+	ch := m.childrenFor(c.Request().Method, routeLabel(c), res.Status)
+	ch.requests.Inc()
+	if eo, ok := ch.duration.(prometheus.ExemplarObserver); ok {
+		eo.ObserveWithExemplar(d.Seconds(), prometheus.Labels{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()})
+	} else {
+		ch.duration.Observe(d.Seconds())
+	}
 	ch.size.Observe(float64(res.Size))
 }
 
@@ -200,14 +222,16 @@ func normMethod(m string) string {
 }
 
 // MetricsHandler serves g (e.g. the registry the collectors were registered
-// on) in the Prometheus text format. Mount it on the app (e.g. GET
+// on) in the Prometheus text format, or in the OpenMetrics format to a
+// scraper that asks for it (Prometheus does), which is the one that shows
+// the latency histogram's trace exemplars. Mount it on the app (e.g. GET
 // /metrics, skipped by the access log) or on its own listener.
 //
 // promhttp compresses the scrape itself when the client accepts gzip; the
 // stack's gzip passes such a response through untouched, and the handler
 // merges its own Vary: Accept-Encoding with the stack's into one.
 func MetricsHandler(g prometheus.Gatherer) http.Handler {
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: true}) // exemplars need OpenMetrics
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(&varyOnce{ResponseWriter: w}, r)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // StackConfig configures [Stack]: the default middleware stack as ONE
@@ -32,6 +33,11 @@ type StackConfig struct {
 	AccessLog *AccessLogConfig
 	// Metrics records Prometheus metrics; nil turns them off.
 	Metrics *Metrics
+	// Tracing starts an OpenTelemetry server span per request
+	// ([TracingConfig]), outermost, so the access log, the request's log
+	// lines and the latency exemplar carry its ids; nil turns it off and
+	// costs nothing.
+	Tracing *TracingConfig
 	// Secure configures the security headers; nil turns them off.
 	Secure *SecureConfig
 	// HeaderLimit refuses request heads over HeaderLimit.Limit bytes
@@ -68,6 +74,7 @@ type Stack struct {
 	requestID  *requestIDs
 	recover    *recoverer
 	access     *accessLog
+	tracer     *tracer
 	metrics    *Metrics
 	secure     *secure
 	headers    *headerLimit
@@ -97,10 +104,15 @@ func NewStack(cfg StackConfig) (*Stack, error) {
 		s.access = newAccessLog(*cfg.AccessLog)
 	}
 	s.metrics = cfg.Metrics
+	var err error
+	if cfg.Tracing != nil {
+		if s.tracer, err = cfg.Tracing.compile(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Secure != nil {
 		s.secure = cfg.Secure.compile()
 	}
-	var err error
 	if cfg.HeaderLimit != nil {
 		if s.headers, err = cfg.HeaderLimit.compile(); err != nil {
 			return nil, err
@@ -185,6 +197,22 @@ func (s *Stack) Middleware() echo.MiddlewareFunc {
 }
 
 func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
+	if s.tracer != nil && (s.tracer.skip == nil || !s.tracer.skip(c)) {
+		return s.traced(c, next)
+	}
+	return s.serveSpan(c, next, nil)
+}
+
+// traced serves c inside its server span (a function of its own, so the
+// untraced path pays for no deferred call).
+func (s *Stack) traced(c echo.Context, next echo.HandlerFunc) error {
+	span := s.tracer.start(c)
+	defer span.End() // also when a panic passes; ending twice is a no-op
+	return s.serveSpan(c, next, span)
+}
+
+// serveSpan serves c; span is the request's server span, or nil.
+func (s *Stack) serveSpan(c echo.Context, next echo.HandlerFunc, span trace.Span) error {
 	start := time.Now() // one clock read serves latency, deadline and limiter
 	observe := s.metrics != nil && (s.metrics.skipper == nil || !s.metrics.skipper(c))
 	logged := s.access != nil && !s.access.skip(c)
@@ -196,17 +224,25 @@ func (s *Stack) serve(c echo.Context, next echo.HandlerFunc) error {
 		s.metrics.inFlight.Inc()
 		defer s.metrics.inFlight.Dec() // also when a panic passes (ErrAbortHandler, DisableRecover)
 	}
-	if err := s.guarded(c, next, start); err != nil {
+	err := s.guarded(c, next, start)
+	if err != nil {
 		c.Error(err)
 	}
 	if observe || logged {
 		d := time.Since(start)
 		if observe {
-			s.metrics.observe(c, d)
+			if span != nil {
+				s.metrics.observeExemplar(c, d, span.SpanContext())
+			} else {
+				s.metrics.observe(c, d)
+			}
 		}
 		if logged {
 			s.logRequest(c, d, rid)
 		}
+	}
+	if span != nil {
+		s.tracer.end(c, span, err)
 	}
 	return nil
 }

@@ -38,7 +38,10 @@ func benchEcho(b *testing.B, e *echo.Echo) {
 
 func BenchmarkBare(b *testing.B) { benchEcho(b, echo.New()) }
 
-func defaultStack(tb testing.TB) *middleware.Stack {
+func defaultStack(tb testing.TB) *middleware.Stack { return defaultStackWith(tb, nil) }
+
+// defaultStackWith is the default stack, traced when tracing is set.
+func defaultStackWith(tb testing.TB, tracing *middleware.TracingConfig) *middleware.Stack {
 	m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		tb.Fatal(err)
@@ -48,6 +51,7 @@ func defaultStack(tb testing.TB) *middleware.Stack {
 		Logger:       log,
 		AccessLog:    &middleware.AccessLogConfig{Logger: log, SkipPaths: []string{"/metrics"}},
 		Metrics:      m,
+		Tracing:      tracing,
 		Secure:       &middleware.SecureConfig{HSTSMaxAge: 31536000},
 		HeaderLimit:  &middleware.HeaderLimitConfig{Limit: 64 << 10},
 		TrustedHosts: &middleware.TrustedHostsConfig{AllowedHosts: []string{"api.example.com", "*.example.org"}},

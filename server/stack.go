@@ -11,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gantry-dev/gantry/health"
 	"github.com/gantry-dev/gantry/middleware"
@@ -32,12 +34,23 @@ type MiddlewareConfig struct {
 	// Subject returns the authenticated subject of a request for the access
 	// log, e.g. a func reading auth's principal; default none.
 	Subject func(echo.Context) string
+	// TracerProvider, if set, gives every request a server span
+	// ([middleware.TracingConfig]; health and metrics paths excepted), its
+	// ids in the access log line (through a logger built with
+	// tracing.LogHandler) and on the latency histogram as exemplars. Nil,
+	// the default, means no tracing piece in the stack at all.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the incoming trace context; default W3C
+	// traceparent/tracestate.
+	Propagator propagation.TextMapPropagator
 }
 
 // installStack installs the default middleware stack as ONE echo
 // middleware ([middleware.Stack]; echo re-wraps every e.Use layer on each
 // request, one layer is cheaper). Outermost first:
 //
+//  0. tracing (MiddlewareConfig.TracerProvider): the request's server span,
+//     child of an incoming W3C traceparent, named by the route template
 //  1. request id: a valid incoming X-Request-ID is kept, else a fast unique id
 //  2. access log (slog; level by status; health and metrics paths skipped)
 //     and Prometheus metrics (route template labels): they see the final
@@ -91,6 +104,9 @@ func (s *Server) installStack() error {
 	}
 	if cfg.MaxBodySize > 0 {
 		sc.BodyLimit = cfg.MaxBodySize
+	}
+	if mc.TracerProvider != nil {
+		sc.Tracing = &middleware.TracingConfig{TracerProvider: mc.TracerProvider, Propagator: mc.Propagator, Skipper: skipExempt}
 	}
 	if len(cfg.AllowedHosts) > 0 {
 		sc.TrustedHosts = &middleware.TrustedHostsConfig{AllowedHosts: cfg.AllowedHosts, Skipper: skipExempt}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite"
 
 	"github.com/gantry-dev/gantry/auth"
@@ -29,10 +30,12 @@ import (
 	"github.com/gantry-dev/gantry/examples/app/internal/storage"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobsmetrics"
+	"github.com/gantry-dev/gantry/jobs/jobsotel"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/report/sentryreport"
 	"github.com/gantry-dev/gantry/server"
+	"github.com/gantry-dev/gantry/tracing"
 )
 
 //go:embed migrations
@@ -48,6 +51,7 @@ type app struct {
 	dialect  crud.Dialect
 	rdb      redis.UniversalClient // nil on the embedded defaults
 	registry *prometheus.Registry
+	tracer   trace.TracerProvider // nil unless TRACING_ENABLED
 
 	users crud.Store[User]
 	posts crud.Store[Post]
@@ -107,6 +111,7 @@ func (a *app) open(ctx context.Context) (err error) {
 		open func() error
 	}{
 		{"reporter", a.openReporter},
+		{"tracing", func() error { return a.openTracing(ctx) }},
 		{"database", func() error { return a.openDB(ctx) }},
 		{"redis", func() error { return a.openRedis(ctx) }},
 		{"repositories", a.openRepositories},
@@ -137,6 +142,30 @@ func (a *app) closeHook(name string, close func() error) server.Hook {
 	}}
 }
 
+// openTracing builds the tracer provider when TRACING_ENABLED is set
+// (exporter, sampler and service name from the OTEL_* variables); its
+// hook, the first opened, shuts it down last, flushing the spans of the
+// drain.
+func (a *app) openTracing(ctx context.Context) error {
+	tp, shutdown, err := a.cfg.NewTracerProvider(ctx)
+	if err != nil || tp == nil {
+		return err
+	}
+	a.tracer = tp
+	a.closers = append(a.closers, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return shutdown(sctx)
+	})
+	return nil
+}
+
+// jobTracing is the jobs' tracing: the enqueue's trace context in the
+// job's headers, a span per attempt linked to it.
+func (a *app) jobTracing() jobsotel.Config {
+	return jobsotel.Config{TracerProvider: a.tracer}
+}
+
 // openDB opens the pool from the settings (config.Settings.DatabaseConfig:
 // pool size and overflow, DATABASE_POOL_TIMEOUT as the wait for a free
 // connection, a ping, DEBUG's statement log) with crud.Open.
@@ -145,6 +174,10 @@ func (a *app) openDB(ctx context.Context) error {
 	dbc := cfg.DatabaseConfig()
 	dbc.URL = databaseURL(cfg.DatabaseURL, cfg.DataDir)
 	dbc.Logger = a.log
+	if a.tracer != nil {
+		d, _, _ := crud.DataSource(dbc.URL)
+		dbc.Driver = tracing.SQLDriver(a.tracer, string(d))
+	}
 	db, err := crud.Open(ctx, dbc)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", config.Redacted(dbc.URL), err)
@@ -174,7 +207,7 @@ func (a *app) openRedis(ctx context.Context) error {
 	if a.cfg.RedisURL == "" {
 		return nil
 	}
-	rdb, err := config.OpenRedis(ctx, &a.cfg.Settings)
+	rdb, err := config.OpenRedis(ctx, &a.cfg.Settings, config.TraceRedis(a.tracer))
 	if err != nil {
 		return err
 	}
@@ -258,7 +291,11 @@ func (a *app) openJobs() error {
 	if a.jobMetrics, err = jobsmetrics.New(jobsmetrics.Config{Registerer: a.registry, Backend: a.backend, Queues: queueNames}); err != nil {
 		return err
 	}
-	if a.client, err = jobs.NewClient(a.backend, jobs.ClientConfig{Routes: routes, Metrics: a.jobMetrics}); err != nil {
+	ccfg := jobs.ClientConfig{Routes: routes, Metrics: a.jobMetrics}
+	if a.tracer != nil {
+		ccfg.Headers = a.jobTracing().Headers() // the enqueuer's trace context travels with the job
+	}
+	if a.client, err = jobs.NewClient(a.backend, ccfg); err != nil {
 		return err
 	}
 	a.jobs, a.flows = a.client, a.client

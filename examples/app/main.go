@@ -237,7 +237,7 @@ func (a *app) newWorker(queues string) (func(context.Context) error, error) {
 		Concurrency: a.cfg.WorkerConcurrency,
 		Logger:      a.log,
 		Metrics:     a.jobMetrics,
-		Wrap:        a.jobWrap(), // panics and final failures to the error reporter
+		Wrap:        jobs.ChainWrap(a.jobTracing().Wrap(), a.jobWrap()), // spans (TRACING_ENABLED) around error reports (SENTRY_DSN)
 	})
 	if err != nil {
 		return nil, err

@@ -63,8 +63,9 @@ func (a *app) newServer() (*server.Server, error) {
 		}
 	}
 	scfg.Middleware = server.MiddlewareConfig{
-		Registerer: a.registry,
-		Gatherer:   a.registry,
+		Registerer:     a.registry,
+		Gatherer:       a.registry,
+		TracerProvider: a.tracer, // nil without TRACING_ENABLED: no tracing in the stack
 		Subject: func(c echo.Context) string {
 			if p, ok := auth.PrincipalFrom(c); ok {
 				return p.Subject

@@ -1,0 +1,154 @@
+package tracing
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/XSAM/otelsql"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ProviderConfig names the service for [NewProvider] where the
+// environment does not.
+type ProviderConfig struct {
+	// ServiceName is service.name unless OTEL_SERVICE_NAME (or
+	// service.name in OTEL_RESOURCE_ATTRIBUTES) sets it.
+	ServiceName string
+	// ServiceVersion is service.version, if set.
+	ServiceVersion string
+	// Environment is deployment.environment.name, if set.
+	Environment string
+	// Options are appended to the provider's options (e.g. a
+	// sdktrace.WithSpanProcessor for tests, or a sampler that wins over
+	// OTEL_TRACES_SAMPLER).
+	Options []sdktrace.TracerProviderOption
+}
+
+// NewProvider returns a TracerProvider exporting through the exporter the
+// OTEL_* environment describes (see the package doc), batched. The caller
+// calls its Shutdown when the process stops, with a deadline: it flushes
+// the spans still buffered. An invalid OTEL_* value is an error.
+func NewProvider(ctx context.Context, cfg ProviderConfig) (*sdktrace.TracerProvider, error) {
+	exp, err := autoexport.NewSpanExporter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: exporter: %w", err)
+	}
+	var attrs []attribute.KeyValue
+	if cfg.ServiceName != "" {
+		attrs = append(attrs, attribute.String("service.name", cfg.ServiceName))
+	}
+	if cfg.ServiceVersion != "" {
+		attrs = append(attrs, attribute.String("service.version", cfg.ServiceVersion))
+	}
+	if cfg.Environment != "" {
+		attrs = append(attrs, attribute.String("deployment.environment.name", cfg.Environment))
+	}
+	// Later detectors win: the environment (OTEL_SERVICE_NAME,
+	// OTEL_RESOURCE_ATTRIBUTES) over the settings.
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithAttributes(attrs...), resource.WithFromEnv())
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		_ = exp.Shutdown(ctx)
+		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if !autoexport.IsNoneSpanExporter(exp) {
+		opts = append(opts, sdktrace.WithBatcher(exp)) // OTEL_BSP_* apply
+	}
+	opts = append(opts, cfg.Options...)
+	return sdktrace.NewTracerProvider(opts...), nil // the sampler: OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+}
+
+// Propagator is the propagator Gantry's pieces use by default: W3C Trace
+// Context (traceparent, tracestate) and W3C Baggage.
+func Propagator() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+}
+
+// LogHandler returns h with the trace and span ids of each record's
+// context added as the attributes trace_id and span_id (hex, as in
+// traceparent), when that context carries a valid span. Records logged
+// without a context (slog's non-Context methods) get none. It costs a
+// context lookup per record: build loggers with it only when tracing is on
+// (config's Settings.NewLogger does).
+func LogHandler(h slog.Handler) slog.Handler {
+	if _, ok := h.(*logHandler); ok {
+		return h
+	}
+	return &logHandler{h: h}
+}
+
+type logHandler struct{ h slog.Handler }
+
+func (l *logHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.h.Enabled(ctx, level)
+}
+
+func (l *logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if ctx != nil {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			r = r.Clone()
+			r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+		}
+	}
+	return l.h.Handle(ctx, r)
+}
+
+func (l *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logHandler{h: l.h.WithAttrs(attrs)}
+}
+
+func (l *logHandler) WithGroup(name string) slog.Handler {
+	return &logHandler{h: l.h.WithGroup(name)}
+}
+
+// SQLDriver returns a driver wrapper for crud.DBConfig.Driver that
+// makes a span of each statement, transaction and prepare, children of
+// the span in the statement's context, named by the call
+// ("sql.conn.query", "sql.conn.exec", ...), with the statement text as
+// db.query.text and never its argument values. Row iteration, pings,
+// connection resets and connects make no span. system names the database
+// (db.system.name: "postgresql", "sqlite").
+func SQLDriver(tp trace.TracerProvider, system string) *SQLTracer {
+	opts := []otelsql.Option{
+		otelsql.WithTracerProvider(tp),
+		otelsql.WithMeterProvider(metricnoop.NewMeterProvider()), // pool metrics are crud's Prometheus collectors
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			OmitConnResetSession: true, OmitRows: true, OmitConnectorConnect: true,
+		}),
+	}
+	if system != "" {
+		opts = append(opts, otelsql.WithAttributes(attribute.String("db.system.name", system)))
+	}
+	return &SQLTracer{opts: opts}
+}
+
+// SQLTracer wraps database/sql drivers with spans; see [SQLDriver].
+type SQLTracer struct{ opts []otelsql.Option }
+
+// WrapDriver returns d with a span around each statement.
+func (t *SQLTracer) WrapDriver(d driver.Driver) driver.Driver {
+	return otelsql.WrapDriver(d, t.opts...)
+}
+
+// InstrumentRedis adds a tracing hook to rdb (a *redis.Client, a
+// *redis.ClusterClient, whose every node gets it, or a Sentinel-backed
+// client): a span per command or pipeline, child of the span in the
+// command's context, with the command's name and never its arguments
+// (keys and values may be tokens or personal data).
+func InstrumentRedis(rdb redis.UniversalClient, tp trace.TracerProvider) error {
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+		return fmt.Errorf("tracing: redis: %w", err)
+	}
+	return nil
+}
