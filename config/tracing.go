@@ -1,39 +1,22 @@
 package config
 
 import (
-	"context"
-
 	"github.com/redis/go-redis/v9"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gantry-dev/gantry/tracing"
 )
 
-// NewTracerProvider returns the process's OpenTelemetry tracer provider
-// when TRACING_ENABLED is set, and a shutdown func for the end of its
-// lifespan (it flushes the spans still buffered; call it with a deadline,
-// after the server has drained). The exporter, sampler, batching and
-// resource come from the standard OTEL_* variables through the SDK's own
-// handling ([tracing.NewProvider]); the service name is OTEL_SERVICE_NAME,
-// else PROJECT_NAME, with VERSION and ENVIRONMENT as service.version and
-// deployment.environment.name.
-//
-// With tracing off it returns a nil provider and a shutdown that does
-// nothing: pass the nil on (server.MiddlewareConfig.TracerProvider,
-// [TraceRedis], crud.DBConfig.Driver left nil) and nothing is traced
-// and nothing costs anything.
-func (s Settings) NewTracerProvider(ctx context.Context, opts ...sdktrace.TracerProviderOption) (*sdktrace.TracerProvider, func(context.Context) error, error) {
-	if !s.TracingEnabled {
-		return nil, func(context.Context) error { return nil }, nil
-	}
-	tp, err := tracing.NewProvider(ctx, tracing.ProviderConfig{
-		ServiceName: s.ProjectName, ServiceVersion: s.Version, Environment: s.Environment, Options: opts,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return tp, tp.Shutdown, nil
+// TracingConfig returns what package tracing/otlp's NewProvider needs from
+// the settings, and whether TRACING_ENABLED is set: the service name
+// (OTEL_SERVICE_NAME wins over it), VERSION as service.version and
+// ENVIRONMENT as deployment.environment.name. The exporter, sampler and
+// batching come from the standard OTEL_* variables. With tracing off, pass
+// a nil provider on (server.MiddlewareConfig.TracerProvider, [TraceRedis],
+// crud.DBConfig.Driver left nil): nothing is traced and nothing costs
+// anything. config itself links no exporter.
+func (s Settings) TracingConfig() (tracing.ProviderConfig, bool) {
+	return tracing.ProviderConfig{ServiceName: s.ProjectName, ServiceVersion: s.Version, Environment: s.Environment}, s.TracingEnabled
 }
 
 // RedisOption is an option of [OpenRedis].

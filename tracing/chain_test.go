@@ -27,6 +27,7 @@ import (
 	"github.com/gantry-dev/gantry/jobs/jobsotel"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/tracing"
+	"github.com/gantry-dev/gantry/tracing/otlp"
 )
 
 // receiver is an OTLP/HTTP trace receiver on loopback: it decodes each
@@ -108,7 +109,7 @@ func TestTraceChain(t *testing.T) {
 	ctx := t.Context()
 
 	rec := tracetest.NewSpanRecorder()
-	tp, err := tracing.NewProvider(ctx, tracing.ProviderConfig{ServiceName: "fallback", Options: []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(rec)}})
+	tp, err := otlp.NewProvider(ctx, tracing.ProviderConfig{ServiceName: "fallback", Options: []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(rec)}})
 	if err != nil {
 		t.Fatal(err)
 	}

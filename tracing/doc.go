@@ -9,7 +9,9 @@
 //
 // # The pieces
 //
-//   - [NewProvider] builds an SDK TracerProvider: the exporter from
+//   - otlp.NewProvider (package [github.com/gantry-dev/gantry/tracing/otlp],
+//     apart so the exporters it links stay out of binaries that do not
+//     trace) builds an SDK TracerProvider: the exporter from
 //     OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_* (autoexport: OTLP over
 //     HTTP/protobuf by default, gRPC with OTEL_EXPORTER_OTLP_PROTOCOL=grpc),
 //     the sampler from OTEL_TRACES_SAMPLER, the batch processor from

@@ -3,24 +3,22 @@ package tracing
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/XSAM/otelsql"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ProviderConfig names the service for [NewProvider] where the
-// environment does not.
+// ProviderConfig names the service for otlp.NewProvider (package
+// [github.com/gantry-dev/gantry/tracing/otlp]) where the environment does
+// not.
 type ProviderConfig struct {
 	// ServiceName is service.name unless OTEL_SERVICE_NAME (or
 	// service.name in OTEL_RESOURCE_ATTRIBUTES) sets it.
@@ -33,40 +31,6 @@ type ProviderConfig struct {
 	// sdktrace.WithSpanProcessor for tests, or a sampler that wins over
 	// OTEL_TRACES_SAMPLER).
 	Options []sdktrace.TracerProviderOption
-}
-
-// NewProvider returns a TracerProvider exporting through the exporter the
-// OTEL_* environment describes (see the package doc), batched. The caller
-// calls its Shutdown when the process stops, with a deadline: it flushes
-// the spans still buffered. An invalid OTEL_* value is an error.
-func NewProvider(ctx context.Context, cfg ProviderConfig) (*sdktrace.TracerProvider, error) {
-	exp, err := autoexport.NewSpanExporter(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: exporter: %w", err)
-	}
-	var attrs []attribute.KeyValue
-	if cfg.ServiceName != "" {
-		attrs = append(attrs, attribute.String("service.name", cfg.ServiceName))
-	}
-	if cfg.ServiceVersion != "" {
-		attrs = append(attrs, attribute.String("service.version", cfg.ServiceVersion))
-	}
-	if cfg.Environment != "" {
-		attrs = append(attrs, attribute.String("deployment.environment.name", cfg.Environment))
-	}
-	// Later detectors win: the environment (OTEL_SERVICE_NAME,
-	// OTEL_RESOURCE_ATTRIBUTES) over the settings.
-	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithAttributes(attrs...), resource.WithFromEnv())
-	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
-		_ = exp.Shutdown(ctx)
-		return nil, fmt.Errorf("tracing: resource: %w", err)
-	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	if !autoexport.IsNoneSpanExporter(exp) {
-		opts = append(opts, sdktrace.WithBatcher(exp)) // OTEL_BSP_* apply
-	}
-	opts = append(opts, cfg.Options...)
-	return sdktrace.NewTracerProvider(opts...), nil // the sampler: OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 }
 
 // Propagator is the propagator Gantry's pieces use by default: W3C Trace

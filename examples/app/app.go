@@ -36,6 +36,7 @@ import (
 	"github.com/gantry-dev/gantry/report/sentryreport"
 	"github.com/gantry-dev/gantry/server"
 	"github.com/gantry-dev/gantry/tracing"
+	"github.com/gantry-dev/gantry/tracing/otlp"
 )
 
 //go:embed migrations
@@ -147,15 +148,19 @@ func (a *app) closeHook(name string, close func() error) server.Hook {
 // hook, the first opened, shuts it down last, flushing the spans of the
 // drain.
 func (a *app) openTracing(ctx context.Context) error {
-	tp, shutdown, err := a.cfg.NewTracerProvider(ctx)
-	if err != nil || tp == nil {
+	pc, on := a.cfg.TracingConfig()
+	if !on {
+		return nil
+	}
+	tp, err := otlp.NewProvider(ctx, pc)
+	if err != nil {
 		return err
 	}
 	a.tracer = tp
 	a.closers = append(a.closers, func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return shutdown(sctx)
+		return tp.Shutdown(sctx)
 	})
 	return nil
 }
