@@ -705,3 +705,36 @@ func TestRedisStoreCluster(t *testing.T) {
 	}
 	requireTTLs(t, admin, "rl:")
 }
+
+// TestRateLimitFieldAllocs: once a client's key exists, the RateLimit
+// field costs no allocation per request (the value is reused for the same
+// remaining count and seconds), so the limiter adds none to the stack.
+func TestRateLimitFieldAllocs(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a non-race build")
+	}
+	mw, err := middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.Limit{Rate: 1_000_000_000, Period: time.Second, Burst: 1000},
+		KeyFunc: func(echo.Context) string { return "client" }}.ToMiddleware() // refills faster than requests come: r stays near 1000
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &discardWriter{h: http.Header{}}
+	c := e.NewContext(req, w)
+	h := mw(func(echo.Context) error { return nil })
+	serve := func() {
+		clear(w.h)
+		c.Reset(req, w)
+		if err := h(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve()
+	if allocs := testing.AllocsPerRun(1000, serve); allocs > 0 {
+		t.Errorf("limiter = %.1f allocs per request; want 0 (RateLimit %q)", allocs, w.h.Get("RateLimit"))
+	}
+	if _, p := rateLimitField(t, w.h.Get("RateLimit")); p["r"] < 990 {
+		t.Errorf("RateLimit %q; want r near the burst", w.h.Get("RateLimit"))
+	}
+}
