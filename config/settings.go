@@ -50,7 +50,7 @@ type Settings struct {
 	CORSAllowCredentials     bool          `env:"CORS_ALLOW_CREDENTIALS" default:"false" doc:"Allow credentials in CORS; refused together with origin *"`
 	CORSAllowMethods         []string      `env:"CORS_ALLOW_METHODS" default:"*" doc:"Methods a cross-origin request may use, or * for any"`
 	CORSAllowHeaders         []string      `env:"CORS_ALLOW_HEADERS" default:"*" doc:"Request headers a cross-origin request may send (any case), or * for any; a preflight asking for another is refused"`
-	CORSExposeHeaders        []string      `env:"CORS_EXPOSE_HEADERS" doc:"Response headers a cross-origin script may read; empty means X-Request-ID, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and Retry-After"`
+	CORSExposeHeaders        []string      `env:"CORS_EXPOSE_HEADERS" doc:"Response headers a cross-origin script may read; empty means X-Request-ID, RateLimit, RateLimit-Policy and Retry-After"`
 	AllowedHosts             []string      `env:"ALLOWED_HOSTS" default:"*" doc:"Host names the server answers to (*.example.com allowed); * is refused in production"`
 
 	// Database

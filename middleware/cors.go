@@ -40,8 +40,8 @@ type CORSConfig struct {
 	// header: a preflight gets back the headers it asked for, which,
 	// unlike a literal "*", browsers accept with credentials too.
 	AllowHeaders []string
-	// ExposeHeaders default X-Request-ID, RateLimit-Limit,
-	// RateLimit-Remaining, RateLimit-Reset, Retry-After.
+	// ExposeHeaders default X-Request-ID, RateLimit, RateLimit-Policy,
+	// Retry-After.
 	ExposeHeaders []string
 	// MaxAge of preflight results in seconds; default 600; negative sends none.
 	MaxAge int
@@ -191,7 +191,7 @@ func (cfg CORSConfig) echoConfig() (middleware.CORSConfig, error) {
 		}
 	}
 	if ec.ExposeHeaders == nil {
-		ec.ExposeHeaders = []string{echo.HeaderXRequestID, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", echo.HeaderRetryAfter}
+		ec.ExposeHeaders = []string{echo.HeaderXRequestID, "RateLimit", "RateLimit-Policy", echo.HeaderRetryAfter}
 	}
 	switch {
 	case ec.MaxAge == 0:

@@ -85,8 +85,11 @@
 // one every Period/Rate: it refills continuously rather than at window
 // edges, so "100 per minute" never admits 200 around a boundary. Keys come
 // from [KeyByIP], [KeyBySubject] or [KeyByHeader]; a Name scopes a limiter
-// (a stricter "login" limit on one route shares the store). IPv6 clients
-// are keyed by their /64, and every key is at most 128 bytes.
+// (a stricter "login" limit on one route shares the store) and names the
+// policy in the response fields of draft-ietf-httpapi-ratelimit-headers:
+// RateLimit ("login";r=1;t=30) on every limited response, RateLimit-Policy
+// ("login";q=2;w=60) and Retry-After with a 429. IPv6 clients are keyed by
+// their /64, and every key is at most 128 bytes.
 //
 // When the store fails or a call exceeds Timeout (100ms by default,
 // measured on the Redis call itself: a check first waits for one of the

@@ -52,7 +52,7 @@ func ExampleNewStack() {
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
 	fmt.Println(rec.Code, rec.Body.String())
-	for _, h := range []string{"Strict-Transport-Security", "X-Content-Type-Options", "RateLimit-Limit", "RateLimit-Remaining"} {
+	for _, h := range []string{"Strict-Transport-Security", "X-Content-Type-Options", "RateLimit"} {
 		fmt.Printf("%s: %s\n", h, rec.Header().Get(h))
 	}
 	fmt.Println("request id set:", rec.Header().Get("X-Request-ID") != "")
@@ -60,8 +60,7 @@ func ExampleNewStack() {
 	// 200 hello
 	// Strict-Transport-Security: max-age=31536000; includeSubDomains
 	// X-Content-Type-Options: nosniff
-	// RateLimit-Limit: 100
-	// RateLimit-Remaining: 99
+	// RateLimit: "default";r=99;t=1
 	// request id set: true
 }
 
@@ -85,12 +84,22 @@ func ExampleRateLimitConfig() {
 	for range 3 {
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", nil))
-		fmt.Printf("%d remaining=%s retry-after=%q\n", rec.Code, rec.Header().Get("RateLimit-Remaining"), rec.Header().Get("Retry-After"))
+		fmt.Println(rec.Code)
+		for _, h := range []string{"RateLimit", "RateLimit-Policy", "Retry-After"} {
+			if v := rec.Header().Get(h); v != "" {
+				fmt.Printf("  %s: %s\n", h, v)
+			}
+		}
 	}
 	// Output:
-	// 204 remaining=1 retry-after=""
-	// 204 remaining=0 retry-after=""
-	// 429 remaining=0 retry-after="30"
+	// 204
+	//   RateLimit: "login";r=1;t=30
+	// 204
+	//   RateLimit: "login";r=0;t=60
+	// 429
+	//   RateLimit: "login";r=0;t=60
+	//   RateLimit-Policy: "login";q=2;w=60
+	//   Retry-After: 30
 }
 
 // Several instances share limits through Redis; one round trip per check.

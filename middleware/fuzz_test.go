@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -170,6 +171,64 @@ func FuzzCORSPreflight(f *testing.F) {
 		}
 		if got := rec.Header().Get("Access-Control-Allow-Origin") != ""; got != want {
 			t.Errorf("method %q headers %q: allowed %v; want %v", method, headers, got, want)
+		}
+	})
+}
+
+// FuzzRateLimitPolicyName feeds the rate limiter arbitrary policy names: a
+// name with a byte outside printable ASCII is refused at configuration,
+// any other is sent in RateLimit and RateLimit-Policy as a structured-field
+// string that parses back to exactly the name, quotes and backslashes
+// included.
+func FuzzRateLimitPolicyName(f *testing.F) {
+	f.Add("")
+	f.Add("login")
+	f.Add(`say "hi"`)
+	f.Add(`\`)
+	f.Add(`\"`)
+	f.Add("tab\there")
+	f.Add("caf\u00e9")
+	f.Fuzz(func(t *testing.T, name string) {
+		printable := true
+		for i := range len(name) {
+			printable = printable && name[i] >= 0x20 && name[i] <= 0x7e
+		}
+		mw, err := middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.PerMinute(1), Name: name, Logger: discardLogger()}.ToMiddleware()
+		if !printable {
+			if !errors.Is(err, middleware.ErrInvalidConfig) {
+				t.Fatalf("Name %q: err = %v; want ErrInvalidConfig", name, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Name %q: %v", name, err)
+		}
+		want := name
+		if want == "" {
+			want = "default"
+		}
+		e := newEcho()
+		e.IPExtractor = echo.ExtractIPDirect()
+		e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, mw)
+		var rec *httptest.ResponseRecorder
+		for range 2 {
+			rec = httptest.NewRecorder()
+			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		}
+		if rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("2nd request = %d; want 429", rec.Code)
+		}
+		for h, keys := range map[string][]string{"RateLimit": {"r", "t"}, "RateLimit-Policy": {"q", "w"}} {
+			v := rec.Header().Get(h)
+			got, params, err := parseRateLimitItem(v)
+			if err != nil || got != want || len(params) != 2 {
+				t.Fatalf("%s %q: name %q params %v err %v; want name %q", h, v, got, params, err, want)
+			}
+			for _, k := range keys {
+				if _, ok := params[k]; !ok {
+					t.Fatalf("%s %q: no %s", h, v, k)
+				}
+			}
 		}
 	})
 }

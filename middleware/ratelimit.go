@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -156,10 +157,25 @@ func KeyByHeader(name string) KeyFunc {
 	}
 }
 
-// RateLimitConfig configures the rate-limit middleware. Every limited
-// response carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
-// (seconds); a refused one is a 429 "rate_limited" error ([ErrRateLimited])
-// with Retry-After (seconds) set.
+// RateLimitConfig configures the rate-limit middleware. Its response
+// fields follow draft-ietf-httpapi-ratelimit-headers (-09/-10): every
+// limited response carries
+//
+//	RateLimit: "default";r=99;t=1
+//
+// (the policy's name, the requests still admitted right now and the
+// seconds until the quota is full again); a refused one is a 429
+// "rate_limited" error ([ErrRateLimited]) that also carries the policy and
+// Retry-After (seconds):
+//
+//	RateLimit-Policy: "default";q=100;w=60
+//	Retry-After: 1
+//
+// q and w are Limit.Rate per Limit.Period in whole seconds (a Period that
+// is not a whole number of seconds is rounded up, and q scaled to the
+// same rate, rounded down). A client idle for long may spend up to Limit.Burst at
+// once, so r may exceed q when Burst > Rate. The fields that draft -06 and
+// earlier defined (RateLimit-Limit, -Remaining, -Reset) are not sent.
 type RateLimitConfig struct {
 	// Skipper skips limiting; default none.
 	Skipper middleware.Skipper
@@ -169,7 +185,10 @@ type RateLimitConfig struct {
 	// Limit is the rate; required.
 	Limit Limit
 	// Name scopes the keys so that route-scoped limiters sharing one Store
-	// count separately (e.g. "login"); default "" (the key alone).
+	// count separately (e.g. "login"), and names the policy in the
+	// RateLimit fields; default "" (the key alone, and the policy
+	// "default"). It must be printable ASCII (0x20–0x7E): it is sent as a
+	// structured-field string, with any quote or backslash escaped.
 	Name string
 	// KeyFunc picks the key; default [KeyByIP].
 	KeyFunc KeyFunc
@@ -243,11 +262,12 @@ type limiter struct {
 	down      atomic.Int64
 	fails     atomic.Int32 // failures since the last success
 	fallbacks prometheus.Counter
-	// precomputed header values: assigning a shared immutable []string to
-	// the header map costs no allocation.
-	limitHdr     []string
-	remainingHdr [][]string // index = remaining, up to maxPrecomputed
-	secondsHdr   [][]string // index = seconds, up to maxPrecomputed
+	// Header values are shared immutable []string: assigning one to the
+	// header map costs no allocation.
+	fieldPrefix []byte     // `"<policy>";r=`, the constant start of RateLimit
+	fields      []rlCache  // index = remaining, up to maxPrecomputed
+	policyHdr   []string   // RateLimit-Policy, sent with a 429
+	secondsHdr  [][]string // Retry-After, index = seconds, up to maxPrecomputed
 	// memory is set when store is a *MemoryStore: called directly, it
 	// needs no context with timeout.
 	memory *MemoryStore
@@ -260,6 +280,9 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 		return nil, fmt.Errorf("%w: rate limit needs a Store", ErrInvalidConfig)
 	}
 	if err := cfg.Limit.validate(); err != nil {
+		return nil, err
+	}
+	if err := validPolicyName(cfg.Name); err != nil {
 		return nil, err
 	}
 	if cfg.Policy != FailLocal && cfg.Policy != FailOpen && cfg.Policy != FailClosed {
@@ -306,12 +329,11 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 		}
 		l.fallbacks = c.WithLabelValues(name)
 	}
-	l.limitHdr = []string{strconv.Itoa(cfg.Limit.burst())}
-	n := min(cfg.Limit.burst(), maxPrecomputed)
-	l.remainingHdr = make([][]string, n+1)
-	for i := range l.remainingHdr {
-		l.remainingHdr[i] = []string{strconv.Itoa(i)}
-	}
+	policy := sfString(cmp.Or(cfg.Name, "default"))
+	l.fieldPrefix = append([]byte(policy), ";r="...)
+	l.fields = make([]rlCache, min(cfg.Limit.burst(), maxPrecomputed)+1)
+	q, w := cfg.Limit.window()
+	l.policyHdr = []string{policy + ";q=" + strconv.Itoa(q) + ";w=" + strconv.Itoa(w)}
 	l.secondsHdr = make([][]string, maxPrecomputed+1)
 	for i := range l.secondsHdr {
 		l.secondsHdr[i] = []string{strconv.Itoa(i)}
@@ -320,9 +342,8 @@ func newLimiter(cfg RateLimitConfig) (*limiter, error) {
 }
 
 const (
-	hdrLimit      = "Ratelimit-Limit" // canonical form of RateLimit-Limit
-	hdrRemaining  = "Ratelimit-Remaining"
-	hdrReset      = "Ratelimit-Reset"
+	hdrRateLimit  = "Ratelimit" // canonical form of RateLimit
+	hdrPolicy     = "Ratelimit-Policy"
 	hdrRetryAfter = "Retry-After"
 )
 
@@ -331,6 +352,75 @@ func (l *limiter) intHdr(table [][]string, v int) []string {
 		return table[v]
 	}
 	return []string{strconv.Itoa(v)}
+}
+
+// rlCache holds the RateLimit value last built for one remaining count.
+// For a given remaining count the seconds to reset vary little (by at
+// most the emission interval), so a busy client finds its field here and
+// the header costs no allocation; a miss builds and stores a new one.
+type rlCache struct{ p atomic.Pointer[rlField] }
+
+type rlField struct {
+	t int
+	v [1]string
+}
+
+// rateLimitField returns the RateLimit value `"<policy>";r=<r>;t=<t>`.
+func (l *limiter) rateLimitField(r, t int) []string {
+	var c *rlCache
+	if r >= 0 && r < len(l.fields) {
+		c = &l.fields[r]
+		if f := c.p.Load(); f != nil && f.t == t {
+			return f.v[:]
+		}
+	}
+	var buf [64]byte
+	b := append(buf[:0], l.fieldPrefix...)
+	b = strconv.AppendInt(b, int64(r), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, int64(t), 10)
+	f := &rlField{t: t, v: [1]string{string(b)}}
+	if c != nil {
+		c.p.Store(f)
+	}
+	return f.v[:]
+}
+
+// window returns the policy's quota and window for RateLimit-Policy: Rate
+// per Period, the Period rounded up to whole seconds and the quota scaled
+// to it, rounded down (never above the rate).
+func (l Limit) window() (quota, seconds int) {
+	w := (l.Period + time.Second - 1) / time.Second
+	if time.Duration(w)*time.Second == l.Period {
+		return l.Rate, int(w)
+	}
+	q := int(float64(l.Rate) * float64(time.Duration(w)*time.Second) / float64(l.Period))
+	return q, int(w)
+}
+
+// validPolicyName refuses a [RateLimitConfig.Name] that cannot be sent as a
+// structured-field string (RFC 9651 §3.3.3: printable ASCII only).
+func validPolicyName(name string) error {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("%w: rate limit Name %q: only printable ASCII (0x20-0x7E) can be sent in the RateLimit fields", ErrInvalidConfig, name)
+		}
+	}
+	return nil
+}
+
+// sfString returns name as a structured-field string: quoted, with
+// backslash and quote escaped. name is printable ASCII ([validPolicyName]).
+func sfString(name string) string {
+	b := make([]byte, 0, len(name)+2)
+	b = append(b, '"')
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '"' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, name[i])
+	}
+	return string(append(b, '"'))
 }
 
 // seconds rounds d up to whole seconds (headers speak seconds).
@@ -410,13 +500,12 @@ func (l *limiter) check(c echo.Context, now time.Time) error {
 		res = l.local.allow(key, l.limit, now)
 	}
 	h := c.Response().Header()
-	h[hdrLimit] = l.limitHdr
-	h[hdrRemaining] = l.intHdr(l.remainingHdr, res.Remaining)
-	h[hdrReset] = l.intHdr(l.secondsHdr, seconds(res.ResetAfter))
+	h[hdrRateLimit] = l.rateLimitField(max(res.Remaining, 0), seconds(res.ResetAfter))
 	if res.Allowed {
 		return nil
 	}
 	retry := max(seconds(res.RetryAfter), 1)
+	h[hdrPolicy] = l.policyHdr
 	h[hdrRetryAfter] = l.intHdr(l.secondsHdr, retry)
 	return newError(http.StatusTooManyRequests, "rate limit exceeded, retry in "+strconv.Itoa(retry)+"s").WithType("rate_limited").Wrap(ErrRateLimited)
 }

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -180,13 +181,98 @@ func limitedApp(t *testing.T, cfg middleware.RateLimitConfig, trusted []string) 
 	return ts
 }
 
-func TestRateLimitHeadersAnd429(t *testing.T) {
+// rateLimitField parses a RateLimit or RateLimit-Policy value as the one
+// structured-field item Gantry sends: an sf-string (the policy name) and
+// integer parameters, e.g. "api";r=2;t=20. It fails the test on anything
+// else (RFC 9651 §3.3.3 strings, §3.3.1 integers, §3.1.2 parameters).
+func rateLimitField(t *testing.T, v string) (name string, params map[string]int64) {
+	t.Helper()
+	name, params, err := parseRateLimitItem(v)
+	if err != nil {
+		t.Fatalf("field %q: %v", v, err)
+	}
+	return name, params
+}
+
+func parseRateLimitItem(v string) (string, map[string]int64, error) {
+	if len(v) == 0 || v[0] != '"' {
+		return "", nil, errors.New("no opening quote")
+	}
+	var name []byte
+	i := 1
+	for ; ; i++ {
+		if i >= len(v) {
+			return "", nil, errors.New("no closing quote")
+		}
+		c := v[i]
+		if c == '\\' {
+			i++
+			if i >= len(v) || (v[i] != '"' && v[i] != '\\') {
+				return "", nil, errors.New("bad escape")
+			}
+			name = append(name, v[i])
+			continue
+		}
+		if c == '"' {
+			i++
+			break
+		}
+		if c < 0x20 || c > 0x7e {
+			return "", nil, fmt.Errorf("byte %#x in string", c)
+		}
+		name = append(name, c)
+	}
+	params := map[string]int64{}
+	for rest := v[i:]; rest != ""; {
+		if rest[0] != ';' {
+			return "", nil, fmt.Errorf("junk %q after item", rest)
+		}
+		kv := rest[1:]
+		rest = ""
+		if j := strings.IndexByte(kv, ';'); j >= 0 {
+			kv, rest = kv[:j], kv[j:]
+		}
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || k[0] < 'a' || k[0] > 'z' || strings.Trim(k, "abcdefghijklmnopqrstuvwxyz0123456789_-.*") != "" {
+			return "", nil, fmt.Errorf("bad parameter %q", kv)
+		}
+		if _, dup := params[k]; dup {
+			return "", nil, fmt.Errorf("parameter %q twice", k)
+		}
+		if len(val) == 0 || len(val) > 15 || strings.TrimLeft(val, "0123456789") != "" {
+			return "", nil, fmt.Errorf("parameter %s=%q is not a non-negative sf-integer", k, val)
+		}
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return "", nil, err
+		}
+		params[k] = n
+	}
+	return string(name), params, nil
+}
+
+// TestRateLimitFields: every limited response carries one RateLimit field
+// (policy name, r, t); the draft-06 fields are gone; only the 429 carries
+// RateLimit-Policy (q, w) and Retry-After.
+func TestRateLimitFields(t *testing.T) {
 	t.Parallel()
-	ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.PerMinute(3)}, nil)
+	ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.PerMinute(3), Name: "api"}, nil)
 	for i := range 3 {
 		res, _ := get(t, ts.URL, nil)
-		if res.StatusCode != 200 || res.Header.Get("RateLimit-Limit") != "3" || res.Header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) || res.Header.Get("RateLimit-Reset") == "" {
-			t.Fatalf("request %d: %d limit=%q remaining=%q reset=%q", i, res.StatusCode, res.Header.Get("RateLimit-Limit"), res.Header.Get("RateLimit-Remaining"), res.Header.Get("RateLimit-Reset"))
+		if res.StatusCode != 200 {
+			t.Fatalf("request %d: %d; want 200", i, res.StatusCode)
+		}
+		if got := res.Header.Values("RateLimit"); len(got) != 1 {
+			t.Fatalf("request %d: RateLimit fields %q; want exactly one", i, got)
+		}
+		name, p := rateLimitField(t, res.Header.Get("RateLimit"))
+		if name != "api" || len(p) != 2 || p["r"] != int64(2-i) || p["t"] < 1 || p["t"] > 60 {
+			t.Errorf("request %d: RateLimit %q = %q %v; want \"api\" r=%d and 1 <= t <= 60", i, res.Header.Get("RateLimit"), name, p, 2-i)
+		}
+		for _, h := range []string{"RateLimit-Policy", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+			if v := res.Header.Values(h); v != nil {
+				t.Errorf("request %d (200) carries %s: %q", i, h, v)
+			}
 		}
 	}
 	res, body := get(t, ts.URL, nil)
@@ -199,8 +285,99 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 	if env := decodeEnvelope(t, body); env.Error.Type != "rate_limited" {
 		t.Errorf("429 type = %q; want rate_limited", env.Error.Type)
 	}
-	if res.Header.Get("RateLimit-Remaining") != "0" {
-		t.Errorf("429 RateLimit-Remaining = %q; want 0", res.Header.Get("RateLimit-Remaining"))
+	if name, p := rateLimitField(t, res.Header.Get("RateLimit")); name != "api" || p["r"] != 0 || p["t"] < 1 || p["t"] > 60 {
+		t.Errorf("429 RateLimit = %q; want \"api\" r=0, 1 <= t <= 60", res.Header.Get("RateLimit"))
+	}
+	if got := res.Header.Values("RateLimit-Policy"); len(got) != 1 || got[0] != `"api";q=3;w=60` {
+		t.Errorf("429 RateLimit-Policy = %q; want [\"api\";q=3;w=60]", got)
+	}
+	if name, p := rateLimitField(t, res.Header.Get("RateLimit-Policy")); name != "api" || p["q"] != 3 || p["w"] != 60 || len(p) != 2 {
+		t.Errorf("429 RateLimit-Policy parsed = %q %v", name, p)
+	}
+	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+		if v := res.Header.Values(h); v != nil {
+			t.Errorf("429 carries %s: %q", h, v)
+		}
+	}
+}
+
+// TestRateLimitPolicyName: the policy is "default" without a Name; a name
+// with a quote or backslash is escaped and parses back to itself; a name
+// that no sf-string can carry is refused at configuration.
+func TestRateLimitPolicyName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, want string
+		ok         bool
+	}{
+		{"", "default", true},
+		{"login", "login", true},
+		{`say "hi"`, `say "hi"`, true},
+		{`back\slash`, `back\slash`, true},
+		{`\"`, `\"`, true},
+		{"tab\there", "", false},
+		{"new\nline", "", false},
+		{"caf\u00e9", "", false},
+		{"del\x7f", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q", tt.name), func(t *testing.T) {
+			t.Parallel()
+			cfg := middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.Limit{Rate: 1, Period: time.Minute}, Name: tt.name}
+			if _, err := cfg.ToMiddleware(); !tt.ok {
+				if !errors.Is(err, middleware.ErrInvalidConfig) {
+					t.Fatalf("ToMiddleware() err = %v; want ErrInvalidConfig", err)
+				}
+				return
+			}
+			ts := limitedApp(t, cfg, nil)
+			get(t, ts.URL, nil)
+			res, _ := get(t, ts.URL, nil)
+			if res.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("2nd status = %d; want 429", res.StatusCode)
+			}
+			for _, h := range []string{"RateLimit", "RateLimit-Policy"} {
+				if name, _ := rateLimitField(t, res.Header.Get(h)); name != tt.want {
+					t.Errorf("%s %q names %q; want %q", h, res.Header.Get(h), name, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestRateLimitPolicyWindow: q and w are Rate per Period in whole seconds;
+// a Period of a fraction of a second is rounded up and q scaled to the
+// same rate, never above it.
+func TestRateLimitPolicyWindow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		limit middleware.Limit
+		want  string
+	}{
+		{middleware.PerMinute(100), `"default";q=100;w=60`},
+		{middleware.PerSecond(7), `"default";q=7;w=1`},
+		{middleware.Limit{Rate: 5, Period: 500 * time.Millisecond, Burst: 1}, `"default";q=10;w=1`},
+		{middleware.Limit{Rate: 3, Period: 1500 * time.Millisecond, Burst: 1}, `"default";q=4;w=2`},
+		{middleware.Limit{Rate: 10, Period: time.Hour, Burst: 1}, `"default";q=10;w=3600`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			lim := tt.limit
+			lim.Burst = 1 // the second request is refused
+			if lim.Period/time.Duration(lim.Rate) < 100*time.Millisecond {
+				t.Fatalf("test limit %v refills too fast to be refused reliably", lim)
+			}
+			ts := limitedApp(t, middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: lim}, nil)
+			get(t, ts.URL, nil)
+			res, _ := get(t, ts.URL, nil)
+			if res.StatusCode != http.StatusTooManyRequests {
+				t.Skipf("2nd request admitted (%d): the machine took longer than the interval", res.StatusCode)
+			}
+			if got := res.Header.Get("RateLimit-Policy"); got != tt.want {
+				t.Errorf("RateLimit-Policy = %q; want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -527,4 +704,37 @@ func TestRedisStoreCluster(t *testing.T) {
 		}
 	}
 	requireTTLs(t, admin, "rl:")
+}
+
+// TestRateLimitFieldAllocs: once a client's key exists, the RateLimit
+// field costs no allocation per request (the value is reused for the same
+// remaining count and seconds), so the limiter adds none to the stack.
+func TestRateLimitFieldAllocs(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a non-race build")
+	}
+	mw, err := middleware.RateLimitConfig{Store: middleware.NewMemoryStore(middleware.MemoryStoreConfig{}), Limit: middleware.Limit{Rate: 1_000_000_000, Period: time.Second, Burst: 1000},
+		KeyFunc: func(echo.Context) string { return "client" }}.ToMiddleware() // refills faster than requests come: r stays near 1000
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &discardWriter{h: http.Header{}}
+	c := e.NewContext(req, w)
+	h := mw(func(echo.Context) error { return nil })
+	serve := func() {
+		clear(w.h)
+		c.Reset(req, w)
+		if err := h(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve()
+	if allocs := testing.AllocsPerRun(1000, serve); allocs > 0 {
+		t.Errorf("limiter = %.1f allocs per request; want 0 (RateLimit %q)", allocs, w.h.Get("RateLimit"))
+	}
+	if _, p := rateLimitField(t, w.h.Get("RateLimit")); p["r"] < 990 {
+		t.Errorf("RateLimit %q; want r near the burst", w.h.Get("RateLimit"))
+	}
 }

@@ -9,10 +9,13 @@ import (
 )
 
 // SecureConfig configures the security-headers middleware. The zero value
-// sends modern defaults: X-Content-Type-Options: nosniff, X-Frame-Options:
-// DENY, Referrer-Policy: strict-origin-when-cross-origin; no HSTS, no CSP
-// and no COOP (an API seldom needs them, and every header costs ~0.2 µs on
-// the wire). The obsolete X-XSS-Protection is never sent.
+// sends what a JSON API needs on every response: X-Content-Type-Options:
+// nosniff and X-Frame-Options: DENY; no HSTS, no CSP, no COOP and no
+// Referrer-Policy (an API seldom needs them, and every header costs
+// ~0.2 µs on the wire). Referrer-Policy matters only for HTML, and
+// strict-origin-when-cross-origin is what browsers do without it; an app
+// serving HTML sets [SecureConfig.ReferrerPolicy]. The obsolete
+// X-XSS-Protection is never sent.
 //
 // It is written here rather than configured from echo's Secure because
 // echo's sets each header with Header().Set on every request (one
@@ -33,8 +36,9 @@ type SecureConfig struct {
 	HSTSPreload bool
 	// FrameOptions is X-Frame-Options; default "DENY"; "-" omits it.
 	FrameOptions string
-	// ReferrerPolicy is Referrer-Policy; default
-	// "strict-origin-when-cross-origin"; "-" omits it.
+	// ReferrerPolicy is Referrer-Policy, sent when set (e.g.
+	// "strict-origin-when-cross-origin" or "no-referrer" for an app
+	// serving HTML); default none. "-" omits it too, as for FrameOptions.
 	ReferrerPolicy string
 	// ContentSecurityPolicy is sent when set (APIs seldom need it).
 	ContentSecurityPolicy string
@@ -106,7 +110,7 @@ func (cfg SecureConfig) headers() *headerSet {
 	if v := orDefault(cfg.FrameOptions, "DENY"); v != "-" {
 		hs.add("X-Frame-Options", v)
 	}
-	if v := orDefault(cfg.ReferrerPolicy, "strict-origin-when-cross-origin"); v != "-" {
+	if v := cfg.ReferrerPolicy; v != "" && v != "-" {
 		hs.add("Referrer-Policy", v)
 	}
 	if cfg.CrossOriginOpenerPolicy != "" {

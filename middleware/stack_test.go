@@ -204,7 +204,7 @@ func TestStackSecurityHeaders(t *testing.T) {
 			res, _ := get(t, base+"/items/1", okHost)
 			want := map[string]string{
 				"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-				"Referrer-Policy": "strict-origin-when-cross-origin", "X-Xss-Protection": "",
+				"Referrer-Policy": "", "X-Xss-Protection": "", // Referrer-Policy: HTML only (see SecureConfig)
 			}
 			if env == "production" {
 				want["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
@@ -337,8 +337,8 @@ func TestStackPanicTimeoutAndRateLimitEnvelope(t *testing.T) {
 	}
 	get(t, base+"/items/1", okHost)
 	res, body = get(t, base+"/items/1", okHost)
-	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" || res.Header.Get("RateLimit-Limit") != "3" {
-		t.Fatalf("4th request = %d Retry-After %q; want 429", res.StatusCode, res.Header.Get("Retry-After"))
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" || res.Header.Get("RateLimit-Policy") != `"default";q=3;w=60` {
+		t.Fatalf("4th request = %d Retry-After %q RateLimit-Policy %q; want 429 with both", res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("RateLimit-Policy"))
 	}
 	if env := decodeEnvelope(t, body); env.Error.Type != "rate_limited" || env.Error.RequestID == "" {
 		t.Errorf("429 envelope = %+v", env.Error)

@@ -56,15 +56,16 @@ type MiddlewareConfig struct {
 //     and Prometheus metrics (route template labels): they see the final
 //     status, errors included, because the stack renders errors itself
 //  3. recover: a panic becomes a 500 envelope, logged with the stack and request id
-//  4. security headers (nosniff, frame DENY, referrer policy; HSTS in production)
+//  4. security headers (nosniff, frame DENY; HSTS in production; no
+//     Referrer-Policy, which only HTML needs: middleware.SecureConfig)
 //  5. header limit: a head over Config.MaxHeaderBytes answers 431
 //  6. trusted hosts (Config.AllowedHosts; health paths exempt so probes
 //     by pod IP work): 400 invalid_host
 //  7. CORS (Config.CORS): only when the request has an Origin or is a
 //     preflight
 //  8. rate limit (Config.RateLimit, per client IP by default, IPv6 by
-//     /64; health and metrics exempt): RateLimit-* headers, 429 +
-//     Retry-After; when the store fails or is slow, the same limit per
+//     /64; health and metrics exempt): the RateLimit field, 429 +
+//     RateLimit-Policy and Retry-After; when the store fails or is slow, the same limit per
 //     instance in memory (middleware.FailLocal), logged through
 //     Config.Logger and counted on the metrics registry
 //  9. decompress (echo's; gzip request bodies)
