@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/gantry-dev/gantry/crud"
+	"github.com/gantry-dev/gantry/internal/testenv"
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobsotel"
 	"github.com/gantry-dev/gantry/server"
@@ -128,7 +129,14 @@ func TestTraceChain(t *testing.T) {
 	}
 
 	jt := jobsotel.Config{TracerProvider: tp}
-	backend := jobs.NewMemoryBackend()
+	rdb, prefix := testenv.Redis(t) // jobs on Redis, its commands traced
+	if err := tracing.InstrumentRedis(rdb, tp); err != nil {
+		t.Fatal(err)
+	}
+	backend, err := jobs.NewRedisBackend(rdb, jobs.RedisConfig{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
 	client, err := jobs.NewClient(backend, jobs.ClientConfig{Headers: jt.Headers()})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +153,7 @@ func TestTraceChain(t *testing.T) {
 		return nil
 	}))
 	runner, err := jobs.NewRunner(backend, jobs.RunnerConfig{Workers: ws, Wrap: jt.Wrap(), Logger: log,
-		Retry: jobs.ExponentialBackoff(time.Millisecond, time.Millisecond), MaintenanceInterval: 10 * time.Millisecond, IdleWait: 10 * time.Millisecond})
+		Retry: jobs.ExponentialBackoff(time.Millisecond, time.Millisecond), MaintenanceInterval: 10 * time.Millisecond, IdleWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +210,11 @@ func TestTraceChain(t *testing.T) {
 	sres.Body.Close()
 
 	var serverSpan, sqlSpan sdktrace.ReadOnlySpan
-	var runs []sdktrace.ReadOnlySpan
+	var runs, redisSpans []sdktrace.ReadOnlySpan
 	for _, s := range rec.Ended() {
+		if attr(s, "db.system") == "redis" || attr(s, "db.system.name") == "redis" {
+			redisSpans = append(redisSpans, s)
+		}
 		switch {
 		case s.Name() == "POST /notes/:id":
 			serverSpan = s
@@ -235,6 +246,20 @@ func TestTraceChain(t *testing.T) {
 		if strings.Contains(kv.Value.Emit(), "secret-value") {
 			t.Errorf("SQL span carries an argument value: %s", kv.Key)
 		}
+	}
+	// Redis: the enqueue is a child of the request's span; the runner's own
+	// polling (no span in its context) made no trace at all.
+	var enqueueSpan sdktrace.ReadOnlySpan
+	for _, s := range redisSpans {
+		if !s.Parent().IsValid() {
+			t.Errorf("a root Redis span %q: background calls must not start traces", s.Name())
+		}
+		if s.Parent().SpanID() == serverSpan.SpanContext().SpanID() {
+			enqueueSpan = s
+		}
+	}
+	if enqueueSpan == nil || enqueueSpan.SpanContext().TraceID() != tid {
+		t.Errorf("no Redis span under the request's span; Redis spans: %v", names(redisSpans))
 	}
 	if len(runs) != 2 {
 		t.Fatalf("job spans = %d; want 2 (the failed attempt and its retry)", len(runs))
@@ -279,6 +304,9 @@ func TestTraceChain(t *testing.T) {
 	}
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
+	if enqueueSpan != nil && rcv.spans[enqueueSpan.Name()] == "" {
+		t.Errorf("receiver got %v; want the Redis span %q too", rcv.spans, enqueueSpan.Name())
+	}
 	if rcv.spans["POST /notes/:id"] != incoming || rcv.spans["jobs.run note"] == "" {
 		t.Errorf("receiver got %v; want the server span in trace %s and the job's", rcv.spans, incoming)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 )
 
 // ProviderConfig names the service for otlp.NewProvider (package
@@ -85,7 +86,7 @@ func (l *logHandler) WithGroup(name string) slog.Handler {
 // (db.system.name: "postgresql", "sqlite").
 func SQLDriver(tp trace.TracerProvider, system string) *SQLTracer {
 	opts := []otelsql.Option{
-		otelsql.WithTracerProvider(tp),
+		otelsql.WithTracerProvider(ChildOnly(tp)),
 		otelsql.WithMeterProvider(metricnoop.NewMeterProvider()), // pool metrics are crud's Prometheus collectors
 		otelsql.WithSpanOptions(otelsql.SpanOptions{
 			OmitConnResetSession: true, OmitRows: true, OmitConnectorConnect: true,
@@ -111,8 +112,42 @@ func (t *SQLTracer) WrapDriver(d driver.Driver) driver.Driver {
 // command's context, with the command's name and never its arguments
 // (keys and values may be tokens or personal data).
 func InstrumentRedis(rdb redis.UniversalClient, tp trace.TracerProvider) error {
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(ChildOnly(tp)), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 		return fmt.Errorf("tracing: redis: %w", err)
 	}
 	return nil
+}
+
+// ChildOnly returns a TracerProvider whose tracers start a span only under
+// a span already in the context. SQL and Redis spans go through it: a
+// statement of a request or a job is traced as its child, while the calls
+// a process makes on its own — a job runner polling Redis, an outbox relay
+// polling its table, a health check — start no trace of their own (with a
+// parent-based sampler each would be a sampled root, many a second).
+func ChildOnly(tp trace.TracerProvider) trace.TracerProvider {
+	if tp == nil {
+		return nil
+	}
+	return childOnly{tp: tp}
+}
+
+type childOnly struct {
+	embedded.TracerProvider
+	tp trace.TracerProvider
+}
+
+func (p childOnly) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return childOnlyTracer{t: p.tp.Tracer(name, opts...)}
+}
+
+type childOnlyTracer struct {
+	embedded.Tracer
+	t trace.Tracer
+}
+
+func (t childOnlyTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, trace.SpanFromContext(ctx) // a non-recording span: nothing is exported
+	}
+	return t.t.Start(ctx, name, opts...)
 }
