@@ -54,6 +54,14 @@
 //     and, through [github.com/gantry-dev/gantry/jobs/jobsreport], on the
 //     job runners; [github.com/gantry-dev/gantry/report/sentryreport] sends
 //     them to Sentry, scrubbed.
+//   - [github.com/gantry-dev/gantry/tracing]: OpenTelemetry wiring: the
+//     server span in the default stack (server.MiddlewareConfig.TracerProvider),
+//     SQL spans through crud.DBConfig.Driver, Redis spans (config.TraceRedis),
+//     trace ids in log lines, and, in [github.com/gantry-dev/gantry/jobs/jobsotel],
+//     a job's trace context carried from its enqueue to a span per attempt.
+//     [github.com/gantry-dev/gantry/tracing/otlp] builds the provider from the
+//     OTEL_* environment (apart, so its exporters stay out of binaries that
+//     do not trace). Off (TRACING_ENABLED unset), nothing is added.
 //   - [github.com/gantry-dev/gantry/health]: liveness and readiness checks.
 //   - [github.com/gantry-dev/gantry/openapi]: typed routes, list routes bound
 //     to crud queries ([openapi.Query]), multipart uploads ([openapi.File],
