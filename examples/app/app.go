@@ -46,6 +46,7 @@ var migrations embed.FS
 // scheduler, migrate) builds one with newApp; what it opened closes through
 // lifespan hooks when the role returns. Nothing is global.
 type app struct {
+	drained  <-chan struct{} // closed when the server starts to drain (routes.go)
 	cfg      *settings
 	log      *slog.Logger
 	db       *sqlx.DB

@@ -16,7 +16,8 @@ import (
 // rule: the user who started it, or an admin); to anyone else the task
 // does not exist. A workflow id is not a task: 404. Each event's data is
 // jobshttp.EventData (the job's id, type, state, attempt, progress,
-// result, last_error).
+// result, last_error). A drain ends open streams (their clients reconnect
+// with Last-Event-ID elsewhere) instead of holding it to its timeout.
 func (a *app) taskEvents(ctx context.Context, in *TaskID) (*openapi.EventStream, error) {
 	info, err := a.inspect.Job(ctx, in.ID)
 	if err != nil {
@@ -26,7 +27,7 @@ func (a *app) taskEvents(ctx context.Context, in *TaskID) (*openapi.EventStream,
 	if info.Owner != u.subject() && !isAdmin(p) {
 		return nil, jobs.ErrNotFound
 	}
-	stream, err := jobshttp.EventsConfig{Inspector: a.inspect, Param: "task_id"}.ToHandler()
+	stream, err := jobshttp.EventsConfig{Inspector: a.inspect, Param: "task_id", Stop: a.drained}.ToHandler()
 	if err != nil {
 		return nil, err
 	}

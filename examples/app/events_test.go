@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,5 +166,72 @@ func TestTaskEventsRoute(t *testing.T) {
 		if res.StatusCode != tt.want || !strings.Contains(string(body), `"error"`) {
 			t.Errorf("%s: %d %s; want %d with the error envelope", tt.name, res.StatusCode, body, tt.want)
 		}
+	}
+}
+
+// TestTaskEventsEndOnDrain: SIGTERM (the server's context ending) with an
+// event stream open ends the stream at once, so the drain finishes in
+// well under SHUTDOWN_TIMEOUT (15 s) instead of waiting for the stream.
+func TestTaskEventsEndOnDrain(t *testing.T) {
+	t.Parallel()
+	cfg := new(settings)
+	env := map[string]string{"DATA_DIR": t.TempDir(), "SECRET_KEY": strings.Repeat("e", 32), "PASSWORD_HASH_COST": "4",
+		"LOG_LEVEL": "error", "REDIS_URL": "", "DATABASE_URL": "", "SHUTDOWN_TIMEOUT": "15s"}
+	if err := config.Load(cfg, config.WithDotEnv(""), config.WithEnv(env), config.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if err := a.migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := a.newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, term := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	<-srv.Ready()
+	f := &fakeApp{app: a, base: "http://" + ln.Addr().String()}
+	_, alice := f.user(t, "alice", false)
+	status, out := f.call(t, alice, "POST", "/api/v1/tasks/send-email", `{"to_email":"c@example.com","subject":"Hi","content":"Hello"}`)
+	id, _ := out["task_id"].(string)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST send-email = %d %v", status, out)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.base+"/api/v1/tasks/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+alice)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("events: %v %v", res, err)
+	}
+	defer res.Body.Close()
+	r := bufio.NewReader(res.Body)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "id: ") && !strings.HasPrefix(line, "event: ") {
+		t.Fatalf("first line %q, %v; want the snapshot event", line, err)
+	}
+	began := time.Now()
+	term() // no runner: the job stays pending, the stream would stay open
+	if _, err := io.Copy(io.Discard, r); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Logf("stream read ended with %v", err)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drain still waits 10 s after SIGTERM: the stream held it")
+	}
+	if d := time.Since(began); d > 3*time.Second {
+		t.Errorf("drain took %v with a stream open; want well under SHUTDOWN_TIMEOUT", d)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,6 +79,12 @@ func (a *app) newServer() (*server.Server, error) {
 		return nil, err
 	}
 	e := srv.Echo()
+	// Open event streams end when the drain begins (taskEvents): clients
+	// reconnect, with their Last-Event-ID, to an instance still serving.
+	drained := make(chan struct{})
+	var drainOnce sync.Once
+	srv.OnDrain(func(bool) { drainOnce.Do(func() { close(drained) }) })
+	a.drained = drained
 
 	authn, err := auth.JWTConfig{
 		Tokens:  a.tokens,

@@ -32,6 +32,11 @@ type EventsConfig struct {
 	KeepAlive time.Duration
 	// SSE configures the stream (the write timeout per event).
 	SSE server.SSEConfig
+	// Stop, if set, ends every open stream when it closes — typically
+	// when the server starts to drain (server.OnDrain), so streams do not
+	// hold the drain to its timeout: a client's EventSource reconnects,
+	// with its Last-Event-ID, to an instance still serving.
+	Stop <-chan struct{}
 }
 
 // EventData is the data of each event, as JSON: the job's id and, under
@@ -142,6 +147,8 @@ func (cfg EventsConfig) ToHandler() (echo.HandlerFunc, error) {
 					return nil
 				}
 			case <-ctx.Done():
+				return nil
+			case <-cfg.Stop: // nil: never
 				return nil
 			}
 		}

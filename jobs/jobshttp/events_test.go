@@ -579,3 +579,29 @@ func goroutinesIn(funcs ...string) string {
 	}
 	return strings.Join(out, "\n\n")
 }
+
+// TestEventsStop: closing Stop (the server draining) ends an open stream
+// at once, its job still running; a reconnect with the last id resumes.
+func TestEventsStop(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	env := newEventsEnv(t, "memory", jobshttp.EventsConfig{Stop: stop})
+	id := env.enqueue(t, 3, "alice")
+	s := env.open(t, http.DefaultClient, id, "alice", "")
+	_, err := s.next(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	began := time.Now()
+	if ev, err := s.next(t); err == nil {
+		t.Fatalf("after Stop: event %v; want the end of the stream", ev)
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("the stream ended %v after Stop; want at once", d)
+	}
+	if info, err := env.insp.Job(t.Context(), id); err != nil || info.State == jobs.StateSucceeded {
+		t.Errorf("job = %+v, %v; want it still unfinished", info, err)
+	}
+
+}
