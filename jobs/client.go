@@ -171,19 +171,49 @@ func (c *Client) EnqueueItems(ctx context.Context, items []Item) ([]*JobInfo, er
 	return out, nil
 }
 
+// Check reports whether an enqueue of args with opts would be refused
+// before anything is stored — nil args, a kind that cannot be stored, an
+// invalid [JobID], a [Unique] key without a ttl — without storing
+// anything or marshalling args. Code that records jobs to enqueue later
+// (package jobs/outbox) checks them with it inside its own transaction.
+func Check(args Args, opts ...Option) error {
+	if args == nil {
+		return errors.New("jobs: enqueue nil args")
+	}
+	_, err := check(args, OptionsFor(args, opts...))
+	return err
+}
+
+// check validates args and their resolved options, and returns the kind.
+func check(args Args, o EnqueueOptions) (string, error) {
+	kind := args.Kind()
+	if err := checkKind(kind); err != nil {
+		return "", fmt.Errorf("jobs: %T: %w", args, err)
+	}
+	if o.ID != "" {
+		if err := checkID(o.ID, o.wfStep); err != nil {
+			return "", fmt.Errorf("jobs: %s: %w", kind, err)
+		}
+	}
+	if o.UniqueKey != "" && o.UniqueTTL <= 0 && o.tickName == "" {
+		return "", fmt.Errorf("jobs: unique key %q needs a positive ttl", o.UniqueKey)
+	}
+	return kind, nil
+}
+
 func (c *Client) request(ctx context.Context, args Args, now time.Time, opts []Option) (*enqueueReq, error) {
 	if args == nil {
 		return nil, errors.New("jobs: enqueue nil args")
 	}
-	kind := args.Kind()
-	if err := checkKind(kind); err != nil {
-		return nil, fmt.Errorf("jobs: %T: %w", args, err)
+	o := OptionsFor(args, opts...)
+	kind, err := check(args, o)
+	if err != nil {
+		return nil, err
 	}
 	payload, err := json.Marshal(args)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: marshal %s: %w", kind, err)
 	}
-	o := OptionsFor(args, opts...)
 	queue := o.Queue
 	if queue == "" {
 		queue = c.cfg.Routes[kind]
@@ -197,12 +227,9 @@ func (c *Client) request(ctx context.Context, args Args, now time.Time, opts []O
 	if o.Retention <= 0 {
 		o.Retention = c.cfg.Retention
 	}
-	id := newID()
-	if o.ID != "" {
-		if err := checkID(o.ID, o.wfStep); err != nil {
-			return nil, fmt.Errorf("jobs: %s: %w", kind, err)
-		}
-		id = o.ID
+	id := o.ID
+	if id == "" {
+		id = newID()
 	}
 	var headers string
 	if c.cfg.Headers != nil {
@@ -229,9 +256,6 @@ func (c *Client) request(ctx context.Context, args Args, now time.Time, opts []O
 	case o.tickName != "":
 		r.guard, r.gkey, r.gtick = guardTick, o.tickName, o.tickAt
 	case o.UniqueKey != "":
-		if o.UniqueTTL <= 0 {
-			return nil, fmt.Errorf("jobs: unique key %q needs a positive ttl", o.UniqueKey)
-		}
 		r.guard, r.gkey, r.gttl = guardUnique, o.UniqueKey, o.UniqueTTL
 	}
 	return r, nil

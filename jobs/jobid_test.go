@@ -170,3 +170,29 @@ func TestEnqueueItems(t *testing.T) {
 		})
 	}
 }
+
+// Check refuses what Enqueue would, before anything is stored.
+func TestCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args jobs.Args
+		opts []jobs.Option
+		ok   bool
+	}{
+		{"plain", noteArgs{}, nil, true},
+		{"job id", noteArgs{}, []jobs.Option{jobs.JobID("order-1")}, true},
+		{"nil", nil, nil, false},
+		{"bad kind", badKind{}, nil, false},
+		{"bad id", noteArgs{}, []jobs.Option{jobs.JobID("a b")}, false},
+		{"step-shaped id", noteArgs{}, []jobs.Option{jobs.JobID("0123456789abcdefghij.1")}, false},
+		{"unique without ttl", noteArgs{}, []jobs.Option{jobs.Unique("k", 0)}, false},
+	} {
+		if err := jobs.Check(tt.args, tt.opts...); (err == nil) != tt.ok {
+			t.Errorf("%s: Check = %v; want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+type badKind struct{}
+
+func (badKind) Kind() string { return "a\x1fb" }

@@ -184,10 +184,10 @@ func newRow(args jobs.Args, now time.Time, opts []jobs.Option) ([]any, error) {
 	if args == nil {
 		return nil, errors.New("outbox: enqueue nil args")
 	}
-	kind := args.Kind()
-	if kind == "" || strings.ContainsRune(kind, 0x1f) {
-		return nil, fmt.Errorf("outbox: %T: invalid kind %q", args, kind)
+	if err := jobs.Check(args, opts...); err != nil { // what the relay's enqueue would refuse
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	kind := args.Kind()
 	payload, err := json.Marshal(args)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: marshal %s: %w", kind, err)
@@ -196,11 +196,6 @@ func newRow(args jobs.Args, now time.Time, opts []jobs.Option) ([]any, error) {
 	id := o.ID
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
-	} else if err := checkID(id); err != nil {
-		return nil, fmt.Errorf("outbox: %s: %w", kind, err)
-	}
-	if o.UniqueKey != "" && o.UniqueTTL <= 0 {
-		return nil, fmt.Errorf("outbox: %s: unique key %q needs a positive ttl", kind, o.UniqueKey)
 	}
 	var processAt int64
 	switch {
@@ -215,22 +210,6 @@ func newRow(args jobs.Args, now time.Time, opts []jobs.Option) ([]any, error) {
 	}
 	return []any{id, kind, string(payload), o.Queue, maxRetry, o.Timeout.Milliseconds(), processAt,
 		o.UniqueKey, o.UniqueTTL.Milliseconds(), o.Retention.Milliseconds(), o.Owner, now.UnixMilli()}, nil
-}
-
-// checkID applies the rules of [jobs.JobID]: 1 to 128 bytes of ASCII
-// letters, digits and "-_.:".
-func checkID(id string) error {
-	if id == "" || len(id) > 128 {
-		return fmt.Errorf("job id must be 1 to 128 bytes, got %d", len(id))
-	}
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
-		default:
-			return fmt.Errorf("job id %q holds %q: only letters, digits and -_.: are allowed", id, c)
-		}
-	}
-	return nil
 }
 
 // rawArgs replays a stored job: its kind from the row, its JSON the stored
