@@ -109,28 +109,11 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...Option) (*JobIn
 // [KindDefaults] under opts. Jobs refused by a [Unique] key get a nil
 // entry in the result; the other entries line up with args.
 func (c *Client) EnqueueMany(ctx context.Context, args []Args, opts ...Option) ([]*JobInfo, error) {
-	now := c.cfg.Now()
-	reqs := make([]*enqueueReq, len(args))
+	items := make([]Item, len(args))
 	for i, a := range args {
-		r, err := c.request(ctx, a, now, opts)
-		if err != nil {
-			return nil, err
-		}
-		reqs[i] = r
+		items[i] = Item{Args: a, Options: opts}
 	}
-	if err := c.b.enqueue(ctx, now, reqs); err != nil {
-		return nil, fmt.Errorf("jobs: enqueue many: %w", err)
-	}
-	out := make([]*JobInfo, len(reqs))
-	for i, r := range reqs {
-		if !r.dup {
-			out[i] = r.info()
-			if o := c.cfg.Metrics; o != nil {
-				o.Enqueued(r.queue, r.msg.Kind, 1)
-			}
-		}
-	}
-	return out, nil
+	return c.EnqueueItems(ctx, items)
 }
 
 // Item is one job of [Client.EnqueueItems]: its args and its own options.
@@ -152,12 +135,12 @@ func (c *Client) EnqueueItems(ctx context.Context, items []Item) ([]*JobInfo, er
 	for i, it := range items {
 		r, err := c.request(ctx, it.Args, now, it.Options)
 		if err != nil {
-			return nil, fmt.Errorf("jobs: enqueue items: item %d: %w", i, err)
+			return nil, fmt.Errorf("jobs: enqueue many: item %d: %w", i, err)
 		}
 		reqs[i] = r
 	}
 	if err := c.b.enqueue(ctx, now, reqs); err != nil {
-		return nil, fmt.Errorf("jobs: enqueue items: %w", err)
+		return nil, fmt.Errorf("jobs: enqueue many: %w", err)
 	}
 	out := make([]*JobInfo, len(reqs))
 	for i, r := range reqs {

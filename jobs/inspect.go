@@ -420,7 +420,7 @@ func (i *Inspector) Delete(ctx context.Context, id string) error {
 	if err := i.b.remove(ctx, info.Queue, id); err != nil {
 		return fmt.Errorf("jobs: delete %s: %w", id, err)
 	}
-	if err := i.stepEnded(ctx, id, "jobs: job deleted"); err != nil {
+	if err := i.endStep(ctx, id, "jobs: job deleted"); err != nil {
 		return fmt.Errorf("jobs: delete %s: workflow: %w", id, err)
 	}
 	return nil

@@ -114,7 +114,7 @@ func (i *Inspector) Cancel(ctx context.Context, id string) error {
 	if err := i.b.cancel(ctx, info.Queue, id, i.now()); err != nil {
 		return fmt.Errorf("jobs: cancel %s: %w", id, err)
 	}
-	if err := i.stepEnded(ctx, id, ErrCancelled.Error()); err != nil {
+	if err := i.endStep(ctx, id, ErrCancelled.Error()); err != nil {
 		return fmt.Errorf("jobs: cancel %s: workflow: %w", id, err)
 	}
 	return nil

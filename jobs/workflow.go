@@ -686,9 +686,9 @@ func (i *Inspector) CancelWorkflow(ctx context.Context, id string) error {
 	return nil
 }
 
-// stepEnded tells a step's workflow that the Inspector ended the step's job
+// endStep tells a step's workflow that the Inspector ended the step's job
 // (cancelled or deleted while pending), since no runner will.
-func (i *Inspector) stepEnded(ctx context.Context, id, why string) error {
+func (i *Inspector) endStep(ctx context.Context, id, why string) error {
 	wf, step, ok := parseStepID(id)
 	if !ok {
 		return nil

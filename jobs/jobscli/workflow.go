@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -139,7 +140,7 @@ func stepSummary(steps []jobs.StepInfo) string {
 	order := []jobs.StepState{jobs.StepWaiting, jobs.StepReleased, jobs.StepSucceeded, jobs.StepFailed, jobs.StepCancelled, jobs.StepSkipped}
 	n := map[jobs.StepState]int{}
 	for _, s := range steps {
-		if _, ok := n[s.State]; !ok && !containsState(order, s.State) {
+		if _, ok := n[s.State]; !ok && !slices.Contains(order, s.State) {
 			order = append(order, s.State)
 		}
 		n[s.State]++
@@ -151,15 +152,6 @@ func stepSummary(steps []jobs.StepInfo) string {
 		}
 	}
 	return strconv.Itoa(len(steps)) + ": " + strings.Join(parts, ", ")
-}
-
-func containsState(v []jobs.StepState, s jobs.StepState) bool {
-	for _, x := range v {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ranges writes step numbers with runs joined: "0-999", "2,4-6".
