@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gantry-dev/gantry/bench/internal/harness"
@@ -113,42 +112,6 @@ func run() error {
 
 func flush() { rdb.FlushDB(ctx) } // our private server only
 
-// commands returns the total of INFO commandstats calls.
-func commands() int64 {
-	s := rdb.Info(ctx, "commandstats").Val()
-	var total int64
-	for _, line := range strings.Split(s, "\n") {
-		if i := strings.Index(line, "calls="); i >= 0 {
-			rest := line[i+6:]
-			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
-			total += n
-		}
-	}
-	return total
-}
-
-// selfCPU returns this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// redisCPU returns the server's user+system CPU time.
-func redisCPU() time.Duration {
-	var total float64
-	for _, line := range strings.Split(rdb.Info(ctx, "cpu").Val(), "\n") {
-		line = strings.TrimSpace(line)
-		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
-			if v, ok := strings.CutPrefix(line, k); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
-			}
-		}
-	}
-	return time.Duration(total * float64(time.Second))
-}
-
 func usedMemory() int64 {
 	for _, line := range strings.Split(rdb.Info(ctx, "memory").Val(), "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
@@ -229,7 +192,7 @@ func enqueue(g int) {
 	var oursR, theirs, ratios []float64
 	var cpuO, cpuA, rcpuO, rcpuA time.Duration
 	for range 3 {
-		s0, r0 := selfCPU(), redisCPU()
+		s0, r0 := harness.SelfCPU(), harness.RedisCPU(ctx, rdb)
 		var n atomic.Int64
 		o := timed(g, time.Second, func() {
 			if _, err := c.Enqueue(ctx, payload, jobs.Queue("e")); err != nil {
@@ -237,7 +200,7 @@ func enqueue(g int) {
 			}
 			n.Add(1)
 		})
-		s1, r1 := selfCPU(), redisCPU()
+		s1, r1 := harness.SelfCPU(), harness.RedisCPU(ctx, rdb)
 		cpuO += (s1 - s0) / time.Duration(n.Load())
 		rcpuO += (r1 - r0) / time.Duration(n.Load())
 		n.Store(0)
@@ -247,22 +210,22 @@ func enqueue(g int) {
 			}
 			n.Add(1)
 		})
-		s2, r2 := selfCPU(), redisCPU()
+		s2, r2 := harness.SelfCPU(), harness.RedisCPU(ctx, rdb)
 		cpuA += (s2 - s1) / time.Duration(n.Load())
 		rcpuA += (r2 - r1) / time.Duration(n.Load())
 		oursR, theirs, ratios = append(oursR, o), append(theirs, a), append(ratios, o/a)
 	}
 	defer fmt.Printf("   CPU per enqueue:         ours Redis %v + client %v   asynq Redis %v + client %v\n", rcpuO/3, cpuO/3, rcpuA/3, cpuA/3)
 	// Redis commands per enqueue, measured on 2,000 sequential enqueues each.
-	c0 := commands()
+	c0 := harness.RedisCommands(ctx, rdb)
 	for range 2000 {
 		_, _ = c.Enqueue(ctx, payload, jobs.Queue("e"))
 	}
-	c1 := commands()
+	c1 := harness.RedisCommands(ctx, rdb)
 	for range 2000 {
 		_, _ = ac.Enqueue(t, asynq.Queue("e"))
 	}
-	c2 := commands()
+	c2 := harness.RedisCommands(ctx, rdb)
 	oc, ak := float64(c1-c0-1)/2000, float64(c2-c1-1)/2000
 	enqCmds[0], enqCmds[1] = oc, ak
 	fmt.Printf("enqueue, %2d goroutine(s):   ours %8.0f jobs/s   asynq %8.0f jobs/s   ratio %.2f×   (Redis commands per enqueue: ours %.1f, asynq %.1f)\n",
@@ -277,7 +240,7 @@ func enqueueMany() {
 	_, c := ours("m:")
 	batch := newBatch()
 	var rates []float64
-	s0, r0 := selfCPU(), redisCPU()
+	s0, r0 := harness.SelfCPU(), harness.RedisCPU(ctx, rdb)
 	for range 3 {
 		start := time.Now()
 		for range 100 {
@@ -288,7 +251,7 @@ func enqueueMany() {
 		rates = append(rates, 100000/time.Since(start).Seconds())
 		flush()
 	}
-	s1, r1 := selfCPU(), redisCPU()
+	s1, r1 := harness.SelfCPU(), harness.RedisCPU(ctx, rdb)
 	fmt.Printf("EnqueueMany (1,000/call):   ours %8.0f jobs/s   (asynq has no bulk enqueue; CPU per job: Redis %v + client %v)\n",
 		harness.Median(rates), (r1-r0)/300000, (s1-s0)/300000)
 }
@@ -345,14 +308,14 @@ func processOurs(conc, n, trial int) procResult {
 		panic(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	rt0, c0, cpu0, s0 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt0, c0, cpu0, s0 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	start := time.Now()
 	ran := make(chan struct{})
 	go func() { _ = r.Run(rctx); close(ran) }()
 	<-finished
 	el := time.Since(start)
 	time.Sleep(20 * time.Millisecond) // let the last acks land
-	rt1, c1, cpu1, s1 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt1, c1, cpu1, s1 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	cancel()
 	<-ran
 	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
@@ -365,7 +328,7 @@ func processAsynq(conc, n, trial int) procResult {
 	var done atomic.Int64
 	finished := make(chan struct{})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: conc, Queues: map[string]int{q: 1}, LogLevel: asynq.FatalLevel})
-	rt0, c0, cpu0, s0 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt0, c0, cpu0, s0 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	start := time.Now()
 	if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
 		if done.Add(1) == int64(n) {
@@ -378,7 +341,7 @@ func processAsynq(conc, n, trial int) procResult {
 	<-finished
 	el := time.Since(start)
 	time.Sleep(20 * time.Millisecond)
-	rt1, c1, cpu1, s1 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt1, c1, cpu1, s1 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	srv.Shutdown()
 	return procResult{float64(n) / el.Seconds(), float64(rt1-rt0) / float64(n), float64(c1-c0-1) / float64(n), (cpu1 - cpu0) / time.Duration(n), (s1 - s0) / time.Duration(n)}
 }

@@ -36,7 +36,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gantry-dev/gantry/bench/internal/harness"
@@ -182,7 +181,7 @@ func runShape(s shape, conc, total, trial int) (result, error) {
 	}
 
 	// Enqueue.
-	rtE, cE := hook.Count(), commands()
+	rtE, cE := hook.Count(), harness.RedisCommands(ctx, rdb)
 	ids := make([]string, units)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -213,7 +212,7 @@ func runShape(s shape, conc, total, trial int) (result, error) {
 	}
 
 	// Process.
-	rt0, c0, cpu0, s0 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt0, c0, cpu0, s0 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	rctx, cancel := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	start := time.Now()
@@ -227,7 +226,7 @@ func runShape(s shape, conc, total, trial int) (result, error) {
 	}
 	el := time.Since(start)
 	time.Sleep(20 * time.Millisecond) // let the last outcomes and acks land
-	rt1, c1, cpu1, s1 := hook.Count(), commands(), redisCPU(), selfCPU()
+	rt1, c1, cpu1, s1 := hook.Count(), harness.RedisCommands(ctx, rdb), harness.RedisCPU(ctx, rdb), harness.SelfCPU()
 	cancel()
 	<-ran
 	if err := check(jobs.NewInspector(b), ids); err != nil {
@@ -264,39 +263,4 @@ func check(insp *jobs.Inspector, ids []string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// commands returns the total of INFO commandstats calls.
-func commands() int64 {
-	var total int64
-	for _, line := range strings.Split(rdb.Info(ctx, "commandstats").Val(), "\n") {
-		if i := strings.Index(line, "calls="); i >= 0 {
-			rest := line[i+6:]
-			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
-			total += n
-		}
-	}
-	return total
-}
-
-// selfCPU returns this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// redisCPU returns the server's user+system CPU time.
-func redisCPU() time.Duration {
-	var total float64
-	for _, line := range strings.Split(rdb.Info(ctx, "cpu").Val(), "\n") {
-		line = strings.TrimSpace(line)
-		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
-			if v, ok := strings.CutPrefix(line, k); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
-			}
-		}
-	}
-	return time.Duration(total * float64(time.Second))
 }

@@ -13,8 +13,11 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -262,4 +265,40 @@ func StartRedis(ctx context.Context, port string) (stop func(), err error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// RedisCommands returns the server's total of INFO commandstats calls
+// (commands run inside scripts included).
+func RedisCommands(ctx context.Context, rdb redis.UniversalClient) int64 {
+	var total int64
+	for _, line := range strings.Split(rdb.Info(ctx, "commandstats").Val(), "\n") {
+		if i := strings.Index(line, "calls="); i >= 0 {
+			rest := line[i+6:]
+			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+// RedisCPU returns the server's user+system CPU time.
+func RedisCPU(ctx context.Context, rdb redis.UniversalClient) time.Duration {
+	var total float64
+	for _, line := range strings.Split(rdb.Info(ctx, "cpu").Val(), "\n") {
+		line = strings.TrimSpace(line)
+		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// SelfCPU returns this process's user+system CPU time.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
