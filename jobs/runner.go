@@ -828,6 +828,17 @@ func (r *lane) complete(t *task) {
 		// Cancelled stays cancelled whatever the handler returned; the
 		// backend stores it so, and the log and metrics must agree.
 		a.kind = ackCancelled
+	case t.wfErr != nil:
+		// A workflow step's final outcome (success or failure for good)
+		// could not be recorded in its workflow: acking it would leave the
+		// workflow waiting for ever. Hand it back without counting an
+		// attempt; it runs again.
+		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(time.Second+mrand.N(time.Second)), t.m.Retried, t.wfErr.Error()
+		r.log.LogAttrs(t.ctx, slog.LevelWarn, "workflow step's outcome not recorded; handed back to run again",
+			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.String("err", t.wfErr.Error()))
+		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
+		q.acks = append(q.acks, a)
+		return
 	case t.err == nil:
 		a.kind, a.result = ackSuccess, t.rt.result
 	case errors.Is(cause, ErrShutdown):
@@ -844,17 +855,8 @@ func (r *lane) complete(t *task) {
 		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
 		q.acks = append(q.acks, a)
 		return
-	case t.m == nil || errors.As(t.err, &perm) && t.wfErr == nil:
+	case t.m == nil || errors.As(t.err, &perm):
 		a.kind = ackDead
-	case t.wfErr != nil:
-		// The step's outcome could not be recorded in its workflow: hand it
-		// back without counting an attempt; it runs again.
-		a.kind, a.due, a.attempts, a.errMsg = ackRetry, now.Add(time.Second+mrand.N(time.Second)), t.m.Retried, t.wfErr.Error()
-		r.log.LogAttrs(t.ctx, slog.LevelWarn, "workflow step's outcome not recorded; handed back to run again",
-			slog.String("queue", q.name), slog.String("kind", kind), slog.String("id", t.id), slog.String("err", t.wfErr.Error()))
-		r.processed(q.name, kind, OutcomeRequeued, now.Sub(t.start))
-		q.acks = append(q.acks, a)
-		return
 	case t.m.Retried < t.m.MaxRetry:
 		m2 := *t.m
 		m2.Retried++
