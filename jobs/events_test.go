@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func TestWatch(t *testing.T) {
 			t.Run("ProgressAndFinal", func(t *testing.T) { t.Parallel(); testWatchProgress(t, bk.nb) })
 			t.Run("Resume", func(t *testing.T) { t.Parallel(); testWatchResume(t, bk.nb) })
 			t.Run("CancelAndLeave", func(t *testing.T) { t.Parallel(); testWatchCancel(t, bk.nb) })
+			t.Run("ManyWatchers", func(t *testing.T) { t.Parallel(); testWatchMany(t, bk.nb) })
 		})
 	}
 }
@@ -227,5 +229,59 @@ func testWatchCancel(t *testing.T, nb newBackendFunc) {
 	case <-closed:
 	case <-time.After(3 * time.Second):
 		t.Fatal("the watch did not end within 3 s of its context")
+	}
+}
+
+// 20 watchers opened at once on one job each see its 5 progress reports in
+// order and its final state, then their channels close.
+func testWatchMany(t *testing.T, nb newBackendFunc) {
+	e, gates := watchEnv(t, nb, "m")
+	info := e.enqueue(stepArgs{Key: "m", N: 5})
+	const n = 20
+	chans := make([]<-chan jobs.Event, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ch, err := e.insp.Watch(t.Context(), info.ID, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			chans[i] = ch
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for range 5 {
+		gates["m"] <- struct{}{}
+	}
+	for i, ch := range chans {
+		if ch == nil {
+			continue
+		}
+		var progress []int64
+		var last jobs.Event
+		for ev := range ch {
+			if ev.Type == jobs.EventProgress {
+				progress = append(progress, ev.Progress.Current)
+			}
+			last = ev
+		}
+		// The snapshot is read when the watch's goroutine starts: reports
+		// made before it are in it, and a snapshot already final ends the
+		// watch. So each sees the tail of 1..5, in order, without gaps.
+		for j, p := range progress {
+			if p != int64(5-len(progress)+j+1) {
+				t.Errorf("watcher %d: progress %v; want the tail of 1..5 in order", i, progress)
+				break
+			}
+		}
+		if last.State != jobs.StateSucceeded || !last.Final() {
+			t.Errorf("watcher %d: last event %+v; want succeeded", i, last)
+		}
 	}
 }
