@@ -26,7 +26,13 @@ type MigrationStatus struct {
 // global dialect, no globally registered Go migrations, no logging. On
 // PostgreSQL it takes a session advisory lock, so instances starting
 // together apply each migration once.
-func newProvider(db *sql.DB, d Dialect, fsys fs.FS, dir string) (*goose.Provider, error) {
+func newProvider(db *sql.DB, d Dialect, fsys fs.FS, dir string, mopts []MigrateOption) (*goose.Provider, error) {
+	var mo migrateOptions
+	for _, o := range mopts {
+		if o != nil {
+			o(&mo)
+		}
+	}
 	if db == nil {
 		return nil, errors.New("crud: migrate: nil db")
 	}
@@ -37,6 +43,9 @@ func newProvider(db *sql.DB, d Dialect, fsys fs.FS, dir string) (*goose.Provider
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(slog.New(slog.DiscardHandler)),
+	}
+	if mo.table != "" {
+		opts = append(opts, goose.WithTableName(mo.table))
 	}
 	var gd goose.Dialect
 	switch d {
@@ -59,13 +68,27 @@ func newProvider(db *sql.DB, d Dialect, fsys fs.FS, dir string) (*goose.Provider
 	return p, nil
 }
 
+// MigrateOption is an option of [Migrate], [MigrateDown] and
+// [MigrateStatus].
+type MigrateOption func(*migrateOptions)
+
+type migrateOptions struct{ table string }
+
+// VersionTable keeps the applied versions in table instead of
+// goose_db_version: a library's own migration set (jobs/outbox's) then runs
+// beside the service's, each numbered on its own. Use the same table in
+// every call about that set.
+func VersionTable(table string) MigrateOption {
+	return func(o *migrateOptions) { o.table = table }
+}
+
 // Migrate applies every pending SQL migration found in dir of fsys (goose
 // files such as 00001_create_posts.sql with -- +goose Up / Down sections,
 // usually an embed.FS) and returns the names of the files applied, in
 // order (on failure, those applied before it). It uses pressly/goose v3's Provider API; the version table is
-// goose_db_version. It does not close db.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string) ([]string, error) {
-	p, err := newProvider(db, d, fsys, dir)
+// goose_db_version unless [VersionTable] names another. It does not close db.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string, opts ...MigrateOption) ([]string, error) {
+	p, err := newProvider(db, d, fsys, dir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +112,8 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string)
 // MigrateDown rolls back the latest applied migration and returns its file
 // name. With nothing to roll back it returns an error wrapping
 // goose.ErrNoNextVersion.
-func MigrateDown(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string) (string, error) {
-	p, err := newProvider(db, d, fsys, dir)
+func MigrateDown(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string, opts ...MigrateOption) (string, error) {
+	p, err := newProvider(db, d, fsys, dir, opts)
 	if err != nil {
 		return "", err
 	}
@@ -103,8 +126,8 @@ func MigrateDown(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir str
 
 // MigrateStatus lists every migration file in dir with whether it is
 // applied, in version order.
-func MigrateStatus(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string) ([]MigrationStatus, error) {
-	p, err := newProvider(db, d, fsys, dir)
+func MigrateStatus(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS, dir string, opts ...MigrateOption) ([]MigrationStatus, error) {
+	p, err := newProvider(db, d, fsys, dir, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := crud.Migrate(ctx, db.DB, crud.Postgres, fsys, dir); err != nil {
+	if _, err := crud.Migrate(ctx, db.DB, crud.Postgres, fsys, dir, crud.VersionTable(outbox.VersionTable)); err != nil {
 		return err
 	}
 	if _, err := db.ExecContext(ctx, "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL)"); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/gantry-dev/gantry/jobs"
 	"github.com/gantry-dev/gantry/jobs/jobsmetrics"
 	"github.com/gantry-dev/gantry/jobs/jobsotel"
+	"github.com/gantry-dev/gantry/jobs/outbox"
 	"github.com/gantry-dev/gantry/middleware"
 	"github.com/gantry-dev/gantry/openapi"
 	"github.com/gantry-dev/gantry/report/sentryreport"
@@ -347,6 +348,16 @@ func (a *app) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// The outbox's table, from its package's own set and version table.
+	fsys, dir, err := outbox.Migrations(string(a.dialect))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	ob, err := crud.Migrate(ctx, a.db.DB, a.dialect, fsys, dir, crud.VersionTable(outbox.VersionTable))
+	if err != nil {
+		return fmt.Errorf("migrate the outbox: %w", err)
+	}
+	applied = append(applied, ob...)
 	if len(applied) > 0 {
 		a.log.Info("migrations applied", "versions", applied)
 	}

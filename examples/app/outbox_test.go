@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/gantry-dev/gantry/config"
 	"github.com/gantry-dev/gantry/examples/app/internal/testenv"
-	"github.com/gantry-dev/gantry/jobs/outbox"
 	"github.com/gantry-dev/gantry/server/servertest"
 )
 
@@ -116,24 +113,5 @@ func testRegistrationMail(t *testing.T, extra map[string]string, mails func() in
 	}
 	if err := a.db.GetContext(ctx, &rows, "SELECT count(*) FROM gantry_outbox"); err != nil || rows != 0 {
 		t.Errorf("outbox rows = %d, %v; want 0", rows, err)
-	}
-}
-
-// The app's outbox migrations are the outbox package's, copied into its
-// own migration history: they must not drift.
-func TestOutboxMigrationsMatch(t *testing.T) {
-	for _, d := range []string{"postgres", "sqlite"} {
-		fsys, dir, err := outbox.Migrations(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := fs.ReadFile(fsys, dir+"/00001_gantry_outbox.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := migrations.ReadFile("migrations/" + d + "/00002_gantry_outbox.sql")
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("migrations/%s/00002_gantry_outbox.sql differs from the outbox package's (%v)", d, err)
-		}
 	}
 }

@@ -16,9 +16,8 @@
 // # The table
 //
 // [Migrations] gives the goose migration of the table (gantry_outbox) for
-// each dialect, to run with crud.Migrate or to copy into the service's own
-// migration directory (one goose version table per database: see
-// Migrations). A row holds the job's future id, its kind, its JSON
+// each dialect, to run with crud.Migrate beside the service's own
+// migrations, under its own version table (crud.VersionTable(VersionTable)). A row holds the job's future id, its kind, its JSON
 // payload and the options [jobs.OptionsFor] resolved at EnqueueTx: queue
 // (empty: the relaying client's routes apply), max retry (-1: the client's
 // default), timeout, run time ([jobs.Delay] made absolute), unique key and

@@ -36,7 +36,7 @@ func Example() {
 	}
 	defer db.Close()
 	fsys, mdir, _ := outbox.Migrations(string(crud.SQLite))
-	if _, err := crud.Migrate(ctx, db.DB, crud.SQLite, fsys, mdir); err != nil {
+	if _, err := crud.Migrate(ctx, db.DB, crud.SQLite, fsys, mdir, crud.VersionTable(outbox.VersionTable)); err != nil {
 		panic(err)
 	}
 	db.MustExec("CREATE TABLE users (email TEXT PRIMARY KEY)")

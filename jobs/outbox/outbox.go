@@ -25,6 +25,9 @@ const (
 	Channel = "gantry_outbox"
 )
 
+// VersionTable is the goose version table of the outbox's migrations.
+const VersionTable = "gantry_outbox_db_version"
+
 // migrationFS holds the goose migrations of the outbox table.
 //
 //go:embed migrations
@@ -32,16 +35,12 @@ var migrationFS embed.FS
 
 // Migrations returns the goose migrations that create the outbox table on
 // dialect ("postgres" or "sqlite", the values of crud.Dialect): an fs.FS
-// and the directory in it, as crud.Migrate takes them:
+// and the directory in it, as crud.Migrate takes them, with the set's own
+// version table ([VersionTable]) so it runs beside the service's own
+// migrations, each numbered on its own:
 //
 //	fsys, dir, err := outbox.Migrations(string(crud.Postgres))
-//	_, err = crud.Migrate(ctx, db.DB, crud.Postgres, fsys, dir)
-//
-// goose keeps one version table per database (goose_db_version), so a
-// service with migrations of its own should copy these files into its own
-// migration directory under its next version number, as the example app
-// does, rather than run the two sets side by side: their version numbers
-// would collide.
+//	_, err = crud.Migrate(ctx, db.DB, crud.Postgres, fsys, dir, crud.VersionTable(outbox.VersionTable))
 func Migrations(dialect string) (fsys fs.FS, dir string, err error) {
 	switch dialect {
 	case "postgres", "sqlite":

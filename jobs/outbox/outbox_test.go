@@ -88,7 +88,7 @@ func migrate(t *testing.T, db *sqlx.DB, d crud.Dialect) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crud.Migrate(t.Context(), db.DB, d, fsys, dir); err != nil {
+	if _, err := crud.Migrate(t.Context(), db.DB, d, fsys, dir, crud.VersionTable(outbox.VersionTable)); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 }
